@@ -1,0 +1,3 @@
+"""surrogate: turn a physical formula into a verified, fast, shippable neural surrogate."""
+from .errors import SurrogateError
+from .relation import Relation

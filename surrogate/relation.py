@@ -1,0 +1,347 @@
+"""Relation: the declaration of equations, bounded inputs, outputs and parameters.
+
+Everything is validated once, at construction, and every problem is reported
+together in one RelationError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sympy as sp
+
+from .compile import compile_expr, unsupported_functions
+from .domain import SCALES, Domain, build_domain
+from .errors import RelationError
+
+__all__ = ["Relation"]
+
+BoundLike = Any  # a number, a string or a SymPy expression
+
+
+class Relation:
+    """One or more SymPy equations between bounded inputs, outputs and parameters.
+
+    Parameters
+    ----------
+    equations
+        An equation ``Eq(y, f(x))`` or a list of them.  Symbols with ``bounds`` are
+        inputs, symbols in ``parameters`` are parameters, every other free symbol
+        is an output.
+    bounds
+        ``{symbol: (low, high)}`` for every input.  A bound is a number or a SymPy
+        expression of other inputs (``x2: (1, x1)``); cycles are refused.
+    outputs
+        Optional: the output symbols (a list), or ``{symbol: (low, high)}`` giving
+        each output's expected range.
+    parameters
+        ``{symbol: (low, high)}`` for unknown constants fitted by `fit`.
+    scales
+        Optional per-input chart/feature scale, ``"log"`` or ``"linear"``; by
+        default log when the low bound is positive and the range spans a decade.
+    normalizer
+        Optional expression (or ``{output: expression}``) used instead of the term
+        scale to normalise errors; its absolute value is used.
+    name
+        A label used in reports and artifacts.
+    """
+
+    def __init__(
+        self,
+        equations,
+        *,
+        bounds: Mapping[Any, tuple[BoundLike, BoundLike]],
+        outputs=None,
+        parameters: Mapping[Any, tuple[BoundLike, BoundLike]] | None = None,
+        scales: Mapping[Any, str] | None = None,
+        normalizer=None,
+        name: str | None = None,
+    ):
+        self.name = name
+        problems: list[str] = []
+        eqs = _as_equations(equations, problems)
+        symbols = _symbols_of(eqs)
+        self.equations: tuple[sp.Equality, ...] = tuple(eqs)
+
+        def sym(key, what: str) -> sp.Symbol | None:
+            if isinstance(key, sp.Symbol):
+                symbols.setdefault(key.name, key)
+                return key
+            if isinstance(key, str) and key.isidentifier():
+                return symbols.setdefault(key, sp.Symbol(key, real=True))
+            problems.append(f"{what} key {key!r} is not a SymPy symbol or a symbol name")
+            return None
+
+        self._bounds: dict[str, tuple[sp.Expr, sp.Expr]] = {}
+        for key, pair in (bounds or {}).items():
+            s = sym(key, "bounds")
+            if s is not None:
+                b = _pair(s.name, pair, problems, symbols, "input")
+                if b is not None:
+                    self._bounds[s.name] = b
+        self._parameters: dict[str, tuple[float, float]] = {}
+        for key, pair in (parameters or {}).items():
+            s = sym(key, "parameters")
+            if s is None:
+                continue
+            b = _pair(s.name, pair, problems, symbols, "parameter")
+            if b is not None:
+                if b[0].free_symbols or b[1].free_symbols:
+                    problems.append(f"bounds of parameter {s.name} must be numbers, not {b[0]}, {b[1]}")
+                else:
+                    self._parameters[s.name] = (float(b[0]), float(b[1]))
+                    if not float(b[0]) < float(b[1]):
+                        problems.append(
+                            f"low >= high for parameter {s.name}: ({float(b[0])!r}, {float(b[1])!r}); bounds are never swapped"
+                        )
+        both = set(self._bounds) & set(self._parameters)
+        for n in sorted(both):
+            problems.append(f"{n} is given both bounds (an input) and parameter bounds; it can be only one")
+
+        declared: dict[str, tuple[float, float] | None] = {}
+        if outputs is not None:
+            items = outputs.items() if isinstance(outputs, Mapping) else ((o, None) for o in _listify(outputs))
+            for key, rng in items:
+                s = sym(key, "outputs")
+                if s is None:
+                    continue
+                if rng is not None:
+                    b = _pair(s.name, rng, problems, symbols, "output")
+                    if b is not None and (b[0].free_symbols or b[1].free_symbols):
+                        problems.append(f"the range of output {s.name} must be numbers")
+                        b = None
+                    rng = (float(b[0]), float(b[1])) if b is not None else None
+                declared[s.name] = rng
+
+        free = [n for n in symbols if any(symbols[n] in e.free_symbols for e in eqs)]
+        known = set(self._bounds) | set(self._parameters)
+        outs = [n for n in free if n not in known]
+        if outputs is not None:
+            for n in declared:
+                if n in known:
+                    problems.append(f"{n} is declared an output but also has bounds as an input or parameter")
+                elif n not in outs:
+                    problems.append(f"output {n} appears in no equation; add an equation for it or drop it from outputs")
+            for n in outs:
+                if n not in declared:
+                    problems.append(
+                        f"{n} appears in the equations but is neither an input (give it bounds), "
+                        f"a parameter, nor a declared output"
+                    )
+            outs = [n for n in declared if n in outs]
+        self._symbols = symbols
+        self.inputs: list[str] = list(self._bounds)
+        self.outputs: list[str] = outs
+        self.parameters: list[str] = list(self._parameters)
+        self.output_ranges: dict[str, tuple[float, float] | None] = {o: declared.get(o) for o in outs}
+        for n in self.inputs:
+            if not any(symbols[n] in e.free_symbols for e in eqs):
+                problems.append(f"input {n} appears in no equation; remove its bounds or use it")
+        if eqs and not outs:
+            problems.append("the equations have no output: every free symbol has bounds or is a parameter")
+
+        self._declared_outputs = outputs is not None
+        self._explicit = self._explicit_forms(eqs, problems)
+
+        self.scales: dict[str, str] = {}
+        for key, sc in (scales or {}).items():
+            s = sym(key, "scales")
+            if s is None:
+                continue
+            if s.name not in self._bounds:
+                problems.append(f"scale given for {s.name}, which is not an input; inputs are {', '.join(self.inputs)}")
+            elif sc not in SCALES:
+                problems.append(f"scale for {s.name} is {sc!r}; use 'log' or 'linear'")
+            else:
+                self.scales[s.name] = sc
+
+        self.normalizer: dict[str, sp.Expr] = {}
+        if normalizer is not None:
+            items = normalizer.items() if isinstance(normalizer, Mapping) else ((o, normalizer) for o in outs)
+            for key, expr in items:
+                key = key.name if isinstance(key, sp.Symbol) else key
+                expr = sp.sympify(expr)
+                stray = sorted(s.name for s in expr.free_symbols if s.name not in self._bounds)
+                if key not in outs:
+                    problems.append(f"normalizer given for {key!r}, which is not an output")
+                elif stray:
+                    problems.append(f"normalizer for {key} uses {', '.join(stray)}, which are not inputs")
+                else:
+                    self.normalizer[key] = expr
+
+        for where, expr in self._all_expressions():
+            bad = unsupported_functions(expr)
+            if bad:
+                problems.append(f"{where} uses {', '.join(bad)}, which the compiler cannot translate")
+
+        self.domain: Domain | None = None
+        if self._bounds:
+            self.domain = build_domain(self._bounds, self.scales, problems)
+        else:
+            problems.append("no inputs: give bounds={symbol: (low, high)} for each input")
+        if problems:
+            raise RelationError(problems, name)
+        self._compiled: dict[tuple, Any] = {}
+
+    # -- construction helpers ---------------------------------------------------------
+    def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:
+        outs = set(self.outputs)
+        forms: dict[str, sp.Expr] = {}
+        flagged = False
+        for eq in eqs:
+            lhs, rhs = eq.lhs, eq.rhs
+            if not (lhs.is_Symbol and lhs.name in outs) and rhs.is_Symbol and rhs.name in outs:
+                lhs, rhs = rhs, lhs
+            rhs_outs = sorted(s.name for s in rhs.free_symbols if s.name in outs)
+            if lhs.is_Symbol and lhs.name in outs and not rhs_outs:
+                if lhs.name in forms:
+                    problems.append(f"output {lhs.name} is given by more than one equation")
+                forms[lhs.name] = rhs
+            elif rhs_outs and not self._declared_outputs:
+                flagged = True
+                problems.append(
+                    f"{', '.join(rhs_outs)} in {eq} {'has' if len(rhs_outs) == 1 else 'have'} no bounds: give an input "
+                    "bounds, list a constant in parameters; an output on both sides (implicit relation) is not "
+                    "supported yet"
+                )
+            else:
+                flagged = True
+                both = sorted({s.name for s in eq.free_symbols if s.name in outs})
+                problems.append(
+                    f"equation {eq} is implicit in {', '.join(both)} (an output on both sides or no lone output "
+                    "on one side); implicit relations are not supported yet: write it as Eq(output, expression)"
+                )
+        for o in self.outputs:
+            if o not in forms and not flagged:
+                problems.append(f"output {o} has no equation of the form Eq({o}, expression)")
+        return forms
+
+    def _all_expressions(self):
+        for i, eq in enumerate(self.equations):
+            yield f"equation {i + 1}", eq.lhs - eq.rhs
+        for n, (lo, hi) in self._bounds.items():
+            yield f"bound of {n}", sp.Add(lo, hi, evaluate=False)
+        for n, e in getattr(self, "normalizer", {}).items():
+            yield f"normalizer of {n}", e
+
+    # -- queries -----------------------------------------------------------------------
+    @property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        return dict(self._symbols)
+
+    @property
+    def bounds(self) -> dict[str, tuple[sp.Expr, sp.Expr]]:
+        return dict(self._bounds)
+
+    @property
+    def parameter_bounds(self) -> dict[str, tuple[float, float]]:
+        return dict(self._parameters)
+
+    @property
+    def is_explicit(self) -> bool:
+        return len(self._explicit) == len(self.outputs)
+
+    def expression(self, output: str) -> sp.Expr:
+        """The right-hand side that gives `output` explicitly."""
+        return self._explicit[output]
+
+    def terms(self, output: str) -> tuple[sp.Expr, ...]:
+        """The top-level terms of the expression for `output`."""
+        return sp.Add.make_args(self._explicit[output])
+
+    def scale_expression(self, output: str) -> sp.Expr:
+        """S(x): the normaliser, or the sum of the absolute values of the terms."""
+        if output in self.normalizer:
+            return sp.Abs(self.normalizer[output])
+        return sp.Add(*[sp.Abs(t) for t in self.terms(output)])
+
+    def compiled(self, kind: str, output: str, backend: str = "torch"):
+        """Cached compiled function: kind is 'expression' or 'scale'."""
+        key = (kind, output, backend)
+        fn = self._compiled.get(key)
+        if fn is None:
+            expr = self.expression(output) if kind == "expression" else self.scale_expression(output)
+            fn = self._compiled[key] = compile_expr(expr, backend)
+        return fn
+
+    def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Float64 NumPy reference values of every output at the given inputs."""
+        return {o: self.compiled("expression", o, "numpy")(values) for o in self.outputs}
+
+    def substitute(self, values: Mapping[str, float], name: str | None = None) -> Relation:
+        """A copy with the given parameters replaced by numbers (e.g. fitted values)."""
+        unknown = sorted(set(values) - set(self.parameters))
+        if unknown:
+            raise RelationError(f"{', '.join(unknown)} are not parameters; parameters are {', '.join(self.parameters)}", self.name)
+        subs = {self._symbols[k]: sp.Float(float(v)) for k, v in values.items()}
+        return Relation(
+            [sp.Eq(e.lhs.subs(subs), e.rhs.subs(subs)) for e in self.equations],
+            bounds={self._symbols[k]: v for k, v in self._bounds.items()},
+            outputs={self._symbols[o]: r for o, r in self.output_ranges.items()}
+            if any(r is not None for r in self.output_ranges.values())
+            else [self._symbols[o] for o in self.outputs],
+            parameters={self._symbols[k]: v for k, v in self._parameters.items() if k not in values},
+            scales=self.scales,
+            normalizer={o: e.subs(subs) for o, e in self.normalizer.items()} or None,
+            name=name or self.name,
+        )
+
+    def __repr__(self) -> str:
+        eqs = "; ".join(str(e) for e in self.equations)
+        label = f"{self.name!r}: " if self.name else ""
+        return f"Relation({label}{eqs}; inputs {', '.join(self.inputs)}; outputs {', '.join(self.outputs)})"
+
+
+def _listify(v) -> list:
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return [v]
+
+
+def _as_equations(equations, problems: list[str]) -> list[sp.Equality]:
+    out = []
+    for i, e in enumerate(_listify(equations)):
+        if isinstance(e, sp.Equality):
+            out.append(e)
+        elif isinstance(e, sp.Expr):
+            out.append(sp.Eq(e, 0, evaluate=False))
+        elif e is sp.true or e is sp.false or isinstance(e, bool):
+            problems.append(
+                f"equation {i + 1} evaluated to {e} before it reached surrogate; build it with sp.Eq(lhs, rhs) on symbols"
+            )
+        else:
+            problems.append(f"equation {i + 1} is {e!r}, not a SymPy equation; use sp.Eq(lhs, rhs)")
+    if not out and not problems:
+        problems.append("no equations given")
+    return out
+
+
+def _symbols_of(eqs: Iterable[sp.Equality]) -> dict[str, sp.Symbol]:
+    out: dict[str, sp.Symbol] = {}
+    for e in eqs:
+        for s in sorted(e.free_symbols, key=lambda s: s.name):
+            out.setdefault(s.name, s)
+    return out
+
+
+def _pair(name: str, pair, problems: list[str], symbols: dict, what: str):
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        problems.append(f"bounds of {what} {name} must be a (low, high) pair, not {pair!r}")
+        return None
+    out = []
+    for side, v in zip(("low", "high"), pair):
+        try:
+            e = sp.sympify(v, locals=symbols) if isinstance(v, str) else sp.sympify(v)
+        except (sp.SympifyError, TypeError, SyntaxError):
+            problems.append(f"{side} bound of {name} is {v!r}, not a number or SymPy expression")
+            return None
+        if e.free_symbols:
+            # map same-named symbols to the relation's own so assumptions cannot split them
+            e = e.subs({s: symbols[s.name] for s in e.free_symbols if s.name in symbols})
+        elif not (e.is_real and e.is_finite) or not math.isfinite(float(e)):
+            problems.append(f"{side} bound of {name} is {v!r}; bounds must be finite real numbers")
+            return None
+        out.append(e)
+    return tuple(out)
