@@ -90,15 +90,26 @@ class Domain:
         return lows, highs
 
     # -- the chart ------------------------------------------------------------------
-    def chart(self, u):
-        """Map u in [0, 1]^d (rows) onto the domain; same array type, dtype and device."""
+    def chart(self, u, edges: dict[int, str] | None = None, edge_mask=None, delta: float = 1e-6):
+        """Map u in [0, 1]^d (rows) onto the domain; same array type, dtype and device.
+
+        With `edges` ({column: "low"|"high"}) and a boolean `edge_mask` like u, the
+        masked entries of those columns are drawn log-uniformly in their distance to
+        that bound instead: the distance is (high - low) * delta**u.  Thin layers at
+        such bounds, where errors hide, then get as many points as the bulk.
+        """
         xp = array_module(u)
         cols: dict[str, Any] = {}
         for k in self.order:
             spec = self.inputs[k]
             lo = self._bound(k, "low", cols, xp)
             hi = self._bound(k, "high", cols, xp)
-            cols[spec.name] = _chart1(u[:, k], lo, hi, spec.scale, xp)
+            v = _chart1(u[:, k], lo, hi, spec.scale, xp)
+            if edges and k in edges and edge_mask is not None:
+                t = (hi - lo) * delta ** u[:, k]
+                near = hi - t if edges[k] == "high" else lo + t
+                v = xp.where(edge_mask[:, k], near, v)
+            cols[spec.name] = v
         return xp.stack([cols[n] for n in self.names], 1)
 
     def inverse(self, x):

@@ -1,0 +1,666 @@
+"""Fit a relation's unknown parameters to data: a global Sobol search, then a local polish.
+
+Seed 002 is why this module exists: in y = cos(a x1) + exp(b x2) with x1 ~ N(0, 500) the global
+minimum in `a` sits in a basin about 0.004 wide, among hundreds of shallow local minima, so any
+gradient method started at one guess ends in the wrong basin.  `fit` therefore
+
+1. evaluates the loss at `starts` scrambled-Sobol points of the parameter box in one batched pass
+   ([K, p] parameters against [1, N] inputs, chunked), in float32 because ranking needs no more;
+2. keeps up to `polish` of the best points that lie in distinct basins (hill-valley test: when the
+   loss never rises above the worse end along the segment between two points, they share a basin);
+3. polishes those with a bounded Levenberg-Marquardt in float64, with forward-mode autograd
+   Jacobians (the absolute and robust losses by iteratively reweighted least squares);
+4. keeps the distinct minima and reports the best, with standard errors from the Jacobian and
+   warnings wherever the numbers should not be trusted (a bound, a flat direction, a tie).
+
+Only torch is needed; scipy is not a dependency.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import DomainError, FitError
+from .relation import Relation
+
+__all__ = ["fit", "fit_report", "FitResult", "Minimum"]
+
+LOSSES = ("squared", "absolute", "robust")
+DEFAULT_STARTS = 4096  # a power of two keeps Sobol's stratification; resolves basins ~1/1000 of a range
+DEFAULT_POLISH = 8
+GLOBAL_ROWS = 16_384  # rows the global stage looks at (a random subset); the polish uses every row
+CHUNK_ELEMENTS = 1 << 22  # residual entries per batched evaluation, to bound memory (~32 MB)
+LOG_SPAN = 100.0  # positive parameter bounds spanning two decades are searched log-uniformly
+RANK_RTOL = 1e-8  # scaled singular values below this fraction of the largest: unseen directions
+ILL_CONDITIONED = 1e6
+AT_BOUND_RTOL = 1e-6  # of the bound width
+SAME_MINIMUM_RTOL = 1e-6  # of the bound width, per parameter
+MAX_ITER = 200
+_EPS = float(torch.finfo(torch.float64).eps)
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """One distinct polished minimum: parameter values, its loss, and whether the polish converged."""
+
+    values: dict[str, float]
+    loss: float
+    converged: bool
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome of `fit`: the best parameters, their uncertainty, and what to be wary of.
+
+    `loss` is the mean of the loss function over the residuals (mean squared residual for
+    ``loss="squared"``).  `stderr` comes from the Jacobian J of the residuals at the optimum:
+    cov = s^2 (J^T J)^-1 with s^2 = SSR / (n - p); it is ``inf`` for parameters the data cannot
+    identify, and it assumes an interior optimum (see `warnings` for parameters at a bound).
+    `success` is True when the best minimum's polish converged to a finite loss and every
+    parameter is identifiable; `warnings` say why not, and what else to distrust.
+    """
+
+    values: dict[str, float]
+    stderr: dict[str, float]
+    correlation: pd.DataFrame
+    loss: float
+    n_points: int
+    minima: list[Minimum]
+    warnings: list[str]
+    success: bool
+    bounds: dict[str, tuple[float, float]]
+    at_bound: dict[str, bool]
+    condition: float
+    options: dict[str, Any]
+    relation: Relation = field(repr=False)
+
+    @property
+    def relation_fitted(self) -> Relation:
+        """The relation with the fitted values substituted for its parameters."""
+        return self.relation.substitute(self.values)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: value, stderr, low, high, at_bound."""
+        rows = {
+            n: {
+                "value": self.values[n],
+                "stderr": self.stderr[n],
+                "low": self.bounds[n][0],
+                "high": self.bounds[n][1],
+                "at_bound": self.at_bound[n],
+            }
+            for n in self.values
+        }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "parameter"
+        return frame
+
+    def __str__(self) -> str:
+        name = f" {self.relation.name!r}" if self.relation.name else ""
+        lines = [
+            f"fit of relation{name} to {self.n_points} points: {'success' if self.success else 'NOT RELIABLE'}",
+            f"loss ({self.options['loss']}, mean over residuals) = {self.loss:.6g}; "
+            f"{len(self.minima)} distinct minima from {self.options['starts']} Sobol starts",
+            "",
+            self.to_frame().to_string(float_format=lambda v: f"{v:.10g}"),
+        ]
+        if len(self.values) > 1:
+            lines += ["", "correlation:", self.correlation.to_string(float_format=lambda v: f"{v:.3f}")]
+        if self.warnings:
+            lines += ["", "warnings:"] + [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# -- the public functions ----------------------------------------------------------------
+
+
+def fit(
+    relation: Relation,
+    data,
+    *,
+    loss: str = "squared",
+    starts: int | None = None,
+    polish: int = DEFAULT_POLISH,
+    nan: str = "raise",
+    outside: str = "raise",
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    f_scale: float | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+) -> FitResult:
+    """Fit the parameters of an explicit `relation` to `data` (global search, then local polish).
+
+    `data` is a DataFrame (or a mapping of columns) with one column per input and at least one
+    output, matched by name; other columns are ignored.  Several outputs are stacked into one
+    residual vector without weights, so give them comparable units.
+
+    loss
+        ``"squared"`` (least squares), ``"absolute"`` (least absolute deviations) or ``"robust"``
+        (soft-L1: quadratic for residuals below `f_scale`, linear beyond, so outliers pull less).
+    starts
+        Sobol points for the global search (default 4096, best a power of two).  Basins narrower
+        than about 1/`starts` of a parameter's range can be missed: raise it when they matter.
+    polish
+        Candidates from distinct basins polished by Levenberg-Marquardt.
+    nan
+        ``"raise"`` on NaN or infinite entries in the used columns, or ``"omit"`` those rows.
+    outside
+        ``"raise"`` (DomainError) when a row lies outside the input bounds, or ``"allow"``.
+    bounds
+        ``{name: (low, high)}`` overriding the relation's parameter bounds for this fit.
+    f_scale
+        Residual scale of the robust loss; default 1.4826 * MAD of the best candidate's residuals,
+        re-estimated once after the polish.
+    seed
+        Seeds the Sobol scrambling and the row subset of the global stage: results are repeatable.
+    device
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+
+    Raises FitError for unusable data or options (missing or non-numeric columns, NaN, a relation
+    without parameters, non-finite bounds, too few rows) and DomainError for rows outside the
+    input bounds.  Never raises for a poor fit: that is reported in `warnings` and `success`.
+    """
+    _check_options(loss, starts, polish, nan, outside, f_scale)
+    dev = _device(device)
+    starts = DEFAULT_STARTS if starts is None else starts
+    box = _parameter_box(relation, bounds)
+    table = _table(relation, data, nan=nan, outside=outside)
+    if table.x.shape[0] <= len(box):
+        raise FitError(
+            f"{table.x.shape[0]} usable rows for {len(box)} parameters; fitting needs more rows than parameters"
+        )
+    model = _model(relation, table, box, loss, dev)
+    if loss == "robust" and f_scale is not None:
+        model = model.with_scale(float(f_scale))
+    low = torch.tensor([b[0] for b in box.values()], dtype=torch.float64, device=dev)
+    high = torch.tensor([b[1] for b in box.values()], dtype=torch.float64, device=dev)
+
+    glob = _global_view(model, seed)
+    theta = _sobol(low, high, starts, seed)
+    fast = glob.view(dtype=torch.float32)
+    scores = fast.losses(theta.to(torch.float32))
+    if not torch.isfinite(scores).any():  # float32 overflowed everywhere: rank in float64 instead
+        fast, scores = glob, glob.losses(theta)
+    chosen = _distinct_basins(fast, theta, scores, polish)
+    if loss == "robust" and f_scale is None:
+        model = model.with_scale(_mad_scale(glob, theta[chosen[:1]], model.residual_floor))
+
+    points, losses, converged = _polish(model, theta[chosen], low, high)
+    if loss == "robust" and f_scale is None:
+        # Re-estimate the scale from the polished residuals (the global best can sit in a wrong basin).
+        best = int(torch.argmin(losses))
+        model = model.with_scale(_mad_scale(model, points[best : best + 1], model.residual_floor))
+        points, losses, converged = _polish(model, points, low, high)
+    return _result(relation, model, box, table, points, losses, converged, low, high,
+                   dict(loss=loss, starts=starts, polish=polish, seed=seed, device=str(dev),
+                        f_scale=model.f_scale if loss == "robust" else None))
+
+
+def fit_report(relation: Relation, csv_path, **options) -> str:
+    """Read a CSV file, `fit` the relation to it and return the readable report.
+
+    Raises FitError when the file cannot be read or parsed, and whatever `fit` raises.
+    """
+    try:
+        data = pd.read_csv(csv_path)
+    except (OSError, ValueError) as exc:  # pandas' parser errors derive from ValueError
+        raise FitError(f"cannot read {str(csv_path)!r} as CSV: {exc}") from exc
+    return str(fit(relation, data, **options))
+
+
+# -- validation at the boundary ------------------------------------------------------------
+
+
+def _check_options(loss, starts, polish, nan, outside, f_scale) -> None:
+    problems = []
+    if loss not in LOSSES:
+        problems.append(f"loss is {loss!r}; use one of {', '.join(map(repr, LOSSES))}")
+    for name, v in (("starts", starts), ("polish", polish)):
+        if (v is not None or name == "polish") and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            problems.append(f"{name} is {v!r}; give a positive integer")
+    if nan not in ("raise", "omit"):
+        problems.append(f"nan is {nan!r}; use 'raise' or 'omit'")
+    if outside not in ("raise", "allow"):
+        problems.append(f"outside is {outside!r}; use 'raise' or 'allow'")
+    if f_scale is not None and not (isinstance(f_scale, (int, float)) and math.isfinite(f_scale) and f_scale > 0):
+        problems.append(f"f_scale is {f_scale!r}; give a positive number or None")
+    if problems:
+        raise FitError("; ".join(problems))
+
+
+def _device(device) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise FitError(f"device is {device!r}; use 'cpu', 'cuda' or 'auto'") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise FitError(f"device is {device!r} but CUDA is not available; use device='cpu' or 'auto'")
+    return dev
+
+
+def _parameter_box(relation: Relation, bounds) -> dict[str, tuple[float, float]]:
+    """Parameter name -> finite (low, high), the relation's bounds overridden by `bounds`."""
+    if not relation.is_explicit:
+        raise FitError("fit needs an explicit relation (every output as Eq(output, expression))")
+    if not relation.parameters:
+        raise FitError(
+            f"relation {relation.name or ''!r} has no parameters to fit; declare them with "
+            "parameters={symbol: (low, high)}"
+        )
+    box = relation.parameter_bounds
+    problems = []
+    for key, pair in (bounds or {}).items():
+        name = getattr(key, "name", key)
+        if name not in box:
+            problems.append(f"bounds given for {name!r}, which is not a parameter; parameters are {', '.join(box)}")
+            continue
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            problems.append(f"bounds for {name} are {pair!r}; give a (low, high) pair of numbers")
+            continue
+        box[name] = (lo, hi)
+    for name, (lo, hi) in box.items():
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            problems.append(
+                f"parameter {name} has bounds ({lo!r}, {hi!r}); the global search needs finite bounds: "
+                f"pass bounds={{{name!r}: (low, high)}}"
+            )
+        elif not lo < hi:
+            problems.append(f"parameter {name} has low >= high: ({lo!r}, {hi!r}); bounds are never swapped")
+    if problems:
+        raise FitError("; ".join(problems))
+    return box
+
+
+@dataclass(frozen=True)
+class _Table:
+    x: np.ndarray  # [N, inputs] float64
+    y: np.ndarray  # [N, fitted outputs] float64
+    outputs: list[str]
+    notes: list[str]
+
+
+def _table(relation: Relation, data, *, nan: str, outside: str) -> _Table:
+    """The used columns as float64 arrays, after every check on the data (all problems at once)."""
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(dict(data))
+    if not isinstance(data, pd.DataFrame):
+        raise FitError(f"data is a {type(data).__name__}; pass a pandas DataFrame with columns named after the symbols")
+    columns = {str(c): c for c in data.columns}
+    missing = [n for n in relation.inputs if n not in columns]
+    outputs = [n for n in relation.outputs if n in columns]
+    problems = []
+    if missing:
+        problems.append(f"data has no column for input{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if not outputs:
+        problems.append(f"data has no column for the output{'s' if len(relation.outputs) > 1 else ''} "
+                        f"{', '.join(relation.outputs)}")
+    if problems:
+        have = ", ".join(map(str, columns)) or "none"
+        raise FitError("; ".join(problems) + f" (columns are {have}); name the columns after the relation's symbols")
+    used = relation.inputs + outputs
+    bad = [n for n in used if not _numeric(data[columns[n]])]
+    if bad:
+        kinds = ", ".join(f"{n} ({data[columns[n]].dtype})" for n in bad)
+        raise FitError(f"column{'s' if len(bad) > 1 else ''} {kinds} not numeric; convert with pd.to_numeric first")
+    values = data[[columns[n] for n in used]].to_numpy(dtype=np.float64)
+    notes = []
+    finite = np.isfinite(values)
+    if not finite.all():
+        rows = ~finite.all(1)
+        counts = ", ".join(f"{n} ({int((~finite[:, j]).sum())})" for j, n in enumerate(used) if not finite[:, j].all())
+        if nan == "raise":
+            first = ", ".join(map(repr, data.index[rows][:5]))
+            raise FitError(f"NaN or infinite values in column(s) {counts}, first at row(s) {first}; "
+                           "drop those rows or pass nan='omit'")
+        notes.append(f"omitted {int(rows.sum())} rows with NaN or infinite values in {counts}")
+        values, data = values[~rows], data[~rows]
+    if values.shape[0] == 0:
+        raise FitError("no usable rows in data")
+    x, y = values[:, : len(relation.inputs)], values[:, len(relation.inputs) :]
+    notes += _check_domain(relation, x, data.index, outside)
+    return _Table(x=x, y=y, outputs=outputs, notes=notes)
+
+
+def _numeric(series: pd.Series) -> bool:
+    t = series.dtype
+    return (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+            and not pd.api.types.is_complex_dtype(t))
+
+
+def _check_domain(relation: Relation, x: np.ndarray, index, outside: str) -> list[str]:
+    inside = np.asarray(relation.domain.contains(x), dtype=bool)
+    if inside.all():
+        return []
+    rows = np.nonzero(~inside)[0]
+    if outside == "allow":
+        return [f"{rows.size} rows lie outside the input bounds and were fitted anyway (outside='allow')"]
+    found = relation.domain.violations(x[rows], limit=3)
+    where = "; ".join(f"row {index[rows[i]]!r}: {n} = {v:.6g} outside [{lo:.6g}, {hi:.6g}]" for i, n, v, lo, hi in found)
+    raise DomainError(
+        f"{rows.size} rows of data lie outside the input bounds of relation {relation.name or ''!r} ({where}); "
+        "drop them, widen the bounds, or pass outside='allow'"
+    )
+
+
+# -- the residual model -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Residuals and losses of a parameter batch [K, p] against the data; dtype and device of the data."""
+
+    fns: tuple  # compiled torch function per fitted output
+    names: tuple[str, ...]  # parameters in order
+    inputs: dict[str, torch.Tensor]  # input name -> [1, N]
+    target: torch.Tensor  # [1, m * N], the outputs stacked
+    loss: str
+    f_scale: float  # soft-L1 scale (robust); weight floor (absolute)
+    residual_floor: float  # residuals this small are float64 rounding of the targets
+
+    @property
+    def rows(self) -> int:
+        return self.target.shape[1] // len(self.fns)
+
+    def view(self, rows: torch.Tensor | None = None, dtype: torch.dtype | None = None) -> _Model:
+        """The same model on a subset of rows and/or in another dtype."""
+        def take(t):
+            if rows is not None:
+                t = t.reshape(-1, self.rows)[:, rows].reshape(1, -1)
+            return t.to(dtype) if dtype is not None else t
+        return dataclasses.replace(self, inputs={k: take(v) for k, v in self.inputs.items()}, target=take(self.target))
+
+    def with_scale(self, f_scale: float) -> _Model:
+        return dataclasses.replace(self, f_scale=f_scale)
+
+    def residuals(self, theta: torch.Tensor) -> torch.Tensor:
+        """[K, m * N] predictions minus targets."""
+        values = dict(self.inputs)
+        for j, name in enumerate(self.names):
+            values[name] = theta[:, j : j + 1]
+        shape = (theta.shape[0], self.rows)
+        out = [torch.broadcast_to(f(values), shape) for f in self.fns]
+        return (out[0] if len(out) == 1 else torch.cat(out, 1)) - self.target
+
+    @property
+    def loss_floor(self) -> float:
+        """The loss of residuals at rounding level: below it there is nothing left to fit."""
+        return float(self.rho(torch.tensor(self.residual_floor, dtype=torch.float64)))
+
+    def rho(self, r: torch.Tensor) -> torch.Tensor:
+        if self.loss == "squared":
+            return r * r
+        if self.loss == "absolute":
+            return r.abs()
+        c = self.f_scale
+        return 2 * c * c * (torch.sqrt(1 + (r / c) ** 2) - 1)
+
+    def weights(self, r: torch.Tensor) -> torch.Tensor:
+        """IRLS weights w with d rho / d r = 2 w r, so every loss polishes as weighted least squares."""
+        if self.loss == "squared":
+            return torch.ones_like(r)
+        if self.loss == "absolute":
+            return 0.5 / r.abs().clamp_min(self.f_scale)
+        return 1 / torch.sqrt(1 + (r / self.f_scale) ** 2)
+
+    def losses(self, theta: torch.Tensor) -> torch.Tensor:
+        """Mean loss of each row of theta, computed in chunks; NaN becomes inf (never a winner)."""
+        step = max(1, CHUNK_ELEMENTS // self.target.shape[1])
+        out = torch.cat([self.rho(self.residuals(theta[s : s + step])).mean(1) for s in range(0, theta.shape[0], step)])
+        return torch.nan_to_num(out, nan=math.inf)
+
+    def jacobian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Residuals [K, n] and their Jacobian [K, n, p], one forward-mode pass per parameter."""
+        cols, r = [], None
+        for j in range(theta.shape[1]):
+            tangent = torch.zeros_like(theta)
+            tangent[:, j] = 1
+            r, dr = torch.func.jvp(self.residuals, (theta,), (tangent,))
+            cols.append(dr)
+        return r, torch.stack(cols, -1)
+
+
+def _model(relation: Relation, table: _Table, box, loss: str, dev: torch.device) -> _Model:
+    inputs = {n: torch.tensor(table.x[:, j], device=dev).reshape(1, -1) for j, n in enumerate(relation.inputs)}
+    target = torch.as_tensor(table.y.T.reshape(1, -1).copy(), device=dev)
+    rms = float(torch.sqrt((target * target).mean()))
+    floor = 64 * _EPS * rms + 1e-300
+    fns = tuple(relation.compiled("expression", o, "torch") for o in table.outputs)
+    return _Model(fns, tuple(box), inputs, target, loss, f_scale=floor, residual_floor=floor)
+
+
+def _global_view(model: _Model, seed: int) -> _Model:
+    """The rows the global stage ranks on: all of them, or a seeded random subset of GLOBAL_ROWS."""
+    if model.rows <= GLOBAL_ROWS:
+        return model
+    gen = torch.Generator().manual_seed(seed)
+    return model.view(rows=torch.randperm(model.rows, generator=gen)[:GLOBAL_ROWS].to(model.target.device))
+
+
+def _mad_scale(model: _Model, theta: torch.Tensor, floor: float) -> float:
+    """1.4826 * median absolute deviation of the residuals at theta [1, p]: the noise level, robustly."""
+    r = model.residuals(theta.to(model.target.dtype))[0]
+    return max(1.4826 * float((r - r.median()).abs().median()), floor)
+
+
+# -- global search --------------------------------------------------------------------------
+
+
+def _sobol(low: torch.Tensor, high: torch.Tensor, count: int, seed: int) -> torch.Tensor:
+    """`count` scrambled-Sobol points of the box [low, high], log-spaced for wide positive ranges."""
+    engine = torch.quasirandom.SobolEngine(low.numel(), scramble=True, seed=seed)
+    u = engine.draw(count, dtype=torch.float64).to(low.device)
+    wide = (low > 0) & (high >= LOG_SPAN * low)
+    linear = low + (high - low) * u
+    safe_lo, safe_hi = torch.where(wide, low, 1.0), torch.where(wide, high, 1.0)
+    logged = torch.exp(torch.log(safe_lo) + (torch.log(safe_hi) - torch.log(safe_lo)) * u)
+    return torch.where(wide, logged, linear).clamp(low, high)
+
+
+def _distinct_basins(model: _Model, theta: torch.Tensor, scores: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices of up to `count` of the best points, no two in one basin (hill-valley test).
+
+    A point joins an already chosen (better) one when the loss at 1/4, 1/2 and 3/4 of the way
+    between them never exceeds its own: a local search from it would only roll downhill there.
+    Only the best 4 * count points are examined.
+    """
+    order = torch.argsort(scores)[: 4 * count]
+    order = order[torch.isfinite(scores[order])]
+    if order.numel() == 0:
+        return torch.argsort(scores)[:1]  # nothing finite: polish the first point and let it report
+    fractions = torch.tensor([0.25, 0.5, 0.75], dtype=theta.dtype, device=theta.device)[:, None, None]
+    chosen: list[int] = []
+    for i in order.tolist():
+        if chosen:
+            ends = theta[chosen]
+            between = theta[i] + fractions * (ends - theta[i])  # [3, c, p]
+            barrier = model.losses(between.reshape(-1, theta.shape[1]).to(model.target.dtype))
+            if (barrier.reshape(3, -1) <= scores[i]).all(0).any():
+                continue
+        chosen.append(i)
+        if len(chosen) == count:
+            break
+    return torch.tensor(chosen, device=theta.device)
+
+
+# -- local polish ---------------------------------------------------------------------------
+
+
+def _normal_equations(model: _Model, theta: torch.Tensor):
+    """Loss [K], J^T W J / n [K, p, p] and J^T W r / n [K, p] at each row of theta."""
+    r, jac = model.jacobian(theta)
+    w = model.weights(r)
+    n = r.shape[1]
+    wj = jac * w[..., None]
+    return model.rho(r).mean(1), wj.transpose(1, 2) @ jac / n, (wj * r[..., None]).sum(1) / n
+
+
+def _solve(h: torch.Tensor, rhs: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """Solve h x = rhs per batch row with the non-free coordinates held at zero."""
+    f = free.to(h.dtype)
+    hf = h * f[:, :, None] * f[:, None, :] + torch.diag_embed(1 - f)
+    x, info = torch.linalg.solve_ex(hf, (rhs * f)[..., None])
+    x = x[..., 0] * f
+    ok = (info == 0)[:, None] & torch.isfinite(x)
+    return torch.where(ok, x, torch.zeros_like(x))
+
+
+def _lm_step(a, g, lam, theta, low, high) -> torch.Tensor:
+    """A Marquardt step (diag-scaled damping) that leaves the coordinates pinned at a bound alone."""
+    d = torch.diagonal(a, dim1=1, dim2=2)
+    d = d.clamp_min(1e-12 * d.amax(1, keepdim=True) + torch.finfo(a.dtype).tiny)
+    h = a + lam[:, None, None] * torch.diag_embed(d)
+    step = _solve(h, -g, torch.ones_like(theta, dtype=torch.bool))
+    # A coordinate at a bound whose step points outward is active: re-solve for the others.
+    pinned = ((theta <= low) & (step < 0)) | ((theta >= high) & (step > 0))
+    if pinned.any():
+        step = _solve(h, -g, ~pinned)
+    return step
+
+
+def _polish(model: _Model, theta0: torch.Tensor, low: torch.Tensor, high: torch.Tensor):
+    """Bounded Levenberg-Marquardt from every row of theta0 at once, in float64.
+
+    Returns (points [M, p], losses [M], converged [M] bool).  A run stops when an accepted step
+    gains less than 1e-13 of the loss or moves less than 1e-13 of the box, when the residuals
+    reach rounding level, or when no step however short lowers the loss (a numerical minimum);
+    it is marked unconverged only when it runs out of MAX_ITER iterations.
+    """
+    theta = theta0.to(torch.float64).clone()
+    width = high - low
+    m = theta.shape[0]
+    phi, a, g = _normal_equations(model, theta)
+    lam = torch.full((m,), 1e-3, dtype=theta.dtype, device=theta.device)
+    nu = torch.full_like(lam, 2.0)
+    floor = model.loss_floor
+    done = phi <= floor
+    converged = done.clone()
+    for _ in range(MAX_ITER):
+        idx = torch.nonzero(~done).flatten()
+        if idx.numel() == 0:
+            break
+        trial = (theta[idx] + _lm_step(a[idx], g[idx], lam[idx], theta[idx], low, high)).clamp(low, high)
+        phi_t = model.losses(trial)
+        better = phi_t < phi[idx]
+        acc, rej = idx[better], idx[~better]
+        if acc.numel():
+            gain = phi[acc] - phi_t[better]
+            moved = ((trial[better] - theta[acc]).abs() / width).amax(1)
+            close = (lam[acc] <= 1) & ((gain <= 1e-13 * phi[acc]) | (moved <= 1e-13))
+            theta[acc] = trial[better]
+            phi[acc], a[acc], g[acc] = _normal_equations(model, theta[acc])
+            lam[acc], nu[acc] = (lam[acc] / 3).clamp_min(1e-12), 2.0
+            stop = close | (phi[acc] <= floor)
+            converged[acc] |= stop
+            done[acc] |= stop
+        if rej.numel():
+            # Nielsen's schedule: damping grows faster with every consecutive rejection.
+            lam[rej], nu[rej] = lam[rej] * nu[rej], nu[rej] * 2
+            stuck = rej[lam[rej] > 1e12]  # even a tiny gradient step does not help: a numerical minimum
+            converged[stuck] = True
+            done[stuck] = True
+    return theta, phi, converged
+
+
+# -- the result -------------------------------------------------------------------------------
+
+
+def _distinct(points, losses, converged, width) -> list[int]:
+    """Indices of the distinct minima, best first (closer than SAME_MINIMUM_RTOL of the box: one)."""
+    kept: list[int] = []
+    for i in torch.argsort(losses).tolist():
+        if all(((points[i] - points[k]).abs() / width).amax() > SAME_MINIMUM_RTOL for k in kept):
+            kept.append(i)
+    return kept
+
+
+def _uncertainty(jac: torch.Tensor, r: torch.Tensor):
+    """stderr [p], correlation [p, p], condition number and the non-identifiable parameter indices.
+
+    The SVD of the column-scaled Jacobian finds directions the data do not constrain (scaled singular
+    value below RANK_RTOL of the largest); parameters with a weight over 1% in such a direction get
+    stderr inf and NaN correlations.  The others use the pseudo-inverse, which is exact for them.
+    """
+    n, p = jac.shape
+    s2 = float(r @ r) / (n - p)
+    norms = jac.norm(dim=0)
+    scaled = jac / torch.where(norms > 0, norms, 1.0)
+    _, sv, vh = torch.linalg.svd(scaled, full_matrices=False)
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf
+    flat = sv <= RANK_RTOL * sv[0]
+    blind = (norms == 0) | (vh[flat].abs() > 0.01).any(0)
+    inv = torch.where(flat, 0.0, 1 / sv.clamp_min(torch.finfo(sv.dtype).tiny) ** 2)
+    cov = (vh.T * inv) @ vh / torch.outer(torch.where(norms > 0, norms, 1.0), torch.where(norms > 0, norms, 1.0)) * s2
+    se = torch.sqrt(torch.diagonal(cov).clamp_min(0))
+    corr = cov / torch.outer(se, se)
+    se = torch.where(blind, math.inf, se)
+    corr = torch.where(blind[:, None] | blind[None, :], math.nan, corr)
+    corr.fill_diagonal_(1.0)
+    return se.cpu().numpy(), corr.cpu().numpy(), cond, torch.nonzero(blind).flatten().tolist()
+
+
+def _fmt_values(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
+
+
+def _result(relation, model, box, table, points, losses, converged, low, high, options) -> FitResult:
+    names = list(box)
+    width = high - low
+    kept = _distinct(points, losses, converged, width)
+    minima = [Minimum(dict(zip(names, points[i].tolist())), float(losses[i]), bool(converged[i])) for i in kept]
+    best = points[kept[0]]
+    r, jac = model.jacobian(best[None])
+    se, corr, cond, blind = _uncertainty(jac[0], r[0])
+    values = dict(zip(names, best.tolist()))
+    at_bound = {n: bool(min(values[n] - lo, hi - values[n]) <= AT_BOUND_RTOL * (hi - lo)) for n, (lo, hi) in box.items()}
+
+    warnings = list(table.notes)
+    for n, hit in at_bound.items():
+        if hit:
+            side = "lower" if values[n] - box[n][0] <= box[n][1] - values[n] else "upper"
+            warnings.append(f"{n} = {values[n]:.6g} is at its {side} bound: the best fit may lie outside "
+                            f"({box[n][0]:.6g}, {box[n][1]:.6g}); widen the bounds (its stderr assumes an interior optimum)")
+    if blind:
+        who = ", ".join(names[j] for j in blind)
+        warnings.append(f"not identifiable: {who} (Jacobian condition number {cond:.3g}); the data determine only a "
+                        "combination of them, so their stderr is inf; fix one or reparametrise")
+    elif cond > ILL_CONDITIONED:
+        warnings.append(f"ill-conditioned Jacobian (condition number {cond:.3g}): strongly correlated parameters; "
+                        "their values are uncertain along the correlated direction")
+    best_loss, n_res = minima[0].loss, r.shape[1]
+    ties = [mn for mn in minima[1:] if mn.loss - best_loss <= abs(best_loss) / n_res + model.loss_floor]
+    if ties:
+        others = "; ".join(_fmt_values(mn.values) for mn in ties[:3])
+        warnings.append(f"{len(ties) + 1} distinct minima fit about equally well (loss {best_loss:.6g}): "
+                        f"{_fmt_values(values)}; {others}; the data cannot tell them apart — narrow the bounds")
+    if not minima[0].converged:
+        warnings.append(f"the polish did not converge in {MAX_ITER} iterations")
+    if not math.isfinite(best_loss):
+        warnings.append("the loss is not finite at any start: check the data and the parameter bounds")
+    success = minima[0].converged and math.isfinite(best_loss) and not blind
+    return FitResult(
+        values=values,
+        stderr=dict(zip(names, map(float, se))),
+        correlation=pd.DataFrame(corr, index=names, columns=names),
+        loss=best_loss,
+        n_points=int(table.x.shape[0]),
+        minima=minima,
+        warnings=warnings,
+        success=success,
+        bounds=dict(box),
+        at_bound=at_bound,
+        condition=cond,
+        options=options,
+        relation=relation,
+    )

@@ -1,0 +1,201 @@
+"""Surrogate: a trained network with its scaling, relation and certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import DomainError
+from .network import MLP
+from .relation import Relation
+from .scaling import features, heads
+
+__all__ = ["Surrogate", "SurrogateModule", "check_inside"]
+
+
+class SurrogateModule(nn.Module):
+    """Physical inputs [N, len(inputs)] -> physical outputs [N, len(outputs)].
+
+    Features are computed in the dtype of the input (float64 from `predict`, so a
+    gap such as x1 - x2 is not lost to float32 rounding), then cast to the
+    network's dtype.
+    """
+
+    def __init__(self, relation: Relation, feature_specs: list[dict], head_specs: list[dict], net: MLP):
+        super().__init__()
+        self.relation = relation
+        self.feature_specs = feature_specs
+        self.head_specs = head_specs
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = features(x, self.feature_specs, self.relation.domain)
+        w = self.net.last.weight
+        return heads(self.net(f.to(w.dtype)), self.head_specs)
+
+
+class Surrogate:
+    """A trained surrogate of a relation.
+
+    Call it with keyword arrays (``model(x1=..., x2=...)`` -> dict of arrays) or
+    give it a DataFrame (``model.predict(df)``).  Inputs outside the domain or NaN
+    raise DomainError unless ``outside="allow"``.
+    """
+
+    def __init__(
+        self,
+        relation: Relation,
+        feature_specs: list[dict],
+        head_specs: list[dict],
+        net: MLP,
+        *,
+        certificate=None,
+        info: Mapping[str, Any] | None = None,
+    ):
+        self.relation = relation
+        self.module = SurrogateModule(relation, feature_specs, head_specs, net)
+        self.certificate = certificate
+        self.info = dict(info or {})
+
+    # -- description ------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.relation.inputs)
+
+    @property
+    def outputs(self) -> list[str]:
+        return list(self.relation.outputs)
+
+    @property
+    def device(self) -> torch.device:
+        return self.module.net.last.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.module.net.last.weight.dtype
+
+    def to(self, device=None, dtype=None) -> Surrogate:
+        self.module.net.to(device=device, dtype=dtype)
+        return self
+
+    def __repr__(self) -> str:
+        cfg = self.module.net.config
+        cert = f", max error {self.certificate.max_error:.3g}" if self.certificate is not None else ""
+        return (
+            f"Surrogate({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> {', '.join(self.outputs)}; "
+            f"MLP {cfg['depth']}x{cfg['width']} {cfg['activation']}{cert})"
+        )
+
+    # -- evaluation ---------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Tensor in, tensor out: [N, len(inputs)] physical -> [N, len(outputs)]; differentiable."""
+        return self.module(x)
+
+    @torch.no_grad()
+    def evaluate(self, x: np.ndarray, *, batch_size: int = 65536) -> np.ndarray:
+        """float64 NumPy [N, d] -> NumPy [N, m] in the network's precision (no domain check)."""
+        x = np.asarray(x, dtype=np.float64)
+        out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
+        self.module.eval()
+        for i in range(0, x.shape[0], batch_size):
+            xb = torch.from_numpy(x[i : i + batch_size]).to(self.device)
+            out[i : i + batch_size] = self.module(xb).double().cpu().numpy()
+        return out
+
+    def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
+        x = _stack(values, self.inputs)
+        check_inside(self.relation, x, outside, [])
+        y = self.evaluate(x)
+        return {o: y[:, j] for j, o in enumerate(self.outputs)}
+
+    def predict(self, data, *, outside: str = "raise"):
+        """DataFrame in, DataFrame out (one column per output, same index).
+
+        Columns are matched to the inputs by name; extra columns are ignored.
+        """
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"predict takes a pandas DataFrame, not {type(data).__name__}; "
+                            "call the model with keyword arrays instead")
+        missing = [n for n in self.inputs if n not in data.columns]
+        if missing:
+            raise DomainError(
+                f"columns {', '.join(missing)} are missing; the model needs {', '.join(self.inputs)} "
+                f"and got {', '.join(map(str, data.columns))}"
+            )
+        x = _stack({n: data[n] for n in self.inputs}, self.inputs)
+        check_inside(self.relation, x, outside, [str(i) for i in data.index])
+        y = self.evaluate(x)
+        return pd.DataFrame(y, columns=self.outputs, index=data.index)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write one safetensors file with the weights and a JSON manifest."""
+        from .artifact import save
+
+        save(self, path)
+
+    def export_onnx(self, path) -> None:
+        """ONNX graph: float32 [N, len(inputs)] in physical units -> [N, len(outputs)]."""
+        from .artifact import export_onnx
+
+        export_onnx(self, path)
+
+
+def _stack(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
+    missing = [n for n in names if n not in values]
+    extra = [n for n in values if n not in names]
+    if missing or extra:
+        raise DomainError(
+            f"inputs are {', '.join(names)}; "
+            + (f"missing {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unknown {', '.join(extra)}" if extra else "")
+        )
+    cols = []
+    for n in names:
+        v = values[n]
+        if isinstance(v, torch.Tensor):
+            v = v.detach().cpu().numpy()
+        try:
+            cols.append(np.asarray(v, dtype=np.float64).reshape(-1))
+        except (TypeError, ValueError) as e:
+            raise DomainError(f"input {n} is not numeric: {e}") from None
+    sizes = {c.size for c in cols}
+    if len(sizes) > 1:
+        sizes = ", ".join(f"{n}: {c.size}" for n, c in zip(names, cols))
+        raise DomainError(f"inputs have different lengths ({sizes}); give arrays of one length")
+    return np.stack(cols, 1)
+
+
+def check_inside(relation: Relation, x: np.ndarray, outside: str, labels: list[str]) -> None:
+    """Raise DomainError naming the row, the input and the bound of the first offenders."""
+    if outside == "allow":
+        return
+    if outside != "raise":
+        raise ValueError(f"outside must be 'raise' or 'allow', not {outside!r}")
+    bad_nan = np.argwhere(np.isnan(x))
+    if bad_nan.size:
+        i, k = bad_nan[0]
+        raise DomainError(
+            f"input {relation.inputs[k]} is NaN at row {labels[i] if i < len(labels) else i} "
+            f"({len(bad_nan)} NaN in all); drop or fill them"
+        )
+    inside = relation.domain.contains(x)
+    if not np.all(inside):
+        rows = np.nonzero(~inside)[0]
+        v = relation.domain.violations(x[rows[:5]])
+        parts = [
+            f"row {labels[rows[r]] if rows[r] < len(labels) else rows[r]}: {n} = {val:.6g} not in [{lo:.6g}, {hi:.6g}]"
+            for r, n, val, lo, hi in v
+        ]
+        raise DomainError(
+            f"{rows.size} point(s) outside the domain the surrogate was trained and verified on: "
+            + "; ".join(parts)
+            + "; pass outside='allow' to extrapolate anyway"
+        )

@@ -1,0 +1,179 @@
+"""Input features and output heads, derived from the relation and its domain.
+
+Features and heads are plain, JSON-serialisable dicts so that an artifact records
+exactly how a network sees its inputs; `features()` and `heads()` evaluate them
+with torch or NumPy alike, so training, the saved model and the NumPy runtime
+share one implementation.
+
+Features (each in about [-1, 1]):
+- ``linear``: min-max of the input over its global range;
+- ``log``: min-max of log(input), for positive inputs spanning a decade or more;
+- ``edge``: log of the (relative) distance to a bound where the output is expected
+  to change character: a bound that depends on other inputs (``1 <= x2 <= x1``:
+  the layer x2 -> x1), or a zero bound of a linearly scaled input (``0 <= x``).
+  On seed 001 this feature was what moved the worst error (DESIGN.md).
+
+Heads (network channels -> output value):
+- ``linear``: y = a + b n;
+- ``log``: y = sign exp(a + b n), for outputs of one sign;
+- ``signed_log``: y = exp(ap + bp n0) - exp(an + bn n1), for outputs whose terms
+  have fixed signs but whose sum changes sign (seed 001): each exponential learns
+  one group of terms.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .domain import Domain, array_module
+
+__all__ = ["EDGE_DELTA", "choose_features", "choose_heads", "features", "heads", "edge_sides"]
+
+#: Smallest relative distance to an edge that features and edge sampling resolve.
+EDGE_DELTA = 1e-6
+
+
+def edge_sides(domain: Domain) -> dict[int, str]:
+    """Inputs (by column) with an edge worth resolving, and which side it is on."""
+    out: dict[int, str] = {}
+    for k, spec in enumerate(domain.inputs):
+        if spec.high.free_symbols:
+            out[k] = "high"
+        elif spec.low.free_symbols:
+            out[k] = "low"
+        elif spec.scale == "linear" and float(spec.low) == 0.0:
+            out[k] = "low"
+        elif spec.scale == "linear" and float(spec.high) == 0.0:
+            out[k] = "high"
+    return out
+
+
+def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> list[dict]:
+    """One scaled feature per input, plus an edge feature for inputs with an edge."""
+    feats: list[dict] = []
+    for spec in domain.inputs:
+        lo, hi = spec.range
+        kind = (scales or {}).get(spec.name, spec.scale)
+        if kind == "log":
+            feats.append({"kind": "log", "input": spec.name, "lo": math.log(lo), "hi": math.log(hi)})
+        else:
+            feats.append({"kind": "linear", "input": spec.name, "lo": lo, "hi": hi})
+    for k, side in edge_sides(domain).items():
+        name = domain.names[k]
+        feats.append(
+            {"kind": "edge", "input": name, "side": side, "delta": EDGE_DELTA,
+             "lo": math.log(EDGE_DELTA), "hi": math.log(1.0 + EDGE_DELTA)}
+        )
+    return feats
+
+
+def features(x, specs: list[dict], domain: Domain):
+    """Network features of physical inputs x [N, d] (torch or NumPy, any float dtype)."""
+    xp = array_module(x)
+    names = domain.names
+    bounds = None
+    cols = []
+    for f in specs:
+        k = names.index(f["input"])
+        v = x[:, k]
+        if f["kind"] == "linear":
+            t = v
+        elif f["kind"] == "log":
+            t = xp.log(v)
+        elif f["kind"] == "edge":
+            if bounds is None:
+                bounds = domain.bounds(x)
+            lo, hi = bounds[0][k], bounds[1][k]
+            dist = (hi - v) if f["side"] == "high" else (v - lo)
+            # clamp: a point a hair outside (rounding) must not give log of a negative
+            rel = dist / (hi - lo)
+            rel = rel.clamp(min=0.0) if xp is not np else np.maximum(rel, 0.0)
+            t = xp.log(rel + f["delta"])
+        else:  # validated when an artifact is loaded; unreachable from training
+            raise ValueError(f"unknown feature kind {f['kind']!r}")
+        cols.append(2.0 * (t - f["lo"]) / (f["hi"] - f["lo"]) - 1.0)
+    return xp.stack(cols, 1)
+
+
+def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
+    """An output head per output, chosen from the output's behaviour on `sample`.
+
+    `sample` maps input names to float64 arrays spread over the domain.
+    """
+    out = []
+    channel = 0
+    for o in relation.outputs:
+        y = np.asarray(relation.compiled("expression", o, "numpy")(sample))
+        y = y[np.isfinite(y)]
+        head: dict[str, Any]
+        if y.size and (np.all(y > 0) or np.all(y < 0)):
+            a, b = _log_span(np.abs(y))
+            head = {"kind": "log", "sign": 1.0 if y[0] > 0 else -1.0, "a": a, "b": b, "channels": [channel]}
+        else:
+            groups = _sign_groups(relation, o, sample) if o not in relation.normalizer else None
+            if groups is not None:
+                (ap, bp), (an, bn) = groups
+                head = {"kind": "signed_log", "ap": ap, "bp": bp, "an": an, "bn": bn,
+                        "channels": [channel, channel + 1]}
+            else:
+                lo, hi = (float(y.min()), float(y.max())) if y.size else (-1.0, 1.0)
+                head = {"kind": "linear", "a": 0.5 * (lo + hi), "b": max(0.5 * (hi - lo), 1e-30),
+                        "channels": [channel]}
+        head["output"] = o
+        channel += len(head["channels"])
+        out.append(head)
+    return out
+
+
+def _log_span(v: np.ndarray) -> tuple[float, float]:
+    top = float(v.max())
+    low = max(float(v.min()), top * 1e-12, np.finfo(np.float64).tiny)
+    a = 0.5 * (math.log(top) + math.log(low))
+    b = max(0.5 * (math.log(top) - math.log(low)), 1e-3)
+    return a, b
+
+
+def _sign_groups(relation, output: str, sample):
+    """Log spans of the positive and negative groups of terms, if every term keeps its sign."""
+    from .compile import compile_expr
+
+    pos = neg = None
+    for term in relation.terms(output):
+        v = np.asarray(compile_expr(term, "numpy")(sample)) * np.ones(len(next(iter(sample.values()))))
+        if not np.all(np.isfinite(v)):
+            return None
+        if np.all(v >= 0):
+            pos = v if pos is None else pos + v
+        elif np.all(v <= 0):
+            neg = -v if neg is None else neg - v
+        else:
+            return None
+    if pos is None or neg is None:
+        return None
+    return _log_span(pos), _log_span(neg)
+
+
+def heads(net_out, specs: list[dict]):
+    """Output values [N, m] from network channels [N, c] (torch or NumPy)."""
+    xp = array_module(net_out)
+    cols = []
+    for h in specs:
+        ch = h["channels"]
+        n0 = net_out[:, ch[0]]
+        if h["kind"] == "linear":
+            cols.append(h["a"] + h["b"] * n0)
+        elif h["kind"] == "log":
+            cols.append(h["sign"] * xp.exp(h["a"] + h["b"] * n0))
+        elif h["kind"] == "signed_log":
+            n1 = net_out[:, ch[1]]
+            cols.append(xp.exp(h["ap"] + h["bp"] * n0) - xp.exp(h["an"] + h["bn"] * n1))
+        else:
+            raise ValueError(f"unknown head kind {h['kind']!r}")
+    return xp.stack(cols, 1)
+
+
+def n_channels(specs: list[dict]) -> int:
+    return sum(len(h["channels"]) for h in specs)

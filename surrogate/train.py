@@ -1,0 +1,298 @@
+"""The training loop: fresh points every step, Adam, the term-scale relative L1 loss.
+
+The formula is known, so data is unlimited: every step draws a new batch in the
+chart (half of the entries of inputs with an edge drawn log-uniformly towards it),
+evaluates the reference in the training dtype on the model's device, and takes one
+Adam step with gradients zeroed first.  The model with the lowest worst-case
+error on a fixed validation set is kept.  On CUDA the loop never waits for the
+device between validation checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .errors import RelationError, TrainingError
+from .model import Surrogate
+from .network import MLP
+from .relation import Relation
+from .scaling import EDGE_DELTA, choose_features, choose_heads, edge_sides, n_channels
+
+__all__ = ["train", "TrainConfig", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of the network and the optimiser; the defaults were measured on the seeds."""
+
+    width: int = 64
+    depth: int = 3
+    activation: str = "silu"
+    batch_size: int | None = None  # None: 512 on the CPU, 8192 on CUDA
+    lr: float = 1e-2
+    lr_final: float = 1e-5
+    edge_fraction: float = 0.5
+    validation_points: int = 16384
+    check_every: int = 250
+    dtype: str = "float32"
+    restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
+    default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
+
+    def __post_init__(self):
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', not {self.dtype!r}")
+        if not 0.0 <= self.edge_fraction <= 1.0:
+            raise ValueError(f"edge_fraction must lie in [0, 1], not {self.edge_fraction!r}")
+        if self.lr <= 0 or self.lr_final <= 0:
+            raise ValueError(f"learning rates must be positive, not lr={self.lr!r}, lr_final={self.lr_final!r}")
+
+
+def resolve_device(device) -> torch.device:
+    """'auto' -> CUDA when present, else the CPU; an unavailable CUDA is an error."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but torch sees no CUDA device; use device='auto' or 'cpu'")
+    return dev
+
+
+@dataclass
+class _Problem:
+    """Everything the loop needs to draw a batch and score it."""
+
+    relation: Relation
+    edges: dict[int, str]
+    exprs: list = field(default_factory=list)
+    scales: list = field(default_factory=list)
+
+    def reference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
+        y = torch.stack([f(cols) for f in self.exprs], 1)
+        s = torch.stack([f(cols) for f in self.scales], 1)
+        return y, s
+
+    def draw(self, n: int, gen: torch.Generator, dtype, device, edge_fraction: float) -> torch.Tensor:
+        d = self.relation.domain.dim
+        u = torch.rand(n, d, generator=gen, dtype=dtype, device=device)
+        if not self.edges:
+            return self.relation.domain.chart(u)
+        mask = torch.rand(n, d, generator=gen, dtype=dtype, device=device) < edge_fraction
+        return self.relation.domain.chart(u, self.edges, mask, EDGE_DELTA)
+
+
+def _validation_set(problem: _Problem, n: int, seed: int, dtype, device):
+    """Half plain Sobol, half Sobol drawn towards the edges; reference in float64."""
+    dom = problem.relation.domain
+    engine = torch.quasirandom.SobolEngine(dom.dim, scramble=True, seed=seed + 7919)
+    u = engine.draw(n, dtype=torch.float64)
+    if problem.edges:
+        mask = torch.zeros_like(u, dtype=torch.bool)
+        mask[n // 2 :] = True
+        x = dom.chart(u, problem.edges, mask, EDGE_DELTA)
+    else:
+        x = dom.chart(u)
+    cols = {k: x[:, j].numpy() for j, k in enumerate(problem.relation.inputs)}
+    y = np.stack([problem.relation.compiled("expression", o, "numpy")(cols) for o in problem.relation.outputs], 1)
+    s = np.stack([problem.relation.compiled("scale", o, "numpy")(cols) for o in problem.relation.outputs], 1)
+    keep = np.all(np.isfinite(y) & np.isfinite(s), 1)
+    t = lambda a: torch.from_numpy(a[keep]).to(device=device, dtype=dtype)  # noqa: E731
+    return x[torch.from_numpy(keep)].to(device=device, dtype=torch.float64), t(y), t(s)
+
+
+def _check_relation(relation: Relation) -> None:
+    if relation.parameters:
+        raise RelationError(
+            f"parameters {', '.join(relation.parameters)} have no values; fit them first "
+            "(sg.fit(relation, data).relation_fitted) or relation.substitute({...})",
+            relation.name,
+        )
+    if not relation.is_explicit:
+        raise RelationError("only explicit relations Eq(output, expression) can be trained yet", relation.name)
+
+
+def train(
+    relation: Relation,
+    *,
+    tolerance: float | None = None,
+    time_limit: float | None = None,
+    max_steps: int | None = None,
+    device="auto",
+    seed: int = 0,
+    progress: bool | None = None,
+    config: TrainConfig | None = None,
+) -> Surrogate:
+    """Train a surrogate of `relation` over its whole domain.
+
+    Stops when the worst validation error reaches `tolerance`, after `max_steps`
+    Adam steps or `time_limit` seconds, whichever comes first (60 s when neither
+    limit is given), and returns the best model seen.  With the same seed and
+    `max_steps` (no time limit) the CPU result is reproducible.  Raises
+    TrainingError with the step and the input when a NaN or inf appears.
+    """
+    cfg = config or TrainConfig()
+    _check_relation(relation)
+    for name, v in (("tolerance", tolerance), ("time_limit", time_limit)):
+        if v is not None and not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
+            raise ValueError(f"{name} must be a positive number of {'seconds' if name == 'time_limit' else 'error'}, not {v!r}")
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
+    if time_limit is None and max_steps is None:
+        time_limit = cfg.default_time_limit
+
+    dev = resolve_device(device)
+    dtype = getattr(torch, cfg.dtype)
+    batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
+    dom = relation.domain
+    problem = _Problem(relation, edge_sides(dom))
+    problem.exprs = [relation.compiled("expression", o) for o in relation.outputs]
+    problem.scales = [relation.compiled("scale", o) for o in relation.outputs]
+
+    probe = dom.sobol(1 << 14, seed=seed).numpy()
+    feature_specs = choose_features(dom)
+    head_specs = choose_heads(relation, {n: probe[:, j] for j, n in enumerate(relation.inputs)})
+    xv, yv, sv = _validation_set(problem, cfg.validation_points, seed, dtype, dev)
+
+    gen = torch.Generator(device=dev).manual_seed(seed)
+
+    def fresh(attempt: int):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed * 1000 + attempt)
+            net = MLP(len(feature_specs), n_channels(head_specs), width=cfg.width, depth=cfg.depth,
+                      activation=cfg.activation)
+        model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=dtype))
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        return model, opt
+
+    model, opt = fresh(0)
+    best_state, best_score, best_stats = None, math.inf, {}
+    attempt, t0 = 0, time.perf_counter()
+    t_start, step_start = t0, 0
+    first_bad = torch.full((), -1, dtype=torch.long, device=dev)
+    bad_row = torch.zeros(dom.dim, dtype=dtype, device=dev)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    bar = _bar(show, time_limit, max_steps)
+    step = 0
+    stop_reason = "max_steps"
+    while True:
+        elapsed = time.perf_counter() - t0
+        if max_steps is not None and step >= max_steps:
+            stop_reason = "max_steps"
+            break
+        if time_limit is not None and elapsed >= time_limit:
+            stop_reason = "time_limit"
+            break
+        frac = _progress(step - step_start, elapsed - (t_start - t0), max_steps and max_steps - step_start,
+                         time_limit and time_limit - (t_start - t0))
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
+
+        x = problem.draw(batch, gen, dtype, dev, cfg.edge_fraction)
+        y, s = problem.reference(x)
+        pred = model.module(x)
+        per = (pred - y).abs() / s
+        loss = per.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+        nonfinite = ~torch.isfinite(per).all(1)
+        new = nonfinite.any() & (first_bad < 0)
+        first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
+        bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
+        step += 1
+
+        if step % cfg.check_every == 0:
+            if int(first_bad) >= 0:  # the one host sync, at checks only
+                _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
+            stats = _validate(model, xv, yv, sv)
+            if stats["max"] < best_score:
+                best_score, best_stats = stats["max"], stats
+                best_state = copy.deepcopy(model.module.net.state_dict())
+            bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
+            bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
+            if tolerance is not None and best_score <= tolerance:
+                stop_reason = "tolerance"
+                break
+            collapsed = frac > 0.2 and best_stats.get("mean", 1.0) > 0.5
+            if collapsed and attempt < cfg.restarts:
+                attempt += 1
+                model, opt = fresh(attempt)
+                best_state, best_score, best_stats = None, math.inf, {}
+                t_start, step_start = time.perf_counter(), step
+    bar.close()
+    if int(first_bad) >= 0:
+        _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
+    stats = _validate(model, xv, yv, sv)
+    if stats["max"] < best_score or best_state is None:
+        best_score, best_stats = stats["max"], stats
+    else:
+        model.module.net.load_state_dict(best_state)
+    model.info = {
+        "steps": step,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "stop": stop_reason,
+        "device": str(dev),
+        "batch_size": batch,
+        "seed": seed,
+        "restarts": attempt,
+        "validation": best_stats,
+        "config": asdict(cfg),
+    }
+    return model
+
+
+def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
+    p = 0.0
+    if max_steps:
+        p = max(p, steps / max_steps)
+    if time_limit:
+        p = max(p, seconds / time_limit)
+    return min(p, 1.0)
+
+
+@torch.no_grad()
+def _validate(model: Surrogate, xv, yv, sv) -> dict[str, float]:
+    model.module.eval()
+    err = ((model.module(xv) - yv).abs() / sv).amax(1)
+    model.module.train()
+    err = torch.nan_to_num(err, nan=math.inf)
+    return {"max": float(err.max()), "mean": float(err.mean())}
+
+
+def _report_nonfinite(model: Surrogate, relation: Relation, step: int, row: np.ndarray) -> None:
+    point = {n: float(v) for n, v in zip(relation.inputs, row)}
+    ref = relation.evaluate({n: np.array([v]) for n, v in point.items()})
+    where = ", ".join(f"{n}={v:.9g}" for n, v in point.items())
+    bad_ref = [o for o, v in ref.items() if not np.all(np.isfinite(v))]
+    if bad_ref:
+        raise TrainingError(
+            f"the relation itself is not finite at step {step}, input {where}: {', '.join(bad_ref)} = "
+            f"{', '.join(str(ref[o][0]) for o in bad_ref)}; narrow the bounds so the formula is defined everywhere"
+        )
+    scale = {o: float(relation.compiled('scale', o, 'numpy')({n: np.array([v]) for n, v in point.items()})[0])
+             for o in relation.outputs}
+    if any(s == 0.0 for s in scale.values()):
+        raise TrainingError(
+            f"the term scale is zero at step {step}, input {where}; give a normalizer= that stays positive there"
+        )
+    raise TrainingError(
+        f"training diverged: the prediction became NaN or inf at step {step}, input {where}; "
+        "try a smaller learning rate (TrainConfig(lr=...)) or float64"
+    )
+
+
+def _bar(show: bool, time_limit, max_steps):
+    from tqdm.auto import tqdm
+
+    if time_limit:
+        return tqdm(total=float(time_limit), unit="s", disable=not show, desc="training",
+                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
+    return tqdm(total=max_steps, unit="step", disable=not show, desc="training")
