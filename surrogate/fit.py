@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +46,12 @@ ILL_CONDITIONED = 1e6
 AT_BOUND_RTOL = 1e-6  # of the bound width
 SAME_MINIMUM_RTOL = 1e-6  # of the bound width, per parameter
 MAX_ITER = 200
+# Polish stops when an accepted step gains less than FTOL of the loss or moves less than XTOL of the
+# box.  At FTOL = 1e-10 the loss is within ~1e-9 of its minimum, i.e. the parameters are within
+# ~sqrt(1e-9 n) standard errors of it: ~0.003 for n = 10^4 (the bias is negligible next to stderr).
+FTOL = 1e-10
+XTOL = 1e-10
+STRETCH = (1.0, 3.0, 10.0, 30.0)  # multiples of each Marquardt step tried at once (see _polish)
 _EPS = float(torch.finfo(torch.float64).eps)
 
 
@@ -64,8 +72,9 @@ class FitResult:
     ``loss="squared"``).  `stderr` comes from the Jacobian J of the residuals at the optimum:
     cov = s^2 (J^T J)^-1 with s^2 = SSR / (n - p); it is ``inf`` for parameters the data cannot
     identify, and it assumes an interior optimum (see `warnings` for parameters at a bound).
-    `success` is True when the best minimum's polish converged to a finite loss and every
-    parameter is identifiable; `warnings` say why not, and what else to distrust.
+    `success` is True when the best minimum's polish converged to a finite loss, every parameter
+    is identifiable and no other minimum fits as well; `warnings` say why not, and what else to
+    distrust (a parameter at a bound, an ill-conditioned Jacobian, omitted rows).
     """
 
     values: dict[str, float]
@@ -108,7 +117,8 @@ class FitResult:
         lines = [
             f"fit of relation{name} to {self.n_points} points: {'success' if self.success else 'NOT RELIABLE'}",
             f"loss ({self.options['loss']}, mean over residuals) = {self.loss:.6g}; "
-            f"{len(self.minima)} distinct minima from {self.options['starts']} Sobol starts",
+            f"{len(self.minima)} distinct {'minimum' if len(self.minima) == 1 else 'minima'} "
+            f"from {self.options['starts']} Sobol starts",
             "",
             self.to_frame().to_string(float_format=lambda v: f"{v:.10g}"),
         ]
@@ -422,6 +432,7 @@ class _Model:
 
     def jacobian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Residuals [K, n] and their Jacobian [K, n, p], one forward-mode pass per parameter."""
+        _load_forward_ad()
         cols, r = [], None
         for j in range(theta.shape[1]):
             tangent = torch.zeros_like(theta)
@@ -429,6 +440,24 @@ class _Model:
             r, dr = torch.func.jvp(self.residuals, (theta,), (tangent,))
             cols.append(dr)
         return r, torch.stack(cols, -1)
+
+
+def _load_forward_ad() -> None:
+    """Import torch's forward-mode decompositions, hiding the DeprecationWarning torch raises there.
+
+    torch >= 2.9 builds them with its own deprecated `torch.jit.script` on first use of forward AD;
+    the warning is nothing a user can act on, and under ``-W error`` it would fail every fit.  Only
+    that message is silenced, once.
+    """
+    name = "torch._decomp.decompositions_for_jvp"
+    if name in sys.modules:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=DeprecationWarning)
+        try:
+            __import__(name)
+        except ImportError:  # a torch without the module: forward AD loads what it needs itself
+            pass
 
 
 def _model(relation: Relation, table: _Table, box, loss: str, dev: torch.device) -> _Model:
@@ -498,12 +527,16 @@ def _distinct_basins(model: _Model, theta: torch.Tensor, scores: torch.Tensor, c
 
 
 def _normal_equations(model: _Model, theta: torch.Tensor):
-    """Loss [K], J^T W J / n [K, p, p] and J^T W r / n [K, p] at each row of theta."""
-    r, jac = model.jacobian(theta)
-    w = model.weights(r)
-    n = r.shape[1]
-    wj = jac * w[..., None]
-    return model.rho(r).mean(1), wj.transpose(1, 2) @ jac / n, (wj * r[..., None]).sum(1) / n
+    """Loss [K], J^T W J / n [K, p, p] and J^T W r / n [K, p] at each row of theta (chunked over K)."""
+    parts = []
+    step = max(1, CHUNK_ELEMENTS // (model.target.shape[1] * theta.shape[1]))
+    for s in range(0, theta.shape[0], step):
+        r, jac = model.jacobian(theta[s : s + step])
+        w = model.weights(r)
+        wj = jac * w[..., None]
+        n = r.shape[1]
+        parts.append((model.rho(r).mean(1), wj.transpose(1, 2) @ jac / n, (wj * r[..., None]).sum(1) / n))
+    return tuple(torch.cat(t) for t in zip(*parts))
 
 
 def _solve(h: torch.Tensor, rhs: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
@@ -532,14 +565,17 @@ def _lm_step(a, g, lam, theta, low, high) -> torch.Tensor:
 def _polish(model: _Model, theta0: torch.Tensor, low: torch.Tensor, high: torch.Tensor):
     """Bounded Levenberg-Marquardt from every row of theta0 at once, in float64.
 
-    Returns (points [M, p], losses [M], converged [M] bool).  A run stops when an accepted step
-    gains less than 1e-13 of the loss or moves less than 1e-13 of the box, when the residuals
-    reach rounding level, or when no step however short lowers the loss (a numerical minimum);
-    it is marked unconverged only when it runs out of MAX_ITER iterations.
+    Returns (points [M, p], losses [M], converged [M] bool).  Each iteration tries the Marquardt
+    step scaled by STRETCH and keeps the best: in a large-residual basin (a wrong basin of seed 002)
+    J^T J overstates the curvature and plain steps crawl (200 iterations instead of 15).  A run stops
+    when an accepted step gains less than FTOL of the loss or moves less than XTOL of the box, when
+    the residuals reach rounding level, or when no step however short lowers the loss (a numerical
+    minimum); it is marked unconverged only when it runs out of MAX_ITER iterations.
     """
     theta = theta0.to(torch.float64).clone()
     width = high - low
-    m = theta.shape[0]
+    m, p = theta.shape
+    stretch = torch.tensor(STRETCH, dtype=theta.dtype, device=theta.device)[None, :, None]
     phi, a, g = _normal_equations(model, theta)
     lam = torch.full((m,), 1e-3, dtype=theta.dtype, device=theta.device)
     nu = torch.full_like(lam, 2.0)
@@ -550,14 +586,17 @@ def _polish(model: _Model, theta0: torch.Tensor, low: torch.Tensor, high: torch.
         idx = torch.nonzero(~done).flatten()
         if idx.numel() == 0:
             break
-        trial = (theta[idx] + _lm_step(a[idx], g[idx], lam[idx], theta[idx], low, high)).clamp(low, high)
-        phi_t = model.losses(trial)
+        step = _lm_step(a[idx], g[idx], lam[idx], theta[idx], low, high)
+        trials = (theta[idx, None, :] + stretch * step[:, None, :]).clamp(low, high)  # [k, T, p]
+        scores = model.losses(trials.reshape(-1, p)).reshape(idx.numel(), -1)
+        phi_t, pick = scores.min(1)
+        trial = trials[torch.arange(idx.numel(), device=theta.device), pick]
         better = phi_t < phi[idx]
         acc, rej = idx[better], idx[~better]
         if acc.numel():
             gain = phi[acc] - phi_t[better]
             moved = ((trial[better] - theta[acc]).abs() / width).amax(1)
-            close = (lam[acc] <= 1) & ((gain <= 1e-13 * phi[acc]) | (moved <= 1e-13))
+            close = (lam[acc] <= 1) & ((gain <= FTOL * phi[acc]) | (moved <= XTOL))
             theta[acc] = trial[better]
             phi[acc], a[acc], g[acc] = _normal_equations(model, theta[acc])
             lam[acc], nu[acc] = (lam[acc] / 3).clamp_min(1e-12), 2.0
@@ -648,7 +687,7 @@ def _result(relation, model, box, table, points, losses, converged, low, high, o
         warnings.append(f"the polish did not converge in {MAX_ITER} iterations")
     if not math.isfinite(best_loss):
         warnings.append("the loss is not finite at any start: check the data and the parameter bounds")
-    success = minima[0].converged and math.isfinite(best_loss) and not blind
+    success = minima[0].converged and math.isfinite(best_loss) and not blind and not ties
     return FitResult(
         values=values,
         stderr=dict(zip(names, map(float, se))),

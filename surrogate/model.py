@@ -32,10 +32,13 @@ class SurrogateModule(nn.Module):
         self.head_specs = head_specs
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def channels(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's raw outputs, before the heads."""
         f = features(x, self.feature_specs, self.relation.domain)
-        w = self.net.last.weight
-        return heads(self.net(f.to(w.dtype)), self.head_specs)
+        return self.net(f.to(self.net.last.weight.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return heads(self.channels(x), self.head_specs)
 
 
 class Surrogate:

@@ -30,10 +30,14 @@ import numpy as np
 
 from .domain import Domain, array_module
 
-__all__ = ["EDGE_DELTA", "choose_features", "choose_heads", "features", "heads", "edge_sides"]
+__all__ = ["EDGE_DELTA", "EDGE_SAMPLE", "choose_features", "choose_heads", "features", "heads", "edge_sides"]
 
-#: Smallest relative distance to an edge that features and edge sampling resolve.
-EDGE_DELTA = 1e-6
+#: Offset inside the log of an edge feature, relative to the local range.  It is far
+#: below EDGE_SAMPLE so that over every distance training sees, the feature is the
+#: plain log of the distance (terms proportional to it are then linear in it).
+EDGE_DELTA = 1e-15
+#: Smallest relative distance to an edge that training draws (log-uniformly).
+EDGE_SAMPLE = 1e-10
 
 
 def edge_sides(domain: Domain) -> dict[int, str]:
@@ -136,24 +140,54 @@ def _log_span(v: np.ndarray) -> tuple[float, float]:
     return a, b
 
 
+def sign_groups(relation, output: str, sample) -> tuple[Any, Any] | None:
+    """(P, N): the sums of the positive terms and of minus the negative terms of
+    `output`, as SymPy expressions, if every term keeps one sign on `sample`."""
+    from .compile import compile_expr
+
+    pos, neg = [], []
+    n = len(next(iter(sample.values())))
+    for term in relation.terms(output):
+        v = np.asarray(compile_expr(term, "numpy")(sample)) * np.ones(n)
+        if not np.all(np.isfinite(v)):
+            return None
+        if np.all(v >= 0):
+            pos.append(term)
+        elif np.all(v <= 0):
+            neg.append(-term)
+        else:
+            return None
+    if not pos or not neg:
+        return None
+    import sympy as sp
+
+    return sp.Add(*pos), sp.Add(*neg)
+
+
 def _sign_groups(relation, output: str, sample):
     """Log spans of the positive and negative groups of terms, if every term keeps its sign."""
     from .compile import compile_expr
 
-    pos = neg = None
-    for term in relation.terms(output):
-        v = np.asarray(compile_expr(term, "numpy")(sample)) * np.ones(len(next(iter(sample.values()))))
-        if not np.all(np.isfinite(v)):
-            return None
-        if np.all(v >= 0):
-            pos = v if pos is None else pos + v
-        elif np.all(v <= 0):
-            neg = -v if neg is None else neg - v
-        else:
-            return None
-    if pos is None or neg is None:
+    groups = sign_groups(relation, output, sample)
+    if groups is None:
         return None
-    return _log_span(pos), _log_span(neg)
+    return tuple(_log_span(np.asarray(compile_expr(g, "numpy")(sample))) for g in groups)
+
+
+def links(net_out, specs: list[dict]) -> list:
+    """Per head, the values before the exponential: [] for a linear head, [log|y|] for
+    a log head, [log P, log N] for a signed-log head.  Training fits these in log
+    space, where the gradient does not vanish when a prediction is far too small."""
+    out = []
+    for h in specs:
+        ch = h["channels"]
+        if h["kind"] == "log":
+            out.append([h["a"] + h["b"] * net_out[:, ch[0]]])
+        elif h["kind"] == "signed_log":
+            out.append([h["ap"] + h["bp"] * net_out[:, ch[0]], h["an"] + h["bn"] * net_out[:, ch[1]]])
+        else:
+            out.append([])
+    return out
 
 
 def heads(net_out, specs: list[dict]):

@@ -17,13 +17,15 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import sympy as sp
 import torch
 
 from .errors import RelationError, TrainingError
 from .model import Surrogate
 from .network import MLP
 from .relation import Relation
-from .scaling import EDGE_DELTA, choose_features, choose_heads, edge_sides, n_channels
+from .compile import compile_expr
+from .scaling import EDGE_SAMPLE, choose_features, choose_heads, edge_sides, heads, links, n_channels, sign_groups
 
 __all__ = ["train", "TrainConfig", "resolve_device"]
 
@@ -42,6 +44,7 @@ class TrainConfig:
     validation_points: int = 16384
     check_every: int = 250
     dtype: str = "float32"
+    link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
 
@@ -72,12 +75,29 @@ class _Problem:
     edges: dict[int, str]
     exprs: list = field(default_factory=list)
     scales: list = field(default_factory=list)
+    groups: list = field(default_factory=list)  # per head: compiled |y|, or P and N
 
-    def reference(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def reference(self, x: torch.Tensor):
         cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
         y = torch.stack([f(cols) for f in self.exprs], 1)
         s = torch.stack([f(cols) for f in self.scales], 1)
-        return y, s
+        g = [[f(cols) for f in fs] for fs in self.groups]
+        return y, s, g
+
+    def loss(self, model, x: torch.Tensor, heads_: list[dict], link_weight: float):
+        """Per-sample loss: term-scale relative L1 of every output, plus the same
+        error to first order in each head's log space (weighted by each group's
+        share of the term scale), whose gradient does not vanish when the network
+        starts far too small -- the collapse to zero seen on seed 001."""
+        y, s, g = self.reference(x)
+        ch = model.module.channels(x)
+        pred = heads(ch, heads_).double()
+        per = (pred - y).abs() / s
+        if link_weight:
+            for j, (lk, tg) in enumerate(zip(links(ch, heads_), g)):
+                for value, target in zip(lk, tg):
+                    per = per + link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()[:, None]
+        return per
 
     def draw(self, n: int, gen: torch.Generator, dtype, device, edge_fraction: float) -> torch.Tensor:
         d = self.relation.domain.dim
@@ -85,7 +105,7 @@ class _Problem:
         if not self.edges:
             return self.relation.domain.chart(u)
         mask = torch.rand(n, d, generator=gen, dtype=dtype, device=device) < edge_fraction
-        return self.relation.domain.chart(u, self.edges, mask, EDGE_DELTA)
+        return self.relation.domain.chart(u, self.edges, mask, EDGE_SAMPLE)
 
 
 def _validation_set(problem: _Problem, n: int, seed: int, dtype, device):
@@ -96,14 +116,14 @@ def _validation_set(problem: _Problem, n: int, seed: int, dtype, device):
     if problem.edges:
         mask = torch.zeros_like(u, dtype=torch.bool)
         mask[n // 2 :] = True
-        x = dom.chart(u, problem.edges, mask, EDGE_DELTA)
+        x = dom.chart(u, problem.edges, mask, EDGE_SAMPLE)
     else:
         x = dom.chart(u)
     cols = {k: x[:, j].numpy() for j, k in enumerate(problem.relation.inputs)}
     y = np.stack([problem.relation.compiled("expression", o, "numpy")(cols) for o in problem.relation.outputs], 1)
     s = np.stack([problem.relation.compiled("scale", o, "numpy")(cols) for o in problem.relation.outputs], 1)
     keep = np.all(np.isfinite(y) & np.isfinite(s), 1)
-    t = lambda a: torch.from_numpy(a[keep]).to(device=device, dtype=dtype)  # noqa: E731
+    t = lambda a: torch.from_numpy(a[keep]).to(device=device)  # noqa: E731
     return x[torch.from_numpy(keep)].to(device=device, dtype=torch.float64), t(y), t(s)
 
 
@@ -157,7 +177,9 @@ def train(
 
     probe = dom.sobol(1 << 14, seed=seed).numpy()
     feature_specs = choose_features(dom)
-    head_specs = choose_heads(relation, {n: probe[:, j] for j, n in enumerate(relation.inputs)})
+    probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
+    head_specs = choose_heads(relation, probe_cols)
+    problem.groups = [_group_functions(relation, h, probe_cols) for h in head_specs]
     xv, yv, sv = _validation_set(problem, cfg.validation_points, seed, dtype, dev)
 
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -175,11 +197,13 @@ def train(
     best_state, best_score, best_stats = None, math.inf, {}
     attempt, t0 = 0, time.perf_counter()
     t_start, step_start = t0, 0
+    on_cpu = dev.type == "cpu"
     first_bad = torch.full((), -1, dtype=torch.long, device=dev)
-    bad_row = torch.zeros(dom.dim, dtype=dtype, device=dev)
+    bad_row = torch.zeros(dom.dim, dtype=torch.float64, device=dev)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = _bar(show, time_limit, max_steps)
     step = 0
+    history: list[tuple] = []  # (step, seconds, attempt, validation max, validation mean)
     stop_reason = "max_steps"
     while True:
         elapsed = time.perf_counter() - t0
@@ -194,25 +218,31 @@ def train(
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
 
-        x = problem.draw(batch, gen, dtype, dev, cfg.edge_fraction)
-        y, s = problem.reference(x)
-        pred = model.module(x)
-        per = (pred - y).abs() / s
+        # points, features and references in float64: a gap like x1 - x2 that float32
+        # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
+        x = problem.draw(batch, gen, torch.float64, dev, cfg.edge_fraction)
+        per = problem.loss(model, x, head_specs, cfg.link_weight)
         loss = per.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-        nonfinite = ~torch.isfinite(per).all(1)
-        new = nonfinite.any() & (first_bad < 0)
-        first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
-        bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
+        if on_cpu:  # reading a scalar costs nothing on the CPU: stop at the first bad step
+            if not math.isfinite(float(loss.detach())):
+                _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).any(1).to(torch.uint8).argmax()]
+                                  .detach().numpy())
+        else:  # on CUDA, remember the first bad step and point on the device; read them at checks
+            nonfinite = ~torch.isfinite(per).all(1)
+            new = nonfinite.any() & (first_bad < 0)
+            first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
+            bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
         step += 1
 
         if step % cfg.check_every == 0:
             if int(first_bad) >= 0:  # the one host sync, at checks only
                 _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
             stats = _validate(model, xv, yv, sv)
+            history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
             if stats["max"] < best_score:
                 best_score, best_stats = stats["max"], stats
                 best_state = copy.deepcopy(model.module.net.state_dict())
@@ -245,8 +275,18 @@ def train(
         "restarts": attempt,
         "validation": best_stats,
         "config": asdict(cfg),
+        "history": history,
     }
     return model
+
+
+def _group_functions(relation: Relation, head: dict, sample) -> list:
+    o = head["output"]
+    if head["kind"] == "log":
+        return [compile_expr(sp.Abs(relation.expression(o)))]
+    if head["kind"] == "signed_log":
+        return [compile_expr(g) for g in sign_groups(relation, o, sample)]
+    return []
 
 
 def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
@@ -261,7 +301,7 @@ def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
 @torch.no_grad()
 def _validate(model: Surrogate, xv, yv, sv) -> dict[str, float]:
     model.module.eval()
-    err = ((model.module(xv) - yv).abs() / sv).amax(1)
+    err = ((model.module(xv).double() - yv).abs() / sv).amax(1)
     model.module.train()
     err = torch.nan_to_num(err, nan=math.inf)
     return {"max": float(err.max()), "mean": float(err.mean())}
