@@ -5,14 +5,11 @@
     cert = sg.verify(model)
     model.save("f.surrogate"); same = sg.load("f.surrogate")
 
-Importing the package does not import torch: the torch-dependent names below are
-loaded on first use, so `surrogate.runtime` works on a machine without torch.
+On a machine without torch the package still imports, with the torch-free parts:
+`Relation` and `surrogate.runtime`, which predicts from a saved artifact with NumPy.
 """
 
 from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING
 
 from .errors import (
     ArtifactError,
@@ -47,18 +44,15 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = {
-    "train": ".train",
-    "TrainConfig": ".train",
-    "verify": ".verify",
-    "Certificate": ".verify",
-    "Surrogate": ".model",
-    "load": ".artifact",
-    "fit": ".fit",
-    "FitResult": ".fit",
-}
+_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult")
 
-if TYPE_CHECKING:  # pragma: no cover
+try:  # everything that trains or runs a torch model; absent where torch is not installed
+    import torch as _torch  # noqa: F401
+except ModuleNotFoundError:  # the NumPy runtime (surrogate.runtime) still works
+    _torch = None
+if _torch is not None:
+    # Imported eagerly, not lazily: importing the submodule surrogate.train would
+    # otherwise replace the function `surrogate.train` by the module of that name.
     from .artifact import load
     from .fit import FitResult, fit
     from .model import Surrogate
@@ -67,12 +61,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
+    if name in _NEEDS_TORCH:
+        raise ImportError(
+            f"surrogate.{name} needs torch, which is not installed here: pip install torch "
+            "(or use surrogate.runtime, which predicts from a saved artifact with NumPy only)"
+        )
     raise AttributeError(f"module 'surrogate' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))

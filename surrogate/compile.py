@@ -173,6 +173,8 @@ def _build(expr: sp.Basic, xp) -> Node:  # noqa: C901 - one dispatch table, read
     if expr.is_Symbol:
         name = expr.name
         return lambda env: env[name]
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise(expr, xp)
     kids = [_build(a, xp) for a in expr.args]
     cls = type(expr)
 
@@ -206,8 +208,6 @@ def _build(expr: sp.Basic, xp) -> Node:  # noqa: C901 - one dispatch table, read
     if isinstance(expr, sp.Not):
         (k,) = kids
         return lambda env: ~k(env)
-    if isinstance(expr, sp.Piecewise):
-        return _piecewise(expr, xp)
     raise UnsupportedExpressionError(f"no translation for {cls.__name__} in {expr}")
 
 
@@ -280,7 +280,9 @@ def _piecewise(expr: sp.Piecewise, xp) -> Node:
         for value, cond in reversed(rest):
             c = cond(env)
             v = value(env)
-            like = next((a for a in (v, out, c) if not isinstance(a, (float, bool))), None)
+            like = next((a for a in (v, out) if not isinstance(a, (float, bool))), None)
+            if like is None:  # both branches constant: take the float dtype of the inputs
+                like = next(iter(env.values()))
             out = xp.where(c, _as_array(v, like, xp), _as_array(out, like, xp))
         return out
 

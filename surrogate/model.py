@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DomainError
+from .inputs import check_inside, frame_inputs, stack_inputs
 from .network import MLP
 from .relation import Relation
 from .scaling import features, heads
@@ -22,7 +22,8 @@ class SurrogateModule(nn.Module):
 
     Features are computed in the dtype of the input (float64 from `predict`, so a
     gap such as x1 - x2 is not lost to float32 rounding), then cast to the
-    network's dtype.
+    network's dtype; the heads work in the wider of the two (exp(a + b n) in
+    float32 would add b * 6e-8 of relative rounding to every float64 prediction).
     """
 
     def __init__(self, relation: Relation, feature_specs: list[dict], head_specs: list[dict], net: MLP):
@@ -38,7 +39,8 @@ class SurrogateModule(nn.Module):
         return self.net(f.to(self.net.last.weight.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return heads(self.channels(x), self.head_specs)
+        ch = self.channels(x)
+        return heads(ch.to(torch.promote_types(ch.dtype, x.dtype)), self.head_specs)
 
 
 class Surrogate:
@@ -110,7 +112,7 @@ class Surrogate:
         return out
 
     def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
-        x = _stack(values, self.inputs)
+        x = stack_inputs(values, self.inputs)
         check_inside(self.relation, x, outside, [])
         y = self.evaluate(x)
         return {o: y[:, j] for j, o in enumerate(self.outputs)}
@@ -122,17 +124,8 @@ class Surrogate:
         """
         import pandas as pd
 
-        if not isinstance(data, pd.DataFrame):
-            raise TypeError(f"predict takes a pandas DataFrame, not {type(data).__name__}; "
-                            "call the model with keyword arrays instead")
-        missing = [n for n in self.inputs if n not in data.columns]
-        if missing:
-            raise DomainError(
-                f"columns {', '.join(missing)} are missing; the model needs {', '.join(self.inputs)} "
-                f"and got {', '.join(map(str, data.columns))}"
-            )
-        x = _stack({n: data[n] for n in self.inputs}, self.inputs)
-        check_inside(self.relation, x, outside, [str(i) for i in data.index])
+        x, labels = frame_inputs(data, self.inputs)
+        check_inside(self.relation, x, outside, labels)
         y = self.evaluate(x)
         return pd.DataFrame(y, columns=self.outputs, index=data.index)
 
@@ -148,57 +141,3 @@ class Surrogate:
         from .artifact import export_onnx
 
         export_onnx(self, path)
-
-
-def _stack(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
-    missing = [n for n in names if n not in values]
-    extra = [n for n in values if n not in names]
-    if missing or extra:
-        raise DomainError(
-            f"inputs are {', '.join(names)}; "
-            + (f"missing {', '.join(missing)}" if missing else "")
-            + ("; " if missing and extra else "")
-            + (f"unknown {', '.join(extra)}" if extra else "")
-        )
-    cols = []
-    for n in names:
-        v = values[n]
-        if isinstance(v, torch.Tensor):
-            v = v.detach().cpu().numpy()
-        try:
-            cols.append(np.asarray(v, dtype=np.float64).reshape(-1))
-        except (TypeError, ValueError) as e:
-            raise DomainError(f"input {n} is not numeric: {e}") from None
-    sizes = {c.size for c in cols}
-    if len(sizes) > 1:
-        sizes = ", ".join(f"{n}: {c.size}" for n, c in zip(names, cols))
-        raise DomainError(f"inputs have different lengths ({sizes}); give arrays of one length")
-    return np.stack(cols, 1)
-
-
-def check_inside(relation: Relation, x: np.ndarray, outside: str, labels: list[str]) -> None:
-    """Raise DomainError naming the row, the input and the bound of the first offenders."""
-    if outside == "allow":
-        return
-    if outside != "raise":
-        raise ValueError(f"outside must be 'raise' or 'allow', not {outside!r}")
-    bad_nan = np.argwhere(np.isnan(x))
-    if bad_nan.size:
-        i, k = bad_nan[0]
-        raise DomainError(
-            f"input {relation.inputs[k]} is NaN at row {labels[i] if i < len(labels) else i} "
-            f"({len(bad_nan)} NaN in all); drop or fill them"
-        )
-    inside = relation.domain.contains(x)
-    if not np.all(inside):
-        rows = np.nonzero(~inside)[0]
-        v = relation.domain.violations(x[rows[:5]])
-        parts = [
-            f"row {labels[rows[r]] if rows[r] < len(labels) else rows[r]}: {n} = {val:.6g} not in [{lo:.6g}, {hi:.6g}]"
-            for r, n, val, lo, hi in v
-        ]
-        raise DomainError(
-            f"{rows.size} point(s) outside the domain the surrogate was trained and verified on: "
-            + "; ".join(parts)
-            + "; pass outside='allow' to extrapolate anyway"
-        )

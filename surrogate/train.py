@@ -37,6 +37,7 @@ class TrainConfig:
     width: int = 64
     depth: int = 3
     activation: str = "silu"
+    skip: bool = True  # a linear path from features to outputs beside the MLP
     batch_size: int | None = None  # None: 512 on the CPU, 8192 on CUDA
     lr: float = 1e-2
     lr_final: float = 1e-5
@@ -85,18 +86,18 @@ class _Problem:
         return y, s, g
 
     def loss(self, model, x: torch.Tensor, heads_: list[dict], link_weight: float):
-        """Per-sample loss: term-scale relative L1 of every output, plus the same
+        """Per-sample loss [N]: term-scale relative L1 of every output, plus the same
         error to first order in each head's log space (weighted by each group's
         share of the term scale), whose gradient does not vanish when the network
         starts far too small -- the collapse to zero seen on seed 001."""
         y, s, g = self.reference(x)
         ch = model.module.channels(x)
         pred = heads(ch, heads_).double()
-        per = (pred - y).abs() / s
+        per = ((pred - y).abs() / s).sum(1)
         if link_weight:
             for j, (lk, tg) in enumerate(zip(links(ch, heads_), g)):
                 for value, target in zip(lk, tg):
-                    per = per + link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()[:, None]
+                    per = per + link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()
         return per
 
     def draw(self, n: int, gen: torch.Generator, dtype, device, edge_fraction: float) -> torch.Tensor:
@@ -188,7 +189,7 @@ def train(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1000 + attempt)
             net = MLP(len(feature_specs), n_channels(head_specs), width=cfg.width, depth=cfg.depth,
-                      activation=cfg.activation)
+                      activation=cfg.activation, skip=cfg.skip)
         model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=dtype))
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         return model, opt
@@ -229,10 +230,10 @@ def train(
 
         if on_cpu:  # reading a scalar costs nothing on the CPU: stop at the first bad step
             if not math.isfinite(float(loss.detach())):
-                _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).any(1).to(torch.uint8).argmax()]
+                _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).to(torch.uint8).argmax()]
                                   .detach().numpy())
         else:  # on CUDA, remember the first bad step and point on the device; read them at checks
-            nonfinite = ~torch.isfinite(per).all(1)
+            nonfinite = ~torch.isfinite(per)
             new = nonfinite.any() & (first_bad < 0)
             first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
             bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)

@@ -1,0 +1,82 @@
+"""Training: reproducible, honest about NaN, refuses what it cannot train."""
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import surrogate as sg
+from surrogate import RelationError, TrainingError
+
+x1, x2, y = sp.symbols("x1 x2 y", positive=True)
+EASY = sg.Relation(sp.Eq(y, x1 * x2 + x1), bounds={x1: (1, 2), x2: (0.5, 3)}, name="easy")
+
+
+def test_same_seed_same_cpu_result():
+    a = sg.train(EASY, max_steps=120, seed=3, progress=False)
+    b = sg.train(EASY, max_steps=120, seed=3, progress=False)
+    c = sg.train(EASY, max_steps=120, seed=4, progress=False)
+    for (k, va), vb, vc in zip(a.module.net.state_dict().items(), b.module.net.state_dict().values(),
+                                c.module.net.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert not all(torch.equal(va, vc) for va, vc in zip(a.module.net.state_dict().values(),
+                                                         c.module.net.state_dict().values()))
+
+
+def test_training_reduces_the_error_and_keeps_the_best():
+    model = sg.train(EASY, max_steps=1500, seed=0, progress=False)
+    hist = model.info["history"]
+    assert model.info["stop"] == "max_steps" and model.info["steps"] == 1500
+    assert model.info["validation"]["max"] == min(h[3] for h in hist)
+    assert model.info["validation"]["max"] < min(0.01, hist[0][3] / 2)
+
+
+def test_tolerance_stops_early():
+    model = sg.train(EASY, tolerance=0.5, max_steps=5000, progress=False)
+    assert model.info["stop"] == "tolerance" and model.info["steps"] < 5000
+
+
+def test_nan_in_the_relation_is_reported_with_step_and_input():
+    bad = sg.Relation(sp.Eq(y, sp.sqrt(x1 - 1.5)), bounds={x1: (1, 2)})
+    with pytest.raises(TrainingError, match=r"not finite at step 0, input x1=1\.[0-4]"):
+        sg.train(bad, max_steps=10, progress=False)
+
+
+def test_divergence_is_reported_not_hidden():
+    cfg = sg.TrainConfig(lr=1e6, lr_final=1e6)
+    with pytest.raises(TrainingError, match="diverged.*step"):
+        sg.train(EASY, max_steps=400, config=cfg, progress=False)
+
+
+def test_parameters_must_be_fitted_first():
+    a = sp.Symbol("a")
+    rel = sg.Relation(sp.Eq(y, a * x1), bounds={x1: (0, 1)}, parameters={a: (0, 1)})
+    with pytest.raises(RelationError, match="fit them first"):
+        sg.train(rel, max_steps=1)
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"time_limit": -1}, "time_limit must be a positive"),
+    ({"max_steps": 0}, "max_steps must be a positive integer"),
+    ({"tolerance": float("nan")}, "tolerance must be a positive"),
+    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "tpu"}, "device"),
+], ids=["time", "steps", "tolerance", "device"])
+def test_bad_arguments(kwargs, fragment):
+    with pytest.raises((ValueError, RuntimeError), match=fragment):
+        sg.train(EASY, **({"max_steps": 1} | kwargs))
+
+
+def test_heads_follow_the_output():
+    from equations.seeds import paraboloid, seed001
+
+    assert [h["kind"] for h in sg.train(seed001, max_steps=1, progress=False).module.head_specs] == ["signed_log"]
+    assert [h["kind"] for h in sg.train(paraboloid, max_steps=1, progress=False).module.head_specs] == ["log"]
+    lin = sg.Relation(sp.Eq(y, sp.sin(6 * x1)), bounds={x1: (0, 1)})
+    assert [h["kind"] for h in sg.train(lin, max_steps=1, progress=False).module.head_specs] == ["linear"]
+
+
+def test_every_hidden_layer_has_an_activation():
+    model = sg.train(EASY, max_steps=1, progress=False)
+    layers = list(model.module.net.hidden)
+    assert all(isinstance(b, torch.nn.SiLU) for a, b in zip(layers[::2], layers[1::2]))
+    assert len(layers) % 2 == 0
