@@ -150,8 +150,13 @@ class Relation:
             s = sym(key, "scales")
             if s is None:
                 continue
-            if s.name not in self._bounds:
+            if s.name not in self._bounds and s.name not in self.output_ranges:
                 problems.append(f"scale given for {s.name}, which is not an input; inputs are {', '.join(self.inputs)}")
+            elif sc not in SCALES:
+                problems.append(f"scale for {s.name} is {sc!r}; use 'log' or 'linear'")
+            elif s.name in self.output_ranges and sc == "log" and (self.output_ranges[s.name] or (0, 0))[0] <= 0:
+                problems.append(f"log scale asked for output {s.name}, whose range {self.output_ranges[s.name]} does not "
+                                "stay above zero; give a positive range or scales={...: 'linear'}")
             elif sc not in SCALES:
                 problems.append(f"scale for {s.name} is {sc!r}; use 'log' or 'linear'")
             else:
@@ -178,7 +183,8 @@ class Relation:
 
         self.domain: Domain | None = None
         if self._bounds:
-            self.domain = build_domain(self._bounds, self.scales, problems)
+            self.domain = build_domain({k: v for k, v in self._bounds.items()},
+                                       {k: v for k, v in self.scales.items() if k in self._bounds}, problems)
         else:
             problems.append("no inputs: give bounds={symbol: (low, high)} for each input")
         if problems:
@@ -187,37 +193,46 @@ class Relation:
 
     # -- construction helpers ---------------------------------------------------------
     def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:
+        """Explicit right-hand sides by output; {} when the relation is implicit.
+
+        A relation is explicit when every equation reads ``output = f(inputs)``.
+        Otherwise it is implicit: k equations in k outputs, trained from their
+        residuals, and every output needs a declared range.
+        """
         outs = set(self.outputs)
         forms: dict[str, sp.Expr] = {}
-        flagged = False
+        implicit = []
         for eq in eqs:
             lhs, rhs = eq.lhs, eq.rhs
             if not (lhs.is_Symbol and lhs.name in outs) and rhs.is_Symbol and rhs.name in outs:
                 lhs, rhs = rhs, lhs
-            rhs_outs = sorted(s.name for s in rhs.free_symbols if s.name in outs)
-            if lhs.is_Symbol and lhs.name in outs and not rhs_outs:
-                if lhs.name in forms:
-                    problems.append(f"output {lhs.name} is given by more than one equation")
+            rhs_outs = [s.name for s in rhs.free_symbols if s.name in outs]
+            if lhs.is_Symbol and lhs.name in outs and not rhs_outs and lhs.name not in forms:
                 forms[lhs.name] = rhs
-            elif rhs_outs and not self._declared_outputs:
-                flagged = True
-                problems.append(
-                    f"{', '.join(rhs_outs)} in {eq} {'has' if len(rhs_outs) == 1 else 'have'} no bounds: give an input "
-                    "bounds, list a constant in parameters; an output on both sides (implicit relation) is not "
-                    "supported yet"
-                )
             else:
-                flagged = True
-                both = sorted({s.name for s in eq.free_symbols if s.name in outs})
-                problems.append(
-                    f"equation {eq} is implicit in {', '.join(both)} (an output on both sides or no lone output "
-                    "on one side); implicit relations are not supported yet: write it as Eq(output, expression)"
-                )
+                implicit.append(eq)
+        if not implicit:
+            return forms
+        if not self._declared_outputs:
+            names = ", ".join(self.outputs)
+            problems.append(
+                f"{names} {'is' if len(self.outputs) == 1 else 'are'} not given explicitly (an output on both sides, "
+                f"or no lone output on one side): declare each output of an implicit relation with its range, "
+                f"outputs={{{self.outputs[0] if self.outputs else 'y'}: (low, high)}}; if a symbol is an input give it "
+                "bounds, if a constant list it in parameters"
+            )
+            return {}
         for o in self.outputs:
-            if o not in forms and not flagged:
-                problems.append(f"output {o} has no equation of the form Eq({o}, expression)")
-        return forms
-
+            rng = self.output_ranges.get(o)
+            if rng is None:
+                problems.append(f"output {o} of an implicit relation needs a range: outputs={{{o}: (low, high)}}; "
+                                "it brackets the root and sets the output scaling")
+            elif not rng[0] < rng[1]:
+                problems.append(f"low >= high in the range of output {o}: {rng}; bounds are never swapped")
+        if len(eqs) != len(self.outputs):
+            problems.append(f"an implicit relation needs as many equations as outputs; it has {len(eqs)} equations "
+                            f"in {len(self.outputs)} outputs ({', '.join(self.outputs)})")
+        return {}
     def _all_expressions(self):
         for i, eq in enumerate(self.equations):
             yield f"equation {i + 1}", eq.lhs - eq.rhs
@@ -243,6 +258,22 @@ class Relation:
     def is_explicit(self) -> bool:
         return len(self._explicit) == len(self.outputs)
 
+    @property
+    def residuals(self) -> tuple[sp.Expr, ...]:
+        """lhs - rhs of every equation."""
+        return tuple(e.lhs - e.rhs for e in self.equations)
+
+    def residual_scale(self, i: int) -> sp.Expr:
+        """The term scale of residual i: the sum of the absolute values of its terms."""
+        return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(self.residuals[i])])
+
+    def output_scale(self, output: str) -> str:
+        """'log' or 'linear' for an output with a declared range (the decade rule)."""
+        if output in self.scales:
+            return self.scales[output]
+        lo, hi = self.output_ranges[output]
+        return "log" if lo > 0 and hi / lo >= 10 else "linear"
+
     def expression(self, output: str) -> sp.Expr:
         """The right-hand side that gives `output` explicitly."""
         return self._explicit[output]
@@ -257,18 +288,35 @@ class Relation:
             return sp.Abs(self.normalizer[output])
         return sp.Add(*[sp.Abs(t) for t in self.terms(output)])
 
-    def compiled(self, kind: str, output: str, backend: str = "torch"):
-        """Cached compiled function: kind is 'expression' or 'scale'."""
-        key = (kind, output, backend)
+    def compiled(self, kind: str, which, backend: str = "torch"):
+        """Cached compiled function.  kind 'expression' or 'scale' takes an output
+        name; 'residual' or 'residual_scale' takes an equation index."""
+        key = (kind, which, backend)
         fn = self._compiled.get(key)
         if fn is None:
-            expr = self.expression(output) if kind == "expression" else self.scale_expression(output)
+            expr = {
+                "expression": lambda: self.expression(which),
+                "scale": lambda: self.scale_expression(which),
+                "residual": lambda: self.residuals[which],
+                "residual_scale": lambda: self.residual_scale(which),
+            }[kind]()
             fn = self._compiled[key] = compile_expr(expr, backend)
         return fn
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Float64 NumPy reference values of every output at the given inputs."""
-        return {o: self.compiled("expression", o, "numpy")(values) for o in self.outputs}
+        """Float64 NumPy reference values of every output at the given inputs.
+
+        For an implicit relation the outputs are solved for numerically (NaN where
+        no single root lies in the output's range)."""
+        if self.is_explicit:
+            return {o: self.compiled("expression", o, "numpy")(values) for o in self.outputs}
+        import numpy as np
+
+        from .solve import solve
+
+        x = np.stack([np.asarray(values[n], dtype=np.float64).reshape(-1) for n in self.inputs], 1)
+        y = solve(self, x).values
+        return {o: y[:, j] for j, o in enumerate(self.outputs)}
 
     def substitute(self, values: Mapping[str, float], name: str | None = None) -> Relation:
         """A copy with the given parameters replaced by numbers (e.g. fitted values)."""

@@ -39,7 +39,7 @@ BAD = [
     ("infinite-bound", dict(eq=sp.Eq(y, x1), bounds={x1: (0, sp.oo)}), "finite"),
     ("nan-bound", dict(eq=sp.Eq(y, x1), bounds={x1: (0, float("nan"))}), "finite"),
     ("not-a-pair", dict(eq=sp.Eq(y, x1), bounds={x1: 3}), "(low, high) pair"),
-    ("missing-bounds", dict(eq=sp.Eq(y, x1 * x7), bounds={x1: (0, 1)}), "x7 in"),
+    ("missing-bounds", dict(eq=sp.Eq(y, x1 * x7), bounds={x1: (0, 1)}), "if a symbol is an input give it bounds"),
     ("output-without-equation", dict(eq=sp.Eq(y, x1), bounds={x1: (0, 1)}, outputs=[y, x3]), "output x3 appears in no equation"),
     ("unused-input", dict(eq=sp.Eq(y, x1), bounds={x1: (0, 1), x2: (0, 1)}), "input x2 appears in no equation"),
     ("evaluated-equation", dict(eq=sp.Eq(x1, x1), bounds={x1: (0, 1)}), "evaluated to True"),
