@@ -45,7 +45,7 @@ def thread_adam(data: pd.DataFrame, epochs: int = 30, batch: int = 512, seed: in
             pred = torch.cos(a * x[idx, 0]) + torch.exp(b * x[idx, 1])
             torch.nn.functional.mse_loss(pred, y[idx]).backward()
             optimizer.step()
-    return float(a), float(b)
+    return float(a.detach()), float(b.detach())
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import sympy as sp
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from equations.seeds import cosexp
 from surrogate import Relation
@@ -52,6 +54,14 @@ def test_recovers_seed002_noise_free(kind, seed):
     assert result.n_points == 10_000
     assert result.minima[0].loss == result.loss
     assert [m.loss for m in result.minima] == sorted(m.loss for m in result.minima)
+
+
+@settings(max_examples=15, deadline=None)
+@given(slope=st.floats(-4.9, 4.9), intercept=st.floats(-4.9, 4.9))
+def test_recovers_any_line_inside_the_bounds(slope, intercept):
+    result = fit(LINE, line_data(n=50, noise=0.0, slope=slope, intercept=intercept), starts=64)
+    assert result.values["a"] == pytest.approx(slope, abs=1e-9)
+    assert result.values["c"] == pytest.approx(intercept, abs=1e-9)
 
 
 def test_same_seed_same_answer():
@@ -123,6 +133,19 @@ def test_parameter_at_a_bound_is_flagged():
     assert any("a = 1 is at its upper bound" in w for w in result.warnings)
 
 
+def test_ill_conditioned_jacobian_is_flagged():
+    # Two nearly collinear columns, x and x + 1e-5 x^2: identifiable in principle, barely in practice.
+    rel = Relation(sp.Eq(y, a * x + b * (x + sp.Rational(1, 10**5) * x**2)), bounds={x: (0, 1)},
+                   parameters={a: (-5, 5), b: (-5, 5)})
+    xs = np.linspace(0, 1, 100)
+    noisy = xs + 0.5 * xs + 1e-3 * np.random.default_rng(0).standard_normal(100)
+    result = fit(rel, pd.DataFrame({"x": xs, "y": noisy}), starts=256)
+    assert result.condition > 1e6
+    assert any("ill-conditioned Jacobian" in w for w in result.warnings)
+    assert all(math.isfinite(v) and v > 10 for v in result.stderr.values())
+    assert result.correlation.loc["a", "b"] < -0.999
+
+
 def test_equally_good_minima_are_reported():
     rel = Relation(sp.Eq(y, sp.cos(a * x)), bounds={x: (-10, 10)}, parameters={a: (-2, 2)})
     xs = np.linspace(-10, 10, 300)
@@ -192,6 +215,8 @@ def test_rows_outside_the_bounds_can_be_allowed():
 # -- refusals ------------------------------------------------------------------------------------
 
 NO_PARAMETERS = Relation(sp.Eq(y, 2 * x), bounds={x: (0, 1)}, name="plain")
+IMPLICIT = Relation(sp.Eq(y, a * x + sp.sin(y) / 10), bounds={x: (0, 1)}, outputs={y: (-2, 2)},
+                    parameters={a: (0, 2)}, name="implicit")
 
 
 def _drop(col):
@@ -210,10 +235,13 @@ def _set(row, col, value):
 BAD = [
     ("missing-input", LINE, _drop("x"), {}, FitError, "no column for input x"),
     ("missing-output", LINE, _drop("y"), {}, FitError, "no column for the output y"),
-    ("text-column", LINE, _set(4, "x", "0.5"), {}, FitError, "x (object) not numeric; convert with pd.to_numeric"),
-    ("nan", LINE, _set(4, "y", np.nan), {}, FitError, "in column(s) y (1), first at row(s) 4; drop those rows or pass nan='omit'"),
+    ("text-column", LINE, _set(4, "x", "0.5"), {}, FitError,
+     "column x (object) is not numeric; convert with pd.to_numeric"),
+    ("nan", LINE, _set(4, "y", np.nan), {}, FitError,
+     "in column(s) y (1), first at row(s) 4; drop those rows or pass nan='omit'"),
     ("infinite", LINE, _set(9, "x", np.inf), {}, FitError, "NaN or infinite values in column(s) x (1)"),
     ("no-parameters", NO_PARAMETERS, None, {}, FitError, "has no parameters to fit"),
+    ("implicit", IMPLICIT, None, {}, FitError, "'implicit' is implicit; fit needs an explicit relation"),
     ("infinite-bound", LINE, None, {"bounds": {"a": (0, math.inf)}}, FitError, "global search needs finite bounds"),
     ("inverted-bound", LINE, None, {"bounds": {"a": (1, 0)}}, FitError, "low >= high: (1.0, 0.0)"),
     ("unknown-bound", LINE, None, {"bounds": {"q": (0, 1)}}, FitError, "'q', which is not a parameter"),
