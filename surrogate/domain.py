@@ -90,12 +90,13 @@ class Domain:
         return lows, highs
 
     # -- the chart ------------------------------------------------------------------
-    def chart(self, u, edges: dict[int, str] | None = None, edge_mask=None, delta: float = 1e-6):
+    def chart(self, u, edges: dict[int, str] | None = None, edge_mask=None, delta: float | dict[int, float] = 1e-6):
         """Map u in [0, 1]^d (rows) onto the domain; same array type, dtype and device.
 
         With `edges` ({column: "low"|"high"}) and a boolean `edge_mask` like u, the
         masked entries of those columns are drawn log-uniformly in their distance to
-        that bound instead: the distance is (high - low) * delta**u.  Thin layers at
+        that bound instead: the distance is (high - low) * delta**u (`delta` may be
+        given per column as a dict).  Thin layers at
         such bounds, where errors hide, then get as many points as the bulk.
         """
         xp = array_module(u)
@@ -106,7 +107,7 @@ class Domain:
             hi = self._bound(k, "high", cols, xp)
             v = _chart1(u[:, k], lo, hi, spec.scale, xp)
             if edges and k in edges and edge_mask is not None:
-                t = (hi - lo) * delta ** u[:, k]
+                t = (hi - lo) * (delta[k] if isinstance(delta, dict) else delta) ** u[:, k]
                 near = hi - t if edges[k] == "high" else lo + t
                 v = xp.where(edge_mask[:, k], near, v)
             cols[spec.name] = v

@@ -24,20 +24,35 @@ Heads (network channels -> output value):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .domain import Domain, array_module
 
-__all__ = ["EDGE_DELTA", "EDGE_SAMPLE", "choose_features", "choose_heads", "features", "heads", "edge_sides"]
+__all__ = ["Edge", "DEPENDENT_EDGE", "ZERO_EDGE", "edge_sides", "edge_floors", "choose_features", "choose_heads",
+           "features", "heads", "links"]
 
-#: Offset inside the log of an edge feature, relative to the local range.  It is far
-#: below EDGE_SAMPLE so that over every distance training sees, the feature is the
-#: plain log of the distance (terms proportional to it are then linear in it).
-EDGE_DELTA = 1e-15
-#: Smallest relative distance to an edge that training draws (log-uniformly).
-EDGE_SAMPLE = 1e-10
+@dataclass(frozen=True)
+class Edge:
+    """How an edge is resolved: the offset inside the log of its feature, and the
+    smallest relative distance that training and verification draw (log-uniformly).
+    The offset is far below the training floor so that over every distance training
+    sees, the feature is the plain log of the distance (terms proportional to it are
+    then linear in it); verification reaches deeper than training."""
+
+    delta: float
+    train_floor: float
+    verify_floor: float
+
+
+#: A bound that depends on other inputs (1 <= x2 <= x1): seed 001's worst errors sat
+#: in the layer x2 -> x1 down to relative gaps of 1e-9, where x5/x2 and the gap term
+#: are of one size.
+DEPENDENT_EDGE = Edge(delta=1e-15, train_floor=1e-10, verify_floor=1e-12)
+#: A zero bound of a linearly scaled input (0 <= x): relative accuracy as x -> 0.
+ZERO_EDGE = Edge(delta=1e-7, train_floor=1e-6, verify_floor=1e-8)
 
 
 def edge_sides(domain: Domain) -> dict[int, str]:
@@ -55,6 +70,15 @@ def edge_sides(domain: Domain) -> dict[int, str]:
     return out
 
 
+def edge_kind(domain: Domain, k: int) -> Edge:
+    return DEPENDENT_EDGE if domain.inputs[k].dependent else ZERO_EDGE
+
+
+def edge_floors(domain: Domain, which: str) -> dict[int, float]:
+    """Per edge input, the smallest relative distance drawn by 'train' or 'verify'."""
+    return {k: getattr(edge_kind(domain, k), f"{which}_floor") for k in edge_sides(domain)}
+
+
 def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> list[dict]:
     """One scaled feature per input, plus an edge feature for inputs with an edge."""
     feats: list[dict] = []
@@ -67,9 +91,10 @@ def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> lis
             feats.append({"kind": "linear", "input": spec.name, "lo": lo, "hi": hi})
     for k, side in edge_sides(domain).items():
         name = domain.names[k]
+        delta = edge_kind(domain, k).delta
         feats.append(
-            {"kind": "edge", "input": name, "side": side, "delta": EDGE_DELTA,
-             "lo": math.log(EDGE_DELTA), "hi": math.log(1.0 + EDGE_DELTA)}
+            {"kind": "edge", "input": name, "side": side, "delta": delta,
+             "lo": math.log(delta), "hi": math.log(1.0 + delta)}
         )
     return feats
 
@@ -110,6 +135,16 @@ def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
     out = []
     channel = 0
     for o in relation.outputs:
+        if not relation.is_explicit:  # implicit: the declared range sets the head
+            lo, hi = relation.output_ranges[o]
+            if relation.output_scale(o) == "log":
+                a, b = 0.5 * (math.log(hi) + math.log(lo)), 0.5 * (math.log(hi) - math.log(lo))
+                out.append({"kind": "log", "sign": 1.0, "a": a, "b": b, "channels": [channel], "output": o})
+            else:
+                out.append({"kind": "linear", "a": 0.5 * (lo + hi), "b": 0.5 * (hi - lo), "channels": [channel],
+                            "output": o})
+            channel += 1
+            continue
         y = np.asarray(relation.compiled("expression", o, "numpy")(sample))
         y = y[np.isfinite(y)]
         head: dict[str, Any]

@@ -1,9 +1,9 @@
-"""The training loop: fresh points every step, Adam, the term-scale relative L1 loss.
+"""The training loop: fresh points every step, Adam, the normalised residual loss.
 
 The formula is known, so data is unlimited: every step draws a new batch in the
 chart (half of the entries of inputs with an edge drawn log-uniformly towards it),
-evaluates the reference in the training dtype on the model's device, and takes one
-Adam step with gradients zeroed first.  The model with the lowest worst-case
+scores it with the relation's objective (objective.py) on the model's device,
+and takes one Adam step with gradients zeroed first.  The model with the lowest worst-case
 error on a fixed validation set is kept.  On CUDA the loop never waits for the
 device between validation checks.
 """
@@ -14,18 +14,17 @@ import copy
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
-import sympy as sp
 import torch
 
 from .errors import RelationError, TrainingError
 from .model import Surrogate
 from .network import MLP
 from .relation import Relation
-from .compile import compile_expr
-from .scaling import EDGE_SAMPLE, choose_features, choose_heads, edge_sides, heads, links, n_channels, sign_groups
+from .objective import Objective
+from .scaling import choose_features, choose_heads, edge_floors, edge_sides, n_channels
 
 __all__ = ["train", "TrainConfig", "resolve_device"]
 
@@ -68,66 +67,6 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
-@dataclass
-class _Problem:
-    """Everything the loop needs to draw a batch and score it."""
-
-    relation: Relation
-    edges: dict[int, str]
-    exprs: list = field(default_factory=list)
-    scales: list = field(default_factory=list)
-    groups: list = field(default_factory=list)  # per head: compiled |y|, or P and N
-
-    def reference(self, x: torch.Tensor):
-        cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
-        y = torch.stack([f(cols) for f in self.exprs], 1)
-        s = torch.stack([f(cols) for f in self.scales], 1)
-        g = [[f(cols) for f in fs] for fs in self.groups]
-        return y, s, g
-
-    def loss(self, model, x: torch.Tensor, heads_: list[dict], link_weight: float):
-        """Per-sample loss [N]: term-scale relative L1 of every output, plus the same
-        error to first order in each head's log space (weighted by each group's
-        share of the term scale), whose gradient does not vanish when the network
-        starts far too small -- the collapse to zero seen on seed 001."""
-        y, s, g = self.reference(x)
-        ch = model.module.channels(x)
-        pred = heads(ch, heads_).double()
-        per = ((pred - y).abs() / s).sum(1)
-        if link_weight:
-            for j, (lk, tg) in enumerate(zip(links(ch, heads_), g)):
-                for value, target in zip(lk, tg):
-                    per = per + link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()
-        return per
-
-    def draw(self, n: int, gen: torch.Generator, dtype, device, edge_fraction: float) -> torch.Tensor:
-        d = self.relation.domain.dim
-        u = torch.rand(n, d, generator=gen, dtype=dtype, device=device)
-        if not self.edges:
-            return self.relation.domain.chart(u)
-        mask = torch.rand(n, d, generator=gen, dtype=dtype, device=device) < edge_fraction
-        return self.relation.domain.chart(u, self.edges, mask, EDGE_SAMPLE)
-
-
-def _validation_set(problem: _Problem, n: int, seed: int, dtype, device):
-    """Half plain Sobol, half Sobol drawn towards the edges; reference in float64."""
-    dom = problem.relation.domain
-    engine = torch.quasirandom.SobolEngine(dom.dim, scramble=True, seed=seed + 7919)
-    u = engine.draw(n, dtype=torch.float64)
-    if problem.edges:
-        mask = torch.zeros_like(u, dtype=torch.bool)
-        mask[n // 2 :] = True
-        x = dom.chart(u, problem.edges, mask, EDGE_SAMPLE)
-    else:
-        x = dom.chart(u)
-    cols = {k: x[:, j].numpy() for j, k in enumerate(problem.relation.inputs)}
-    y = np.stack([problem.relation.compiled("expression", o, "numpy")(cols) for o in problem.relation.outputs], 1)
-    s = np.stack([problem.relation.compiled("scale", o, "numpy")(cols) for o in problem.relation.outputs], 1)
-    keep = np.all(np.isfinite(y) & np.isfinite(s), 1)
-    t = lambda a: torch.from_numpy(a[keep]).to(device=device)  # noqa: E731
-    return x[torch.from_numpy(keep)].to(device=device, dtype=torch.float64), t(y), t(s)
-
-
 def _check_relation(relation: Relation) -> None:
     if relation.parameters:
         raise RelationError(
@@ -135,8 +74,6 @@ def _check_relation(relation: Relation) -> None:
             "(sg.fit(relation, data).relation_fitted) or relation.substitute({...})",
             relation.name,
         )
-    if not relation.is_explicit:
-        raise RelationError("only explicit relations Eq(output, expression) can be trained yet", relation.name)
 
 
 def train(
@@ -149,12 +86,16 @@ def train(
     seed: int = 0,
     progress: bool | None = None,
     config: TrainConfig | None = None,
+    atol: float = 0.0,
 ) -> Surrogate:
     """Train a surrogate of `relation` over its whole domain.
 
     Stops when the worst validation error reaches `tolerance`, after `max_steps`
     Adam steps or `time_limit` seconds, whichever comes first (60 s when neither
-    limit is given), and returns the best model seen.  With the same seed and
+    limit is given), and returns the best model seen.  Errors are normalised by
+    max(S(x), atol) as in `verify`: give the atol you will verify with (seed 000
+    uses 1e-2) so that training does not chase relative accuracy where the output
+    is negligibly small.  With the same seed and
     `max_steps` (no time limit) the CPU result is reproducible.  Raises
     TrainingError with the step and the input when a NaN or inf appears.
     """
@@ -163,6 +104,8 @@ def train(
     for name, v in (("tolerance", tolerance), ("time_limit", time_limit)):
         if v is not None and not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
             raise ValueError(f"{name} must be a positive number of {'seconds' if name == 'time_limit' else 'error'}, not {v!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
     if time_limit is None and max_steps is None:
@@ -172,16 +115,12 @@ def train(
     dtype = getattr(torch, cfg.dtype)
     batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
     dom = relation.domain
-    problem = _Problem(relation, edge_sides(dom))
-    problem.exprs = [relation.compiled("expression", o) for o in relation.outputs]
-    problem.scales = [relation.compiled("scale", o) for o in relation.outputs]
-
     probe = dom.sobol(1 << 14, seed=seed).numpy()
-    feature_specs = choose_features(dom)
     probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
+    feature_specs = choose_features(dom)
     head_specs = choose_heads(relation, probe_cols)
-    problem.groups = [_group_functions(relation, h, probe_cols) for h in head_specs]
-    xv, yv, sv = _validation_set(problem, cfg.validation_points, seed, dtype, dev)
+    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), probe_cols, cfg.link_weight, atol)
+    xv = objective.validation_points(cfg.validation_points, seed).to(dev)
 
     gen = torch.Generator(device=dev).manual_seed(seed)
 
@@ -221,8 +160,8 @@ def train(
 
         # points, features and references in float64: a gap like x1 - x2 that float32
         # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
-        x = problem.draw(batch, gen, torch.float64, dev, cfg.edge_fraction)
-        per = problem.loss(model, x, head_specs, cfg.link_weight)
+        x = objective.draw(batch, gen, dev, cfg.edge_fraction)
+        per = objective.loss(model, x)
         loss = per.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -242,7 +181,7 @@ def train(
         if step % cfg.check_every == 0:
             if int(first_bad) >= 0:  # the one host sync, at checks only
                 _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
-            stats = _validate(model, xv, yv, sv)
+            stats = _validate(model, objective, xv)
             history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
             if stats["max"] < best_score:
                 best_score, best_stats = stats["max"], stats
@@ -261,7 +200,7 @@ def train(
     bar.close()
     if int(first_bad) >= 0:
         _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
-    stats = _validate(model, xv, yv, sv)
+    stats = _validate(model, objective, xv)
     if stats["max"] < best_score or best_state is None:
         best_score, best_stats = stats["max"], stats
     else:
@@ -273,21 +212,13 @@ def train(
         "device": str(dev),
         "batch_size": batch,
         "seed": seed,
+        "atol": atol,
         "restarts": attempt,
         "validation": best_stats,
         "config": asdict(cfg),
         "history": history,
     }
     return model
-
-
-def _group_functions(relation: Relation, head: dict, sample) -> list:
-    o = head["output"]
-    if head["kind"] == "log":
-        return [compile_expr(sp.Abs(relation.expression(o)))]
-    if head["kind"] == "signed_log":
-        return [compile_expr(g) for g in sign_groups(relation, o, sample)]
-    return []
 
 
 def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
@@ -300,11 +231,10 @@ def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
 
 
 @torch.no_grad()
-def _validate(model: Surrogate, xv, yv, sv) -> dict[str, float]:
+def _validate(model: Surrogate, objective: Objective, xv: torch.Tensor) -> dict[str, float]:
     model.module.eval()
-    err = ((model.module(xv).double() - yv).abs() / sv).amax(1)
+    err = objective.errors(model, xv)
     model.module.train()
-    err = torch.nan_to_num(err, nan=math.inf)
     return {"max": float(err.max()), "mean": float(err.mean())}
 
 
