@@ -88,13 +88,38 @@ def cmd_verify(args) -> int:
     from .artifact import load
     from .verify import verify
 
+    if args.hypothesis is not None and args.hypothesis < 1:
+        raise UsageError(f"--hypothesis takes a positive number of examples, not {args.hypothesis!r}")
     model = load(args.file)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
+    if args.hypothesis:
+        cert = _with_hypothesis(model, cert, args.hypothesis, args.atol, args.seed)
     print(cert)
     if args.tolerance is not None and not cert.passes(args.tolerance):
         print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
         return 1
     return 0
+
+
+def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
+    """The certificate with a targeted Hypothesis search folded into its max and worst point."""
+    import dataclasses
+
+    from .testing import error_at, worst_case
+
+    error, point = worst_case(model, examples=examples, atol=atol, seed=seed)
+    found = {"examples": examples, "max_error": error, "worst": point}
+    search = {**cert.search, "hypothesis": found,
+              "method": f"{cert.search.get('method', 'none')}; then {examples} targeted Hypothesis examples "
+                        f"(max {error:.4g})"}
+    if not point or error <= cert.max_error:
+        return dataclasses.replace(cert, search=search)
+    parts = error_at(model, model.relation, point, atol=atol)
+    worst = dict(point)
+    for j, o in enumerate(model.outputs):
+        worst[o] = float(parts["prediction"][0, j])
+        worst[f"{o}_reference"] = float(parts["reference"][0, j])
+    return dataclasses.replace(cert, max_error=error, worst=worst, search=search)
 
 
 def cmd_predict(args) -> int:
@@ -115,6 +140,65 @@ def cmd_predict(args) -> int:
     else:
         result.to_csv(sys.stdout, index=False)
     return 0
+
+
+def cmd_export(args) -> int:
+    import os
+
+    from .artifact import load
+
+    if args.onnx is None:
+        raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
+    out = args.onnx or os.path.splitext(args.file)[0] + ".onnx"
+    model = load(args.file)
+    try:
+        model.export_onnx(out)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {out}: input 'inputs' float32 [N, {len(model.inputs)}] = {', '.join(model.inputs)}; "
+          f"output 'outputs' float32 [N, {len(model.outputs)}] = {', '.join(model.outputs)}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    import json
+
+    import pandas as pd
+
+    from .errors import FitError
+    from .fit import fit
+
+    rel = _relation(args.relation)
+    try:  # read here rather than through fit_report, so that -o reuses the same fit
+        data = pd.read_csv(args.csv)
+    except (OSError, ValueError) as e:  # pandas' parser errors derive from ValueError
+        raise FitError(f"cannot read {args.csv!r} as CSV: {e}") from None
+    result = fit(rel, data, loss=args.loss, starts=args.starts, nan=args.nan, seed=args.seed)
+    print(result)  # the text fit_report returns for the same options
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(json.dumps(_fit_summary(result), indent=2, allow_nan=False) + "\n")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _fit_summary(result) -> dict:
+    """The fit as strict JSON: a non-finite number (stderr of a parameter the data cannot identify) is null."""
+    import math
+
+    def number(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    return {
+        "relation": result.relation.name,
+        "values": {n: number(v) for n, v in result.values.items()},
+        "stderr": {n: number(v) for n, v in result.stderr.items()},
+        "loss": number(result.loss),
+        "n_points": result.n_points,
+        "success": result.success,
+        "warnings": result.warnings,
+        "options": result.options,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--atol", type=float, default=0.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--tolerance", type=float, help="exit with status 1 when the max error is above this")
+    s.add_argument("--hypothesis", type=int, metavar="N",
+                   help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
+                        "error they find into the result")
     s.set_defaults(run=cmd_verify)
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
@@ -152,6 +239,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
     s.add_argument("--allow-outside", action="store_true", help="predict at points outside the domain too")
     s.set_defaults(run=cmd_predict)
+
+    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX)")
+    s.add_argument("file")
+    s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
+                   help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
+                        "to OUT (default: FILE with the suffix .onnx); needs pip install surrogate[onnx]")
+    s.set_defaults(run=cmd_export)
+
+    s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")
+    s.add_argument("relation", help="MODULE:NAME of a relation with parameters, e.g. seeds:cosexp")
+    s.add_argument("csv", help="one column per input and output, named after the relation's symbols")
+    s.add_argument("--loss", choices=("squared", "absolute", "robust"), default="squared",
+                   help="least squares, least absolute deviations, or soft-L1 (resists outliers)")
+    s.add_argument("--starts", type=int, metavar="N",
+                   help="Sobol points of the global search (default 4096, best a power of two)")
+    s.add_argument("--nan", choices=("raise", "omit"), default="raise",
+                   help="refuse rows with NaN or infinite values, or leave them out")
+    s.add_argument("--seed", type=int, default=0, help="seeds the Sobol scrambling: the same seed, the same fit")
+    s.add_argument("-o", "--output", metavar="OUT.json",
+                   help="also write values, stderr (null where not identifiable), loss and warnings as JSON")
+    s.set_defaults(run=cmd_fit)
     return p
 
 
