@@ -4,7 +4,8 @@ The error of an explicit output is |y_hat - y| / max(S(x), atol), with S the ter
 scale of the relation (DESIGN.md) and the reference y in float64.  The dense
 sample is scrambled Sobol in the chart; when the domain has edges (a dependent
 bound, a zero bound) half of it is drawn log-uniformly towards them, down to a
-relative distance of 1e-12, because that is where errors hide.  The search then
+relative distance below the one training reaches (scaling.Edge), because that is
+where errors hide.  The search then
 starts from the worst points found, climbs the error by gradient ascent in chart
 coordinates, and finishes with a shrinking random local search that needs no
 gradient.  The certificate's max is the largest error seen anywhere.
@@ -23,12 +24,9 @@ import torch
 
 from .errors import SurrogateError
 from .relation import Relation
-from .scaling import edge_sides
+from .scaling import edge_floors, edge_sides
 
-__all__ = ["verify", "Certificate", "VERIFY_EDGE"]
-
-#: Smallest relative distance to an edge that the dense sample reaches.
-VERIFY_EDGE = 1e-12
+__all__ = ["verify", "Certificate"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,8 @@ class Certificate:
     undefined_points: int = 0  # points where the reference itself is NaN or inf (excluded)
     seconds: float = 0.0
     error: str = "|y_hat - y| / max(S(x), atol), S = sum of |terms|"
+    residual: dict[str, float] | None = None  # implicit: normalised residual at y_hat (max, p99, mean)
+    unsolved: dict[str, Any] = field(default_factory=dict)  # implicit: points the solver could not settle
 
     def to_frame(self):
         """One row per output (and 'all'): max, p99 and mean error."""
@@ -82,21 +82,45 @@ class Certificate:
             + (", half drawn log-uniformly towards edges" if self.search.get("edges") else ""),
             f"  search     {self.search.get('method', 'none')}",
         ]
-        if self.undefined_points:
+        if self.residual:
+            lines.append(f"  residual   |r(x, y_hat)| / S_r: max {self.residual['max']:.4g}, p99 {self.residual['p99']:.4g}, "
+                         f"mean {self.residual['mean']:.4g}")
+        if self.unsolved:
+            counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.unsolved["counts"].items() if v)
+            lines.append(f"  unsolved   {counts} of {self.points} points (excluded from the errors above); e.g.")
+            for ex in self.unsolved["examples"]:
+                lines.append("             " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                                                       for k, v in ex.items()))
+        elif self.undefined_points:
             lines.append(f"  undefined  the relation is NaN/inf at {self.undefined_points} sampled points (excluded)")
         return "\n".join(lines)
 
 
 class _Scorer:
-    """Float64 error of a model against the relation at points x (NumPy [N, d])."""
+    """Float64 error of a model against the relation at points x (NumPy [N, d]).
+
+    Explicit outputs: the term-scale error against the formula.  Implicit ones:
+    the relative error against a vectorised numeric solve (solve.py); points
+    where the solver finds no root or several in the output range are undefined.
+    """
 
     def __init__(self, model, relation: Relation, atol: float):
         self.model, self.relation, self.atol = model, relation, atol
-        self.exprs = [relation.compiled("expression", o, "numpy") for o in relation.outputs]
-        self.scales = [relation.compiled("scale", o, "numpy") for o in relation.outputs]
+        self.explicit = relation.is_explicit
+        if self.explicit:
+            self.exprs = [relation.compiled("expression", o, "numpy") for o in relation.outputs]
+            self.scales = [relation.compiled("scale", o, "numpy") for o in relation.outputs]
+        self.last_status = None
 
     def reference(self, x: np.ndarray):
         cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
+        if not self.explicit:
+            from .solve import solve
+
+            sol = solve(self.relation, x)
+            self.last_status = sol.status
+            y = sol.values
+            return y, np.abs(y)
         y = np.stack([f(cols) for f in self.exprs], 1)
         s = np.stack([f(cols) for f in self.scales], 1)
         return y, s
@@ -111,6 +135,27 @@ class _Scorer:
         err = np.where(np.isfinite(err), err, np.inf)
         return err, pred, y, defined
 
+    def residual_errors(self, x: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Worst normalised residual |r_i(x, y_hat)| / S_i(x, y_hat) over the equations."""
+        rel = self.relation
+        env = {n: x[:, j] for j, n in enumerate(rel.inputs)}
+        env.update({o: pred[:, j] for j, o in enumerate(rel.outputs)})
+        r = np.stack([rel.compiled("residual", i, "numpy")(env) for i in range(len(rel.equations))], 1)
+        s = np.stack([rel.compiled("residual_scale", i, "numpy")(env) for i in range(len(rel.equations))], 1)
+        with np.errstate(all="ignore"):
+            return np.abs(r / s).max(1)
+
+
+_STATUS = {1: "no_root", 2: "several_roots", 3: "not_converged"}
+
+
+def _unsolved(relation: Relation, x: np.ndarray, status: np.ndarray, limit: int = 5) -> dict[str, Any]:
+    counts = {name: int((status == code).sum()) for code, name in _STATUS.items()}
+    rows = np.nonzero(status != 0)[0][:limit]
+    examples = [{**{n: float(v) for n, v in zip(relation.inputs, x[i])}, "status": _STATUS.get(int(status[i]), "?")}
+                for i in rows]
+    return {"counts": counts, "examples": examples} if rows.size else {}
+
 
 def _dense_points(relation: Relation, n: int, seed: int) -> tuple[np.ndarray, bool]:
     dom = relation.domain
@@ -121,7 +166,7 @@ def _dense_points(relation: Relation, n: int, seed: int) -> tuple[np.ndarray, bo
     gen = torch.Generator().manual_seed(seed)
     mask = torch.rand(n, dom.dim, generator=gen, dtype=torch.float64) < 0.5
     mask[: n // 2] = False
-    return dom.chart(u, edges, mask, VERIFY_EDGE).numpy(), True
+    return dom.chart(u, edges, mask, edge_floors(dom, "verify")).numpy(), True
 
 
 def verify(
@@ -149,17 +194,23 @@ def verify(
             f"the model maps {', '.join(model.inputs)} -> {', '.join(model.outputs)} but the relation has "
             f"inputs {', '.join(relation.inputs)} and outputs {', '.join(relation.outputs)}"
         )
-    if not relation.is_explicit:
-        raise SurrogateError("verify handles explicit relations only, for now")
     if points < 16:
         raise ValueError(f"points must be at least 16, not {points!r}")
     if not (atol >= 0 and math.isfinite(atol)):
         raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
     scorer = _Scorer(model, relation, atol)
     x, has_edges = _dense_points(relation, points, seed)
-    err, _, _, defined = scorer.errors(x)
+    err, pred, _, defined = scorer.errors(x)
     undefined = int((~defined).sum())
+    unsolved = _unsolved(relation, x, scorer.last_status) if not scorer.explicit else {}
+    residual = None
+    if not scorer.explicit:
+        r = scorer.residual_errors(x, pred)
+        residual = {"max": float(np.max(r)), "p99": float(np.quantile(r, 0.99)), "mean": float(np.mean(r))}
     x, err = x[defined], err[defined]
+    if not len(err):
+        raise SurrogateError(f"the reference is undefined at every sampled point of {relation.name or 'the relation'}"
+                             + (f"; unsolved: {unsolved['counts']}" if unsolved else ""))
     e = err.max(1)
     dense_max = float(e.max())
     per_output = {
@@ -171,7 +222,7 @@ def verify(
     if search and math.isfinite(dense_max):
         k = min(starts, len(e))
         top = x[np.argsort(e)[-k:]]
-        cand = _ascend(model, relation, top, atol, steps)
+        cand = _ascend(model, relation, top, atol, steps) if scorer.explicit else top
         cand = np.concatenate([top, cand])
         cand = _local_search(scorer, relation, cand, seed)
         ce, _, _, cdef = scorer.errors(cand)
@@ -180,8 +231,9 @@ def verify(
         if ce[i] > best_e:
             best_x, best_e = cand[i], float(ce[i])
         search_info = {
-            "method": f"gradient ascent in chart coordinates ({steps} Adam steps) from the {k} worst points, "
-            "then a shrinking random local search",
+            "method": (f"gradient ascent in chart coordinates ({steps} Adam steps) from the {k} worst points, "
+                       "then a shrinking random local search") if scorer.explicit else
+                      f"shrinking random local search from the {k} worst points, each scored against the solver",
             "starts": k,
             "steps": steps,
             "edges": has_edges,
@@ -208,6 +260,9 @@ def verify(
         search=search_info,
         undefined_points=undefined,
         seconds=round(time.perf_counter() - t0, 3),
+        error=Certificate.error if scorer.explicit else "|y_hat - y*| / |y*|, y* from a bracketed Newton solve",
+        residual=residual,
+        unsolved=unsolved,
     )
 
 
