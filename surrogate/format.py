@@ -3,26 +3,24 @@
 An artifact is one safetensors file: the network's weights as tensors, and in the
 header's ``__metadata__`` a ``format`` tag, a ``schema`` version and a JSON
 ``manifest``.  Expressions are stored as JSON trees of whitelisted SymPy node
-types, never as code: reading an artifact runs no pickle and no `eval`, and
-everything is checked against limits before it is used.
+types (`surrogate.trees`), never as code: reading an artifact runs no pickle and
+no `eval`, and everything is checked against limits before it is used.
 """
 
 from __future__ import annotations
 
 import json
-import keyword
 import math
 import os
-import re
+import secrets
 import struct
-import tempfile
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .errors import ArtifactError
+from .trees import as_float, check_name, expr_from_json, expr_to_json, read_expr, short
 
 __all__ = [
     "FORMAT",
@@ -36,131 +34,14 @@ __all__ = [
 ]
 
 FORMAT = "surrogate"
-SCHEMA = 1  # bump on any change a reader of an older version could not handle
+#: Bumped on any change a reader of an older version could not handle; every version stays readable.
+#: 1: the first layout.  2: the network may have a linear skip path (network.skip, tensor
+#: skip.weight) and linear or log heads a bound (bound * tanh(n / bound) before the head).
+SCHEMA = 2
 MAX_HEADER_BYTES = 4 << 20
 MAX_FILE_BYTES = 512 << 20
-MAX_DEPTH = 64
-MAX_NODES = 20_000
-MAX_NAME = 64
-MAX_DIGITS = 400
 
-# Whitelisted node types: the compiler's function table plus the structure around it.
-_NODES: dict[str, type] = {
-    c.__name__: c
-    for c in (
-        sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc,
-        sp.asin, sp.acos, sp.atan, sp.acot, sp.atan2, sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech,
-        sp.csch, sp.asinh, sp.acosh, sp.atanh, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Max, sp.Min,
-        sp.Piecewise, ExprCondPair, sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan,
-        sp.GreaterThan, sp.Equality, sp.Unequality, sp.And, sp.Or, sp.Not,
-    )
-}
-_CONSTANTS = {"pi": sp.pi, "E": sp.E}
 _ASSUMPTIONS = ("real", "positive", "negative", "nonnegative", "nonpositive", "integer", "finite")
-_INT = re.compile(r"-?\d{1,%d}\Z" % MAX_DIGITS)
-
-
-# -- expressions ---------------------------------------------------------------------------
-def expr_to_json(expr: sp.Basic) -> Any:
-    """A JSON-able tree of `expr`; raises ArtifactError for a node it cannot store."""
-    if isinstance(expr, sp.Symbol):
-        return {"Symbol": expr.name}
-    if isinstance(expr, sp.Integer):
-        return {"Integer": str(int(expr))}
-    if isinstance(expr, sp.Rational):
-        return {"Rational": [str(expr.p), str(expr.q)]}
-    if isinstance(expr, sp.Float):
-        return {"Float": repr(float(expr))}
-    for name, c in _CONSTANTS.items():
-        if expr is c:
-            return {"Constant": name}
-    if expr is sp.true or expr is sp.false:
-        return {"Bool": expr is sp.true}
-    name = type(expr).__name__
-    if _NODES.get(name) is type(expr):
-        return {"op": name, "args": [expr_to_json(a) for a in expr.args]}
-    raise ArtifactError(f"cannot store {name} ({expr}) in an artifact: it is not a supported node type")
-
-
-def expr_from_json(tree: Any, symbols: dict[str, sp.Symbol]) -> sp.Basic:
-    """Rebuild an expression from its tree; only whitelisted nodes, known symbols and
-    bounded depth and size are accepted (ArtifactError otherwise)."""
-    count = [0]
-    return _node(tree, symbols, 0, count)
-
-
-def _node(tree: Any, symbols: dict[str, sp.Symbol], depth: int, count: list[int]) -> sp.Basic:
-    count[0] += 1
-    if depth > MAX_DEPTH:
-        raise ArtifactError(f"expression tree nested deeper than {MAX_DEPTH} levels; refusing it")
-    if count[0] > MAX_NODES:
-        raise ArtifactError(f"expression tree has more than {MAX_NODES} nodes; refusing it")
-    if not isinstance(tree, dict) or len(tree) not in (1, 2):
-        raise ArtifactError(f"expression node must be a small JSON object, not {_short(tree)}")
-    if "op" in tree:
-        op, args = tree.get("op"), tree.get("args")
-        cls = _NODES.get(op) if isinstance(op, str) else None
-        if cls is None:
-            raise ArtifactError(f"unknown expression node type {_short(op)}; allowed: {', '.join(sorted(_NODES))}")
-        if not isinstance(args, list) or not args:
-            raise ArtifactError(f"node {op} needs a non-empty list of args, not {_short(args)}")
-        kids = [_node(a, symbols, depth + 1, count) for a in args]
-        try:
-            if cls in (sp.Add, sp.Mul, sp.Pow, sp.Max, sp.Min):
-                return cls(*kids, evaluate=False)
-            return cls(*kids)
-        except (TypeError, ValueError, AttributeError) as e:
-            raise ArtifactError(f"node {op} with {len(kids)} args is malformed: {e}") from None
-    ((key, value),) = tree.items()
-    if key == "Symbol":
-        if not isinstance(value, str) or value not in symbols:
-            raise ArtifactError(f"expression refers to symbol {_short(value)}, which the manifest does not declare")
-        return symbols[value]
-    if key == "Integer":
-        if not isinstance(value, str) or not _INT.match(value):
-            raise ArtifactError(f"Integer node must hold a decimal string, not {_short(value)}")
-        return sp.Integer(int(value))
-    if key == "Rational":
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) and _INT.match(v) for v in value)):
-            raise ArtifactError(f"Rational node must hold two decimal strings, not {_short(value)}")
-        if int(value[1]) == 0:
-            raise ArtifactError("Rational node has a zero denominator")
-        return sp.Rational(int(value[0]), int(value[1]))
-    if key == "Float":
-        f = _float(value, "Float node")
-        return sp.Float(f)
-    if key == "Constant":
-        if value not in _CONSTANTS:
-            raise ArtifactError(f"unknown constant {_short(value)}; allowed: {', '.join(_CONSTANTS)}")
-        return _CONSTANTS[value]
-    if key == "Bool":
-        if not isinstance(value, bool):
-            raise ArtifactError(f"Bool node must hold true or false, not {_short(value)}")
-        return sp.true if value else sp.false
-    raise ArtifactError(f"unknown expression node {_short(key)}")
-
-
-def _float(v: Any, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (str, int, float)) or (isinstance(v, str) and len(v) > 40):
-        raise ArtifactError(f"{what} must be a number, not {_short(v)}")
-    try:
-        f = float(v)
-    except ValueError:
-        raise ArtifactError(f"{what} must be a number, not {_short(v)}") from None
-    if not math.isfinite(f):
-        raise ArtifactError(f"{what} is {f}; it must be finite")
-    return f
-
-
-def _short(v: Any) -> str:
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
-
-
-def check_name(name: Any, what: str = "symbol") -> str:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or len(name) > MAX_NAME:
-        raise ArtifactError(f"{what} name {_short(name)} is not a plain identifier; refusing the artifact")
-    return name
 
 
 # -- relations -------------------------------------------------------------------------------
@@ -181,7 +62,7 @@ def relation_to_dict(rel) -> dict[str, Any]:
 
 def relation_from_dict(d: Any):
     """Rebuild (and re-validate) a Relation from `relation_to_dict` data."""
-    from .errors import RelationError
+    from .errors import SurrogateError
     from .relation import Relation
 
     if not isinstance(d, dict):
@@ -194,35 +75,47 @@ def relation_from_dict(d: Any):
         check_name(n)
         if not isinstance(a, dict) or any(k not in _ASSUMPTIONS or v is not True for k, v in a.items()):
             raise ArtifactError(f"assumptions of symbol {n} must be a subset of {', '.join(_ASSUMPTIONS)} set to true")
-        symbols[n] = sp.Symbol(n, **a)
+        try:
+            symbols[n] = sp.Symbol(n, **a)
+        except ValueError as e:  # inconsistent assumptions, e.g. positive and negative
+            raise ArtifactError(f"assumptions of symbol {n} are inconsistent: {e}") from None
     try:
-        eqs = [sp.Eq(expr_from_json(lhs, symbols), expr_from_json(rhs, symbols), evaluate=False)
+        count = [0]  # one node budget for the whole relation
+        eqs = [sp.Eq(read_expr(lhs, symbols, count), read_expr(rhs, symbols, count), evaluate=False)
                for lhs, rhs in _list(d, "equations", 2)]
-        bounds = {symbols[check_name(n)]: (expr_from_json(lo, symbols), expr_from_json(hi, symbols))
+        bounds = {symbols[check_name(n)]: (read_expr(lo, symbols, count), read_expr(hi, symbols, count))
                   for n, lo, hi in _list(d, "bounds", 3)}
         outs = {}
         for n, r in _list(d, "outputs", 2):
             if r is not None and not (isinstance(r, list) and len(r) == 2):
-                raise ArtifactError(f"range of output {_short(n)} must be null or [low, high]")
-            outs[symbols[check_name(n)]] = None if r is None else (_float(r[0], "output range"), _float(r[1], "output range"))
-        params = {symbols[check_name(n)]: (_float(lo, "parameter bound"), _float(hi, "parameter bound"))
+                raise ArtifactError(f"range of output {short(n)} must be null or [low, high]")
+            outs[symbols[check_name(n)]] = None if r is None else (as_float(r[0], "output range"), as_float(r[1], "output range"))
+        params = {symbols[check_name(n)]: (as_float(lo, "parameter bound"), as_float(hi, "parameter bound"))
                   for n, lo, hi in _list(d, "parameters", 3)}
         scales = d.get("scales", {})
         norm = d.get("normalizer", {})
         if not isinstance(scales, dict) or not isinstance(norm, dict):
             raise ArtifactError("manifest relation 'scales' and 'normalizer' must be objects")
-        norm = {symbols[check_name(o)]: expr_from_json(t, symbols) for o, t in norm.items()}
+        norm = {symbols[check_name(o)]: read_expr(t, symbols, count) for o, t in norm.items()}
+        if any(v not in ("linear", "log") for v in scales.values() if isinstance(v, str)) or \
+                not all(isinstance(v, str) for v in scales.values()):
+            raise ArtifactError(f"manifest relation scales {short(scales)} must each be 'linear' or 'log'")
         scales = {symbols[check_name(n)]: v for n, v in scales.items()}
         name = d.get("name")
         if name is not None and not (isinstance(name, str) and len(name) <= 200):
             raise ArtifactError("relation name must be a short string")
     except KeyError as e:
-        raise ArtifactError(f"manifest relation uses symbol {e.args[0]!r}, which it does not declare") from None
+        raise ArtifactError(f"manifest relation uses symbol {short(e.args[0])}, which it does not declare") from None
+    except ArtifactError:
+        raise
+    except (TypeError, ValueError, ArithmeticError) as e:  # SymPy refusing to build an equation
+        raise ArtifactError(f"manifest relation is malformed: {type(e).__name__}: {short(str(e))}") from None
     use_ranges = any(r is not None for r in outs.values())
     try:
         return Relation(eqs, bounds=bounds, outputs=outs if use_ranges else list(outs), parameters=params or None,
                         scales=scales or None, normalizer=norm or None, name=name)
-    except RelationError as e:
+    except (SurrogateError, ValueError, TypeError, ArithmeticError) as e:
+        # RelationError for a declaration that does not validate; SymPy may raise the others
         raise ArtifactError(f"the relation stored in the artifact does not validate: {e}") from None
 
 
@@ -234,16 +127,22 @@ def _list(d: dict, key: str, width: int) -> list:
 
 
 # -- files ---------------------------------------------------------------------------------
-def write(path, manifest: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
-    """Write the artifact atomically (a crash never leaves half a file at `path`)."""
+def write(path, manifest: dict[str, Any], tensors: dict[str, np.ndarray], *, schema: int = SCHEMA) -> None:
+    """Write the artifact atomically (a crash never leaves half a file at `path`).
+
+    `schema` is for tests that reproduce files of an older layout.
+    """
     from safetensors.numpy import save
 
     text = json.dumps(manifest, allow_nan=False, sort_keys=True)
     blob = save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-                metadata={"format": FORMAT, "schema": str(SCHEMA), "manifest": text})
+                metadata={"format": FORMAT, "schema": str(schema), "manifest": text})
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".surrogate-", suffix=".tmp")
+    # os.open with 0o666 lets the umask decide the mode, as for any file the user writes
+    # (tempfile.mkstemp would leave the artifact readable by its owner only)
+    tmp = os.path.join(folder, f".surrogate-{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
@@ -265,13 +164,13 @@ def read(path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ArtifactError(f"{path!r} is {size} bytes, above the {MAX_FILE_BYTES}-byte limit for an artifact")
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise ArtifactError(f"cannot read artifact {path!r}: {e.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise ArtifactError(f"{path!r} is {size} bytes, above the {MAX_FILE_BYTES}-byte limit for an artifact")
-    with open(path, "rb") as f:
-        data = f.read()
+        raise ArtifactError(f"cannot read artifact {path!r}: {e.strerror or e}") from None
     return parse(data, path)
 
 
@@ -281,44 +180,49 @@ def parse(data: bytes, label: str = "artifact") -> tuple[dict[str, Any], dict[st
         raise ArtifactError(f"{label} is truncated: {len(data)} bytes, not even a header length")
     (n,) = struct.unpack("<Q", data[:8])
     if n > MAX_HEADER_BYTES:
-        raise ArtifactError(f"{label}: header length {n} is above the {MAX_HEADER_BYTES}-byte limit; not an artifact")
+        raise ArtifactError(f"{label}: header length {n} is above the {MAX_HEADER_BYTES}-byte limit (a manifest "
+                            "that large is refused); the file is hostile, corrupt or not an artifact")
     if 8 + n > len(data):
         raise ArtifactError(f"{label} is truncated or not an artifact: header length {n} runs beyond the file "
                             f"({len(data)} bytes)")
     try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = json.loads(data[8 : 8 + n].decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise ArtifactError(f"{label} is not a surrogate artifact: its header is not JSON (wrong magic)") from None
     if not isinstance(header, dict):
         raise ArtifactError(f"{label} is not a surrogate artifact: its header is not a JSON object")
     meta = header.pop("__metadata__", None)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ArtifactError(f"{label} is not a surrogate artifact (no format tag {FORMAT!r} in its metadata)")
-    try:
-        schema = int(meta.get("schema", ""))
-    except ValueError:
-        raise ArtifactError(f"{label} has no valid schema version") from None
+    raw_schema = meta.get("schema")
+    if not (isinstance(raw_schema, str) and raw_schema.isascii() and raw_schema.isdigit() and len(raw_schema) <= 6):
+        raise ArtifactError(f"{label} has no valid schema version ({short(raw_schema)}); "
+                            "it was not written by surrogate")
+    schema = int(raw_schema)
     if schema < 1 or schema > SCHEMA:
         raise ArtifactError(f"{label} has schema version {schema}; this surrogate reads versions 1 to {SCHEMA}: "
                             "upgrade surrogate to load it")
+    text = meta.get("manifest")
+    if not isinstance(text, str):
+        raise ArtifactError(f"{label}: manifest is missing or not a JSON string")
     try:
-        manifest = json.loads(meta.get("manifest", ""), parse_constant=_no_constant)
-    except (json.JSONDecodeError, TypeError, ValueError) as e:
-        raise ArtifactError(f"{label}: manifest is not valid JSON ({e})") from None
+        manifest = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the parser's stack
+        raise ArtifactError(f"{label}: manifest is not valid JSON ({type(e).__name__}: {short(str(e))})") from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{label}: manifest must be a JSON object")
     end = len(data) - 8 - n
     for name, t in header.items():
         check_name(name.replace(".", "_"), "tensor")
-        if not isinstance(t, dict) or t.get("dtype") not in _DTYPES:
-            raise ArtifactError(f"{label}: tensor {name!r} has dtype {_short(t.get('dtype') if isinstance(t, dict) else t)};"
+        if not isinstance(t, dict) or not isinstance(t.get("dtype"), str) or t["dtype"] not in _DTYPES:
+            raise ArtifactError(f"{label}: tensor {name!r} has dtype {short(t.get('dtype') if isinstance(t, dict) else t)};"
                                 " only F32 and F64 are allowed")
         shape, off = t.get("shape"), t.get("data_offsets")
         if not (isinstance(shape, list) and len(shape) <= 4 and all(isinstance(s, int) and 0 <= s < 1 << 24 for s in shape)):
-            raise ArtifactError(f"{label}: tensor {name!r} has an invalid shape {_short(shape)}")
+            raise ArtifactError(f"{label}: tensor {name!r} has an invalid shape {short(shape)}")
         if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off) and 0 <= off[0] <= off[1] <= end):
-            raise ArtifactError(f"{label}: tensor {name!r} has data offsets {_short(off)} outside the file")
-        if off[1] - off[0] != int(np.prod(shape)) * np.dtype(_DTYPES[t["dtype"]]).itemsize:
+            raise ArtifactError(f"{label}: tensor {name!r} has data offsets {short(off)} outside the file")
+        if off[1] - off[0] != math.prod(shape) * np.dtype(_DTYPES[t["dtype"]]).itemsize:
             raise ArtifactError(f"{label}: tensor {name!r} has {off[1] - off[0]} bytes for shape {shape}")
     from safetensors import SafetensorError
     from safetensors.numpy import load
@@ -353,11 +257,18 @@ def expected_weights(net: dict[str, int | str]) -> dict[str, tuple[int, ...]]:
         size = net["width"]
     shapes["last.weight"] = (net["n_out"], size)
     shapes["last.bias"] = (net["n_out"],)
+    if net.get("skip", False):  # the linear path features -> outputs (absent before it existed)
+        shapes["skip.weight"] = (net["n_out"], net["n_in"])
     return shapes
 
 
 def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
-    """(relation, feature specs, head specs, network config) of a checked manifest."""
+    """(relation, feature specs, head specs, network config) of a checked manifest.
+
+    The network config holds n_in, n_out, width, depth, activation, skip (False
+    when the manifest predates it) and dtype ('float32' or 'float64'); raises
+    ArtifactError naming the first problem.
+    """
     for key in ("relation", "features", "heads", "network"):
         if key not in manifest:
             raise ArtifactError(f"manifest has no {key!r} section; the file is not a complete surrogate artifact")
@@ -365,44 +276,59 @@ def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
     feats, heads = manifest["features"], manifest["heads"]
     if not isinstance(feats, list) or not 1 <= len(feats) <= 1024:
         raise ArtifactError("manifest 'features' must be a non-empty list")
+    checked = []
     for f in feats:
         kind = f.get("kind") if isinstance(f, dict) else None
-        if kind not in _FEATURE_KEYS or set(f) != _FEATURE_KEYS[kind] | {"kind", "input"}:
-            raise ArtifactError(f"feature {_short(f)} is not one of the known kinds {', '.join(_FEATURE_KEYS)}")
+        if not isinstance(kind, str) or kind not in _FEATURE_KEYS or set(f) != _FEATURE_KEYS[kind] | {"kind", "input"}:
+            raise ArtifactError(f"feature {short(f)} is not one of the known kinds {', '.join(_FEATURE_KEYS)}")
         if f["input"] not in relation.inputs:
-            raise ArtifactError(f"feature refers to {_short(f['input'])}, which is not an input")
-        for k in _FEATURE_KEYS[kind] - {"side"}:
-            _float(f[k], f"feature {k}")
+            raise ArtifactError(f"feature refers to {short(f['input'])}, which is not an input")
+        f = {**f, **{k: as_float(f[k], f"feature {k}") for k in _FEATURE_KEYS[kind] - {"side"}}}
+        checked.append(f)
         if kind == "edge" and f["side"] not in ("low", "high"):
-            raise ArtifactError(f"edge feature side must be 'low' or 'high', not {_short(f['side'])}")
+            raise ArtifactError(f"edge feature side must be 'low' or 'high', not {short(f['side'])}")
+        if kind == "edge" and not 0.0 < f["delta"] < 1.0:
+            raise ArtifactError(f"edge feature delta must lie in (0, 1), not {short(f['delta'])}")
         if f["hi"] == f["lo"]:
             raise ArtifactError("feature has an empty range (lo == hi)")
+    feats = checked
     net = manifest["network"]
     if not isinstance(net, dict):
         raise ArtifactError("manifest 'network' must be an object")
     for k in ("n_in", "n_out", "width", "depth"):
         if not isinstance(net.get(k), int) or isinstance(net.get(k), bool) or not 1 <= net[k] <= 4096:
-            raise ArtifactError(f"network {k} must be an integer in [1, 4096], not {_short(net.get(k))}")
-    if net.get("activation") not in _ACTIVATIONS:
-        raise ArtifactError(f"network activation {_short(net.get('activation'))} is not one of {', '.join(_ACTIVATIONS)}")
+            raise ArtifactError(f"network {k} must be an integer in [1, 4096], not {short(net.get(k))}")
+    if not isinstance(net.get("activation"), str) or net["activation"] not in _ACTIVATIONS:
+        raise ArtifactError(f"network activation {short(net.get('activation'))} is not one of {', '.join(_ACTIVATIONS)}")
+    if not isinstance(net.get("skip", False), bool):
+        raise ArtifactError(f"network skip must be true or false, not {short(net.get('skip'))}")
+    dtype = net.get("dtype", "float32")
+    if not isinstance(dtype, str) or dtype not in ("float32", "float64"):
+        raise ArtifactError(f"network dtype {short(dtype)} is not float32 or float64")
     if net["n_in"] != len(feats):
         raise ArtifactError(f"network takes {net['n_in']} features but the manifest lists {len(feats)}")
     if not isinstance(heads, list) or len(heads) != len(relation.outputs):
         raise ArtifactError("manifest 'heads' must list one head per output")
-    used = []
+    used, checked = [], []
     for h, o in zip(heads, relation.outputs):
         kind = h.get("kind") if isinstance(h, dict) else None
-        if kind not in _HEAD_KEYS or set(h) != _HEAD_KEYS[kind] | {"kind", "output", "channels"}:
-            raise ArtifactError(f"head {_short(h)} is not one of the known kinds {', '.join(_HEAD_KEYS)}")
+        base = _HEAD_KEYS.get(kind, set()) | {"kind", "output", "channels"} if isinstance(kind, str) else set()
+        if not isinstance(kind, str) or kind not in _HEAD_KEYS or set(h) not in (base, base | {"bound"}):
+            raise ArtifactError(f"head {short(h)} is not one of the known kinds {', '.join(_HEAD_KEYS)}")
         if h["output"] != o:
-            raise ArtifactError(f"head for {_short(h['output'])} where output {o} was expected")
-        for k in _HEAD_KEYS[kind]:
-            _float(h[k], f"head {k}")
+            raise ArtifactError(f"head for {short(h['output'])} where output {o} was expected")
+        h = {**h, **{k: as_float(h[k], f"head {k}") for k in _HEAD_KEYS[kind] | ({"bound"} & set(h))}}
+        if h.get("bound", 1.0) <= 0:
+            raise ArtifactError(f"head bound must be positive, not {short(h['bound'])}")
+        checked.append(h)
+        if kind == "log" and h["sign"] not in (1.0, -1.0):
+            raise ArtifactError(f"log head sign must be 1 or -1, not {short(h['sign'])}")
         ch = h["channels"]
         if not (isinstance(ch, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in ch)
                 and len(ch) == (2 if kind == "signed_log" else 1)):
-            raise ArtifactError(f"head channels {_short(ch)} do not fit a {kind} head")
+            raise ArtifactError(f"head channels {short(ch)} do not fit a {kind} head")
         used += ch
+    heads = checked
     if sorted(used) != list(range(net["n_out"])):
         raise ArtifactError(f"heads use channels {used} but the network has {net['n_out']} outputs")
     want = expected_weights(net)
@@ -411,4 +337,56 @@ def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
     for name, shape in want.items():
         if tuple(tensors[name].shape) != shape:
             raise ArtifactError(f"weight {name} has shape {tuple(tensors[name].shape)}; the manifest implies {shape}")
-    return relation, feats, heads, {k: net[k] for k in ("n_in", "n_out", "width", "depth", "activation")}
+    return relation, feats, heads, {**{k: net[k] for k in ("n_in", "n_out", "width", "depth", "activation")},
+                                    "skip": net.get("skip", False), "dtype": dtype}
+
+
+# -- the certificate -----------------------------------------------------------------------------
+_CERT_NUMBERS = ("max_error", "p99_error", "mean_error", "dense_max_error", "atol", "seconds")
+_CERT_INTS = ("points", "seed", "undefined_points")
+
+
+def certificate(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest's certificate with its numbers checked (None if it has none).
+
+    Non-finite errors are stored as null (JSON has no inf) and come back as NaN;
+    any other value where a number belongs raises ArtifactError, so that printing
+    a loaded certificate cannot fail.  Fields this version does not know are left
+    for the Certificate class to accept or refuse.
+    """
+    cert = manifest.get("certificate")
+    if cert is None:
+        return None
+    if not isinstance(cert, dict):
+        raise ArtifactError(f"manifest 'certificate' must be an object or null, not {short(cert)}")
+    out = dict(cert)
+
+    def number(v: Any, what: str) -> float:
+        return math.nan if v is None else as_float(v, what)
+
+    for k in _CERT_NUMBERS:
+        if k in out:
+            out[k] = number(out[k], f"certificate {k}")
+    for k in _CERT_INTS:
+        if k in out and (not isinstance(out[k], int) or isinstance(out[k], bool)):
+            raise ArtifactError(f"certificate {k} must be an integer, not {short(out[k])}")
+    for k in ("relation", "error"):
+        if k in out and not isinstance(out[k], str):
+            raise ArtifactError(f"certificate {k} must be a string, not {short(out[k])}")
+    if "outputs" in out and not (isinstance(out["outputs"], list) and all(isinstance(o, str) for o in out["outputs"])):
+        raise ArtifactError(f"certificate outputs must be a list of names, not {short(out['outputs'])}")
+    if "worst" in out:
+        if not isinstance(out["worst"], dict):
+            raise ArtifactError(f"certificate worst must be an object, not {short(out['worst'])}")
+        out["worst"] = {k: number(v, f"certificate worst {k}") for k, v in out["worst"].items()}
+    if "per_output" in out:
+        per = out["per_output"]
+        if not isinstance(per, dict) or not all(isinstance(v, dict) for v in per.values()):
+            raise ArtifactError(f"certificate per_output must map outputs to objects, not {short(per)}")
+        out["per_output"] = {o: {k: number(v, f"certificate per_output {o} {k}") for k, v in d.items()}
+                             for o, d in per.items()}
+    for k in ("search", "unsolved", "residual"):
+        if out.get(k) is not None and not isinstance(out[k], dict):
+            raise ArtifactError(f"certificate {k} must be an object, not {short(out[k])}")
+    return out
+

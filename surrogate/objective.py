@@ -19,6 +19,8 @@ dtype.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 import torch
@@ -50,13 +52,22 @@ class Objective:
             n = len(relation.equations)
             self.residuals = [relation.compiled("residual", i) for i in range(n)]
             self.residual_scales = [relation.compiled("residual_scale", i) for i in range(n)]
+            probe = {**sample, **_output_probe(relation, len(next(iter(sample.values()))))}
+            self.residual_groups = [_residual_groups(relation.residuals[i], probe) for i in range(n)]
 
     # -- sampling ----------------------------------------------------------------------------
-    def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, dtype=torch.float64) -> torch.Tensor:
+    def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, boundary_fraction: float = 0.0,
+             dtype=torch.float64) -> torch.Tensor:
         """n points in the domain; inputs with an edge are drawn towards it with
-        probability `edge_fraction` (log-uniform in the distance)."""
+        probability `edge_fraction` (log-uniform in the distance), and each chart
+        coordinate follows the arcsine law (1 - cos(pi v)) / 2, denser towards both
+        bounds, with probability `boundary_fraction`: a network is least accurate at
+        the faces and corners of its domain, where uniform draws are sparse."""
         dom = self.relation.domain
         u = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device)
+        if boundary_fraction:
+            pick = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device) < boundary_fraction
+            u = torch.where(pick, 0.5 - 0.5 * torch.cos(math.pi * u), u)
         if not self.edges:
             return dom.chart(u)
         mask = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device) < edge_fraction
@@ -82,7 +93,7 @@ class Objective:
         ch = model.module.channels(x)
         pred = heads(ch, self.head_specs).double()
         if not self.explicit:
-            return self._residual_errors(cols, pred).sum(1)
+            return self._residual_loss(cols, pred)
         y = torch.stack([f(cols) for f in self.exprs], 1)
         s = torch.stack([f(cols) for f in self.scales], 1).clamp(min=self.atol)
         per = torch.log1p((pred - y).abs() / s).sum(1)
@@ -92,6 +103,26 @@ class Objective:
                     target = f(cols)
                     per = per + self.link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()
         return per
+
+    def _residual_loss(self, cols: dict, pred: torch.Tensor) -> torch.Tensor:
+        """Sum over equations: |log P - log N| / 2 where the residual's terms split
+        into a positive group P and a negative group -N of fixed signs, else |r| / S.
+
+        Both equal the normalised residual |P - N| / (P + N) to first order at a
+        root, but the log form keeps its gradient when P and N are orders of
+        magnitude apart, where |r| / S sits on a plateau at 1: the head-loss balance
+        L1 Q1^2 f1 / D1^5 = L2 Q2^2 f2 / D2^5 of the parallel-pipe system never
+        trained without it."""
+        env = dict(cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
+        total = 0.0
+        for f, scale, groups in zip(self.residuals, self.residual_scales, self.residual_groups):
+            if groups is not None:
+                p, n = groups
+                total = total + 0.5 * (p(env).log() - n(env).log()).abs()
+            else:
+                total = total + f(env).abs() / scale(env).detach()
+        return total
 
     def _residual_errors(self, cols: dict, pred: torch.Tensor) -> torch.Tensor:
         env = dict(cols)
@@ -113,6 +144,36 @@ class Objective:
         else:
             err = self._residual_errors(cols, pred).amax(1)
         return torch.nan_to_num(err, nan=float("inf"))
+
+
+def _output_probe(relation: Relation, n: int) -> dict[str, np.ndarray]:
+    """Outputs spread over their declared ranges (log-uniform where log-scaled)."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for o in relation.outputs:
+        lo, hi = relation.output_ranges[o]
+        u = rng.random(n)
+        out[o] = lo * (hi / lo) ** u if relation.output_scale(o) == "log" else lo + (hi - lo) * u
+    return out
+
+
+def _residual_groups(residual: sp.Expr, probe: dict[str, np.ndarray]):
+    """Compiled (P, N) if every term of `residual` keeps one sign on `probe`, else None."""
+    pos, neg = [], []
+    n = len(next(iter(probe.values())))
+    for term in sp.Add.make_args(residual):
+        v = np.asarray(compile_expr(term, "numpy")(probe)) * np.ones(n)
+        if not np.all(np.isfinite(v)):
+            return None
+        if np.all(v > 0):
+            pos.append(term)
+        elif np.all(v < 0):
+            neg.append(-term)
+        else:
+            return None
+    if not pos or not neg:
+        return None
+    return compile_expr(sp.Add(*pos)), compile_expr(sp.Add(*neg))
 
 
 def _group_functions(relation: Relation, head: dict, sample) -> list:

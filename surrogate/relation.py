@@ -268,11 +268,15 @@ class Relation:
         return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(self.residuals[i])])
 
     def output_scale(self, output: str) -> str:
-        """'log' or 'linear' for an output with a declared range (the decade rule)."""
+        """'log' or 'linear' for an output with a declared range.
+
+        A positive range is log-scaled even when it spans less than a decade: the
+        exponential head then keeps every prediction positive, so a residual with
+        sqrt(f) or log(f) stays defined from the first step of training."""
         if output in self.scales:
             return self.scales[output]
         lo, hi = self.output_ranges[output]
-        return "log" if lo > 0 and hi / lo >= 10 else "linear"
+        return "log" if lo > 0 else "linear"
 
     def expression(self, output: str) -> sp.Expr:
         """The right-hand side that gives `output` explicitly."""

@@ -48,11 +48,16 @@ class Edge:
 
 
 #: A bound that depends on other inputs (1 <= x2 <= x1): seed 001's worst errors sat
-#: in the layer x2 -> x1 down to relative gaps of 1e-9, where x5/x2 and the gap term
-#: are of one size.
-DEPENDENT_EDGE = Edge(delta=1e-15, train_floor=1e-10, verify_floor=1e-12)
+#: in the layer x2 -> x1, where x5/x2 and the gap term are of one size down to
+#: relative gaps of 1e-9; training goes to 1e-14 so that even x2 == x1 (the feature
+#: at log(delta)) is hardly an extrapolation.
+DEPENDENT_EDGE = Edge(delta=1e-15, train_floor=1e-14, verify_floor=1e-15)
 #: A zero bound of a linearly scaled input (0 <= x): relative accuracy as x -> 0.
 ZERO_EDGE = Edge(delta=1e-7, train_floor=1e-6, verify_floor=1e-8)
+
+
+#: Channel bound of implicit outputs' heads: the declared range widened by a half.
+IMPLICIT_BOUND = 1.5
 
 
 def edge_sides(domain: Domain) -> dict[int, str]:
@@ -139,10 +144,11 @@ def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
             lo, hi = relation.output_ranges[o]
             if relation.output_scale(o) == "log":
                 a, b = 0.5 * (math.log(hi) + math.log(lo)), 0.5 * (math.log(hi) - math.log(lo))
-                out.append({"kind": "log", "sign": 1.0, "a": a, "b": b, "channels": [channel], "output": o})
+                out.append({"kind": "log", "sign": 1.0, "a": a, "b": b, "channels": [channel], "output": o,
+                            "bound": IMPLICIT_BOUND})
             else:
                 out.append({"kind": "linear", "a": 0.5 * (lo + hi), "b": 0.5 * (hi - lo), "channels": [channel],
-                            "output": o})
+                            "output": o, "bound": IMPLICIT_BOUND})
             channel += 1
             continue
         y = np.asarray(relation.compiled("expression", o, "numpy")(sample))
@@ -217,7 +223,7 @@ def links(net_out, specs: list[dict]) -> list:
     for h in specs:
         ch = h["channels"]
         if h["kind"] == "log":
-            out.append([h["a"] + h["b"] * net_out[:, ch[0]]])
+            out.append([h["a"] + h["b"] * _squash(net_out[:, ch[0]], h, array_module(net_out))])
         elif h["kind"] == "signed_log":
             out.append([h["ap"] + h["bp"] * net_out[:, ch[0]], h["an"] + h["bn"] * net_out[:, ch[1]]])
         else:
@@ -231,7 +237,7 @@ def heads(net_out, specs: list[dict]):
     cols = []
     for h in specs:
         ch = h["channels"]
-        n0 = net_out[:, ch[0]]
+        n0 = _squash(net_out[:, ch[0]], h, xp)
         if h["kind"] == "linear":
             cols.append(h["a"] + h["b"] * n0)
         elif h["kind"] == "log":
@@ -242,6 +248,17 @@ def heads(net_out, specs: list[dict]):
         else:
             raise ValueError(f"unknown head kind {h['kind']!r}")
     return xp.stack(cols, 1)
+
+
+def _squash(n, head: dict, xp):
+    """bound * tanh(n / bound) for a head with a bound, else n unchanged.
+
+    Implicit outputs have a declared range that brackets the root; their heads map
+    channel values in (-bound, bound) onto that range widened by a half on either
+    side.  Without it the residual of the parallel-pipe system drove Q1 and Q2 to
+    1e-40 within 17 steps, where the gradient overflowed."""
+    bound = head.get("bound")
+    return n if bound is None else bound * xp.tanh(n / bound)
 
 
 def n_channels(specs: list[dict]) -> int:

@@ -38,9 +38,11 @@ class TrainConfig:
     activation: str = "silu"
     skip: bool = True  # a linear path from features to outputs beside the MLP
     batch_size: int | None = None  # None: 512 on the CPU, 8192 on CUDA
+    batch_growth: float = 1.0  # the batch grows geometrically to batch_size * batch_growth by the end
     lr: float = 1e-2
     lr_final: float = 1e-5
     edge_fraction: float = 0.5
+    boundary_fraction: float = 0.5  # share of chart coordinates drawn from the arcsine law (denser at faces)
     validation_points: int = 16384
     check_every: int = 250
     dtype: str = "float32"
@@ -160,7 +162,8 @@ def train(
 
         # points, features and references in float64: a gap like x1 - x2 that float32
         # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
-        x = objective.draw(batch, gen, dev, cfg.edge_fraction)
+        size = batch if cfg.batch_growth == 1.0 else int(batch * cfg.batch_growth ** frac)
+        x = objective.draw(size, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
         per = objective.loss(model, x)
         loss = per.mean()
         opt.zero_grad(set_to_none=True)
@@ -240,20 +243,33 @@ def _validate(model: Surrogate, objective: Objective, xv: torch.Tensor) -> dict[
 
 def _report_nonfinite(model: Surrogate, relation: Relation, step: int, row: np.ndarray) -> None:
     point = {n: float(v) for n, v in zip(relation.inputs, row)}
-    ref = relation.evaluate({n: np.array([v]) for n, v in point.items()})
     where = ", ".join(f"{n}={v:.9g}" for n, v in point.items())
-    bad_ref = [o for o, v in ref.items() if not np.all(np.isfinite(v))]
-    if bad_ref:
-        raise TrainingError(
-            f"the relation itself is not finite at step {step}, input {where}: {', '.join(bad_ref)} = "
-            f"{', '.join(str(ref[o][0]) for o in bad_ref)}; narrow the bounds so the formula is defined everywhere"
-        )
-    scale = {o: float(relation.compiled('scale', o, 'numpy')({n: np.array([v]) for n, v in point.items()})[0])
-             for o in relation.outputs}
-    if any(s == 0.0 for s in scale.values()):
-        raise TrainingError(
-            f"the term scale is zero at step {step}, input {where}; give a normalizer= that stays positive there"
-        )
+    cols = {n: np.array([v]) for n, v in point.items()}
+    if not relation.is_explicit:
+        pred = model.evaluate(row[None])[0]
+        env = {**cols, **{o: np.array([v]) for o, v in zip(relation.outputs, pred)}}
+        said = ", ".join(f"{o}={v:.6g}" for o, v in zip(relation.outputs, pred))
+        bad = [i + 1 for i in range(len(relation.equations))
+               if not np.isfinite(relation.compiled("residual", i, "numpy")(env)[0])]
+        if bad and np.all(np.isfinite(pred)):
+            raise TrainingError(
+                f"the residual of equation {', '.join(map(str, bad))} is undefined at step {step}, input {where}, "
+                f"where the network predicts {said}; declare output ranges inside which the equations are defined "
+                "(a positive range keeps an output positive)"
+            )
+    else:
+        ref = relation.evaluate(cols)
+        bad_ref = [o for o, v in ref.items() if not np.all(np.isfinite(v))]
+        if bad_ref:
+            raise TrainingError(
+                f"the relation itself is not finite at step {step}, input {where}: {', '.join(bad_ref)} = "
+                f"{', '.join(str(ref[o][0]) for o in bad_ref)}; narrow the bounds so the formula is defined everywhere"
+            )
+        if any(float(relation.compiled("scale", o, "numpy")(cols)[0]) == 0.0 for o in relation.outputs):
+            raise TrainingError(
+                f"the term scale is zero at step {step}, input {where}; give a normalizer= that stays positive there, "
+                "or train with atol > 0"
+            )
     raise TrainingError(
         f"training diverged: the prediction became NaN or inf at step {step}, input {where}; "
         "try a smaller learning rate (TrainConfig(lr=...)) or float64"
