@@ -54,6 +54,8 @@ class Objective:
             self.residual_scales = [relation.compiled("residual_scale", i) for i in range(n)]
             probe = {**sample, **_output_probe(relation, len(next(iter(sample.values()))))}
             self.residual_groups = [_residual_groups(relation.residuals[i], probe) for i in range(n)]
+            syms = relation.symbols
+            self.jacobian = [[compile_expr(sp.diff(r, syms[o])) for o in relation.outputs] for r in relation.residuals]
 
     # -- sampling ----------------------------------------------------------------------------
     def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, boundary_fraction: float = 0.0,
@@ -104,7 +106,34 @@ class Objective:
                     per = per + self.link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()
         return per
 
+    def _newton_errors(self, env: dict, pred: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """First-order relative output errors [N, k]: the Newton step J^-1 r with
+        J_ij = y_j dr_i/dy_j at the prediction (held constant in the gradient).
+
+        This is what verification measures (|y_hat - y*| / |y*|), estimated without
+        a solve: a point where the residual is flat in y (Colebrook at low Re and
+        high roughness) gets the weight its output error deserves, and the gradient
+        with respect to log y_hat is the identity, as in Gauss-Newton."""
+        fixed = {k: v.detach() for k, v in env.items()}
+        y = pred.detach()
+        jac = torch.stack([torch.stack([_full(f(fixed), y[:, 0]) for f in row], 1) for row in self.jacobian], 1)
+        jac = jac * y[:, None, :]
+        if jac.shape[1] == 1:
+            return r / jac[:, 0, :]
+        return torch.linalg.solve(jac, r.unsqueeze(2)).squeeze(2)
+
     def _residual_loss(self, cols: dict, pred: torch.Tensor) -> torch.Tensor:
+        """log1p of the Newton-estimated relative output errors where the Jacobian
+        can be solved; elsewhere the normalised residual (below)."""
+        env = dict(cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
+        r = torch.stack([f(env) for f in self.residuals], 1)
+        with torch.no_grad():
+            ok = torch.isfinite(self._newton_errors(env, pred, r.detach())).all(1)
+        newton = torch.log1p(self._newton_errors(env, pred, r).abs()).sum(1)
+        return torch.where(ok, newton, self._normalised_residual_loss(env))
+
+    def _normalised_residual_loss(self, env: dict) -> torch.Tensor:
         """Sum over equations: |log P - log N| / 2 where the residual's terms split
         into a positive group P and a negative group -N of fixed signs, else |r| / S.
 
@@ -113,8 +142,6 @@ class Objective:
         magnitude apart, where |r| / S sits on a plateau at 1: the head-loss balance
         L1 Q1^2 f1 / D1^5 = L2 Q2^2 f2 / D2^5 of the parallel-pipe system never
         trained without it."""
-        env = dict(cols)
-        env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
         total = 0.0
         for f, scale, groups in zip(self.residuals, self.residual_scales, self.residual_groups):
             if groups is not None:
@@ -141,9 +168,18 @@ class Objective:
             y = torch.stack([f(cols) for f in self.exprs], 1)
             s = torch.stack([f(cols) for f in self.scales], 1).clamp(min=self.atol)
             err = ((pred - y).abs() / s).amax(1)
-        else:
-            err = self._residual_errors(cols, pred).amax(1)
+        else:  # the Newton estimate of the relative output error, as verify measures it
+            env = dict(cols)
+            env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
+            r = torch.stack([f(env) for f in self.residuals], 1)
+            newton = self._newton_errors(env, pred, r).abs().amax(1)
+            err = torch.where(torch.isfinite(newton), newton, self._residual_errors(cols, pred).amax(1))
         return torch.nan_to_num(err, nan=float("inf"))
+
+
+def _full(v, like: torch.Tensor) -> torch.Tensor:
+    """A derivative that folded to a constant comes back as a float: give it a shape."""
+    return torch.full_like(like, v) if isinstance(v, (int, float)) else v
 
 
 def _output_probe(relation: Relation, n: int) -> dict[str, np.ndarray]:

@@ -48,6 +48,8 @@ class TrainConfig:
     dtype: str = "float32"
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
+    polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
+    polish_points: int = 16384
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
 
     def __post_init__(self):
@@ -112,6 +114,9 @@ def train(
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
     if time_limit is None and max_steps is None:
         time_limit = cfg.default_time_limit
+    # the Adam phase leaves `polish` of the budget to L-BFGS
+    adam_time = time_limit * (1.0 - cfg.polish) if time_limit else None
+    adam_steps = max(1, int(round(max_steps * (1.0 - cfg.polish)))) if max_steps else None
 
     dev = resolve_device(device)
     dtype = getattr(torch, cfg.dtype)
@@ -149,14 +154,14 @@ def train(
     stop_reason = "max_steps"
     while True:
         elapsed = time.perf_counter() - t0
-        if max_steps is not None and step >= max_steps:
+        if adam_steps is not None and step >= adam_steps:
             stop_reason = "max_steps"
             break
-        if time_limit is not None and elapsed >= time_limit:
+        if adam_time is not None and elapsed >= adam_time:
             stop_reason = "time_limit"
             break
-        frac = _progress(step - step_start, elapsed - (t_start - t0), max_steps and max_steps - step_start,
-                         time_limit and time_limit - (t_start - t0))
+        frac = _progress(step - step_start, elapsed - (t_start - t0), adam_steps and adam_steps - step_start,
+                         adam_time and adam_time - (t_start - t0))
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
 
@@ -200,7 +205,6 @@ def train(
                 model, opt = fresh(attempt)
                 best_state, best_score, best_stats = None, math.inf, {}
                 t_start, step_start = time.perf_counter(), step
-    bar.close()
     if int(first_bad) >= 0:
         _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
     stats = _validate(model, objective, xv)
@@ -208,6 +212,12 @@ def train(
         best_score, best_stats = stats["max"], stats
     else:
         model.module.net.load_state_dict(best_state)
+    if cfg.polish and stop_reason != "tolerance":
+        polish_steps = max(1, int(round(max_steps * cfg.polish / 20))) if max_steps else None
+        deadline = t0 + time_limit if time_limit else None
+        best_stats, n = _polish(model, objective, xv, gen, dev, cfg, best_stats, polish_steps, deadline, history)
+        step += n
+    bar.close()
     model.info = {
         "steps": step,
         "seconds": round(time.perf_counter() - t0, 3),
@@ -222,6 +232,36 @@ def train(
         "history": history,
     }
     return model
+
+
+def _polish(model, objective: Objective, xv, gen, dev, cfg: TrainConfig, best_stats: dict, steps, deadline,
+            history: list) -> tuple[dict, int]:
+    """L-BFGS on one fixed batch from the best Adam model, keeping the best on validation.
+
+    Returns the best validation stats and the number of L-BFGS steps taken."""
+    net = model.module.net
+    x = objective.draw(cfg.polish_points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+    opt = torch.optim.LBFGS(net.parameters(), lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        loss = objective.loss(model, x).mean()
+        loss.backward()
+        return loss
+
+    best_state = copy.deepcopy(net.state_dict())
+    n = 0
+    while (steps is None or n < steps) and (deadline is None or time.perf_counter() < deadline):
+        loss = opt.step(closure)
+        n += 1
+        if not math.isfinite(float(loss.detach())):
+            break
+        stats = _validate(model, objective, xv)
+        history.append(("lbfgs", n, stats["max"], stats["mean"]))
+        if stats["max"] < best_stats["max"]:
+            best_stats, best_state = stats, copy.deepcopy(net.state_dict())
+    net.load_state_dict(best_state)
+    return best_stats, n
 
 
 def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
