@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -60,18 +61,16 @@ def load(path, *, device="cpu") -> Surrogate:
     """
     manifest, tensors = fmt.read(path)
     relation, feats, heads, cfg = fmt.model_parts(manifest, tensors)
-    dtype = manifest["network"].get("dtype", "float32")
-    if dtype not in ("float32", "float64"):
-        raise ArtifactError(f"network dtype {dtype!r} is not float32 or float64")
-    net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"])
+    net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
+              skip=cfg["skip"])
     net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
-    net.to(device=device, dtype=getattr(torch, dtype))
-    cert = None
-    if manifest.get("certificate") is not None:
+    net.to(device=device, dtype=getattr(torch, cfg["dtype"]))
+    cert = fmt.certificate(manifest)
+    if cert is not None:
         from .verify import Certificate
 
         try:
-            cert = Certificate.from_dict(manifest["certificate"])
+            cert = Certificate.from_dict(cert)
         except TypeError as e:
             raise ArtifactError(f"the certificate in the manifest is malformed: {e}") from None
     info = manifest.get("training") if isinstance(manifest.get("training"), dict) else {}
@@ -79,6 +78,72 @@ def load(path, *, device="cpu") -> Surrogate:
     return Surrogate(relation, feats, heads, net, certificate=cert, info=info)
 
 
+#: ONNX opset of exported graphs: old enough for every maintained runtime, new enough for all ops used.
+ONNX_OPSET = 17
+
+
+class _OnnxGraph(torch.nn.Module):
+    """float32 physical inputs -> float32 outputs; features and heads in float64.
+
+    As in `Surrogate.predict`: a gap such as x1 - x2 near its dependent bound keeps
+    its digits through the log of an edge feature, and exp(a + b n) in a head adds
+    no rounding of its own.  Only the graph's input and output are float32.
+    """
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x.to(torch.float64)).to(torch.float32)
+
+
 def export_onnx(model: Surrogate, path) -> None:
-    """Export to ONNX: float32 [N, len(inputs)] physical inputs -> [N, len(outputs)]."""
-    raise NotImplementedError("ONNX export arrives with the shipping issue")
+    """Write an ONNX graph of `model` to `path`.
+
+    The graph has one input ``inputs``: float32 [N, len(model.inputs)] in physical
+    units, in `model.inputs` order, N free; and one output ``outputs``: float32
+    [N, len(model.outputs)].  Features and heads are part of the graph (computed
+    in float64 inside it, the network in its own dtype); domain checks are not (the
+    caller keeps points inside the bounds).  The input and output names are
+    recorded in the model's metadata (``surrogate.inputs``, ``surrogate.outputs``,
+    comma-separated).
+
+    Exported with torch's TorchScript-based exporter at opset 17: the
+    torch.export-based one needs onnxscript, which surrogate does not depend on.
+    Needs the ``onnx`` extra; raises ImportError with the install command otherwise.
+    """
+    try:
+        import onnx
+    except ImportError as e:
+        raise ImportError(f"ONNX export needs the onnx package ({e}); install it with: pip install surrogate[onnx]") from None
+    import copy
+    import io
+    import warnings
+
+    from .model import SurrogateModule
+
+    net = copy.deepcopy(model.module.net).cpu().eval()
+    graph = _OnnxGraph(SurrogateModule(model.relation, model.module.feature_specs, model.module.head_specs, net))
+    centre = model.relation.domain.chart(np.full((2, len(model.inputs)), 0.5))
+    example = torch.from_numpy(centre).to(torch.float32)  # traced once; the values do not matter
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # The torch.export-based exporter needs onnxscript, which surrogate does not depend on; the
+        # TorchScript-based one handles this graph (no control flow) and warns that it is the legacy path.
+        warnings.filterwarnings("ignore", message=r"You are using the legacy TorchScript-based ONNX export",
+                                category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"The feature will be removed", category=DeprecationWarning)
+        torch.onnx.export(
+            graph, (example,), buf, dynamo=False, opset_version=ONNX_OPSET,
+            input_names=["inputs"], output_names=["outputs"],
+            dynamic_axes={"inputs": {0: "N"}, "outputs": {0: "N"}},
+        )
+    proto = onnx.load_from_string(buf.getvalue())
+    for key, value in (("surrogate.inputs", ",".join(model.inputs)), ("surrogate.outputs", ",".join(model.outputs)),
+                       ("surrogate.relation", model.relation.name or "")):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "surrogate"
+    onnx.checker.check_model(proto)
+    onnx.save(proto, os.fspath(path))
