@@ -221,7 +221,7 @@ def verify(
     best_x, best_e = x[int(np.argmax(e))], dense_max
     if search and math.isfinite(dense_max):
         k = min(starts, len(e))
-        top = x[np.argsort(e)[-k:]]
+        top = _starts(relation, x, e, k)
         cand = _ascend(model, relation, top, atol, steps) if scorer.explicit else top
         cand = np.concatenate([top, cand])
         cand = _local_search(scorer, relation, cand, seed)
@@ -231,9 +231,11 @@ def verify(
         if ce[i] > best_e:
             best_x, best_e = cand[i], float(ce[i])
         search_info = {
-            "method": (f"gradient ascent in chart coordinates ({steps} Adam steps) from the {k} worst points, "
-                       "then a shrinking random local search") if scorer.explicit else
-                      f"shrinking random local search from the {k} worst points, each scored against the solver",
+            "method": (f"gradient ascent ({steps} Adam steps) from {k} points (the worst, and the worst of other "
+                       "orthants), then a compass search and a shrinking random search, in chart coordinates "
+                       "(log-distance inside edge layers)") if scorer.explicit else
+                      f"compass search and shrinking random search from {k} points (the worst, and the worst of "
+                      "other orthants), each scored against the solver",
             "starts": k,
             "steps": steps,
             "edges": has_edges,
@@ -266,19 +268,79 @@ def verify(
     )
 
 
+#: The search reaches this much deeper into an edge layer than the dense sample does.
+_SEARCH_DEPTH = 1e-4
+#: Points closer than this (relative to the local range) to an edge are searched in
+#: log-distance to it: Adam's or the compass's steps in the plain chart would jump
+#: over the whole layer, where errors change over decades of distance.
+_SEARCH_LAYER = 1e-2
+
+
+def _starts(relation: Relation, x: np.ndarray, e: np.ndarray, k: int) -> np.ndarray:
+    """k start points: the k/2 worst, then the worst of each other orthant of the chart.
+
+    The worst points of a dense sample tend to crowd into one basin; a worse basin
+    elsewhere (another corner) whose sampled points are only nearly as bad would
+    otherwise never be climbed.
+    """
+    order = np.argsort(e)[::-1]
+    if k < 2:
+        return x[order[:k]]
+    u = relation.domain.inverse(x)
+    d = min(u.shape[1], 62)
+    cell = (u[:, :d] > 0.5).astype(np.int64) @ (np.int64(1) << np.arange(d, dtype=np.int64))
+    _, first = np.unique(cell[order], return_index=True)
+    chosen = dict.fromkeys(order[: k - k // 2].tolist())
+    for i in np.concatenate([order[np.sort(first)], order]).tolist():
+        if len(chosen) >= k:
+            break
+        chosen.setdefault(i)
+    return x[np.array(list(chosen))]
+
+
+def _search_chart(dom) -> tuple[dict[int, str], dict[int, float]]:
+    """(edges, floors) of the search chart: edge coordinates in log-distance, deeper than the dense sample."""
+    return edge_sides(dom), {k: f * _SEARCH_DEPTH for k, f in edge_floors(dom, "verify").items()}
+
+
+def _to_search(dom, edges: dict[int, str], floors: dict[int, float], x: np.ndarray):
+    """Search coordinates (u, mask) of points x: the chart's u, except inside an edge
+    layer (mask True), where u is the log of the relative distance to the edge."""
+    u = np.clip(dom.inverse(x), 0.0, 1.0)
+    mask = np.zeros(u.shape, dtype=bool)
+    if edges:
+        lows, highs = dom.bounds(x)
+        for k, side in edges.items():
+            lo, hi = lows[k], highs[k]
+            with np.errstate(all="ignore"):
+                rel = ((hi - x[:, k]) if side == "high" else (x[:, k] - lo)) / (hi - lo)
+            layer = (rel > 0) & (rel < _SEARCH_LAYER)
+            mask[:, k] = layer
+            v = np.log(np.where(layer, rel, 1.0)) / math.log(floors[k])
+            u[:, k] = np.where(layer, np.clip(v, 0.0, 1.0), u[:, k])
+    return u, mask
+
+
+def _from_search(dom, edges: dict[int, str], floors: dict[int, float], u, mask):
+    return dom.chart(u, edges, mask, floors) if edges else dom.chart(u)
+
+
 def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) -> np.ndarray:
-    """Gradient ascent of the error in chart coordinates, on a float64 copy of the model."""
+    """Gradient ascent of the error in search coordinates, on a float64 copy of the model."""
     if steps <= 0:
         return x0
     dom = relation.domain
+    edges, floors = _search_chart(dom)
     module = copy.deepcopy(model.module).to("cpu", torch.float64)
     exprs = [relation.compiled("expression", o) for o in relation.outputs]
     scales = [relation.compiled("scale", o) for o in relation.outputs]
-    u = dom.inverse(torch.from_numpy(x0)).clamp(0.0, 1.0).detach().requires_grad_(True)
+    u0, mask0 = _to_search(dom, edges, floors, x0)
+    mask = torch.from_numpy(mask0)
+    u = torch.from_numpy(u0).requires_grad_(True)
     opt = torch.optim.Adam([u], lr=1e-2)
     best_u, best_e = u.detach().clone(), torch.full((len(x0),), -math.inf, dtype=torch.float64)
     for _ in range(steps):
-        x = dom.chart(u)
+        x = _from_search(dom, edges, floors, u, mask)
         cols = {n: x[:, j] for j, n in enumerate(relation.inputs)}
         y = torch.stack([f(cols) for f in exprs], 1)
         s = torch.stack([f(cols) for f in scales], 1).clamp(min=atol)
@@ -293,23 +355,46 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
         with torch.no_grad():
             u.clamp_(0.0, 1.0)
     with torch.no_grad():
-        return dom.chart(best_u).numpy()
+        return _from_search(dom, edges, floors, best_u, mask).numpy()
 
 
-def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int, rounds: int = 6,
-                  tries: int = 16) -> np.ndarray:
-    """Random perturbations in chart coordinates, shrinking from 1e-1 to 1e-6, keeping improvements."""
+def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int, rounds: int = 8,
+                  tries: int = 16, compass: int = 80) -> np.ndarray:
+    """Derivative-free climbing in search coordinates, keeping improvements: a compass
+    search (every coordinate up and down, the step halving from 1e-1 to 1e-9 where
+    no move helps; steps clip onto the faces, so corners are reached exactly), then
+    random perturbations shrinking from 1e-1 to 1e-8."""
     dom = relation.domain
+    edges, floors = _search_chart(dom)
     rng = np.random.default_rng(seed)
-    u = np.clip(dom.inverse(x0), 0.0, 1.0)
-    e, _, _, d = scorer.errors(dom.chart(u))
-    e = np.where(d, e.max(1), -np.inf)
-    for r in np.logspace(-1, -6, rounds):
-        trial = np.clip(np.repeat(u, tries, 0) + r * rng.standard_normal((len(u) * tries, u.shape[1])), 0.0, 1.0)
-        te, _, _, td = scorer.errors(dom.chart(trial))
-        te = np.where(td, te.max(1), -np.inf).reshape(len(u), tries)
+    u, mask = _to_search(dom, edges, floors, x0)
+    n, d = u.shape
+
+    def score(uu, mm):
+        err, _, _, ok = scorer.errors(_from_search(dom, edges, floors, uu, mm))
+        return np.where(ok, err.max(1), -np.inf)
+
+    def keep(rows, trial, te, width):
         j = te.argmax(1)
-        gain = te[np.arange(len(u)), j] > e
-        u[gain] = trial.reshape(len(u), tries, -1)[np.arange(len(u)), j][gain]
-        e[gain] = te[np.arange(len(u)), j][gain]
-    return dom.chart(u)
+        best = te[np.arange(len(rows)), j]
+        gain = best > e[rows]
+        u[rows[gain]] = trial.reshape(len(rows), width, d)[np.arange(len(rows)), j][gain]
+        e[rows[gain]] = best[gain]
+        return gain
+
+    e = score(u, mask)
+    step = np.full(n, 0.1)
+    moves = np.concatenate([np.eye(d), -np.eye(d)])
+    for _ in range(compass):
+        rows = np.nonzero(step >= 1e-9)[0]
+        if not rows.size:
+            break
+        trial = np.repeat(u[rows], 2 * d, 0) + np.tile(moves, (rows.size, 1)) * np.repeat(step[rows], 2 * d)[:, None]
+        trial = np.clip(trial, 0.0, 1.0)
+        gain = keep(rows, trial, score(trial, np.repeat(mask[rows], 2 * d, 0)).reshape(rows.size, 2 * d), 2 * d)
+        step[rows[~gain]] /= 2
+    rows = np.arange(n)
+    for r in np.logspace(-1, -8, rounds):
+        trial = np.clip(np.repeat(u, tries, 0) + r * rng.standard_normal((n * tries, d)), 0.0, 1.0)
+        keep(rows, trial, score(trial, np.repeat(mask, tries, 0)).reshape(n, tries), tries)
+    return _from_search(dom, edges, floors, u, mask)
