@@ -1,14 +1,20 @@
 """Verification: a dense check, a worst-case search, and the certificate they produce.
 
 The error of an explicit output is |y_hat - y| / max(S(x), atol), with S the term
-scale of the relation (DESIGN.md) and the reference y in float64.  The dense
-sample is scrambled Sobol in the chart; when the domain has edges (a dependent
-bound, a zero bound) half of it is drawn log-uniformly towards them, down to a
-relative distance below the one training reaches (scaling.Edge), because that is
-where errors hide.  The search then
-starts from the worst points found, climbs the error by gradient ascent in chart
-coordinates, and finishes with a shrinking random local search that needs no
-gradient.  The certificate's max is the largest error seen anywhere.
+scale of the relation (DESIGN.md) and the reference y in float64; an implicit
+output's is |y_hat - y*| / |y*| against a vectorised numeric solve (solve.py),
+where points with no root or several roots in the output range are counted and
+shown, not dropped silently.
+
+The dense sample is scrambled Sobol in the chart; when the domain has edges (a
+dependent bound, a zero bound) half of it is drawn log-uniformly towards them,
+down to a relative distance below the one training reaches (scaling.Edge),
+because that is where errors hide.  The search starts from the worst points and
+from the worst point of every other orthant of the chart, climbs the error by
+gradient ascent (explicit outputs), then runs a compass search that reaches
+faces and corners exactly and a shrinking random search; inside edge layers it
+moves in log-distance to the edge.  The certificate's max is the largest error
+seen anywhere.
 """
 
 from __future__ import annotations
