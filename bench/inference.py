@@ -2,10 +2,12 @@
 
 For 1e3, 1e6 and 1e7 points inside the domain of a catalogue relation (seed001 by default) it times
 
-- torch-cpu     `Surrogate.evaluate` (float64 features, float32 network, float64 out; no domain check)
+- torch-cpu     `Surrogate.evaluate` (float64 features, network weights evaluated in float64 -- the
+                default, which makes all runtimes agree -- float64 out; no domain check)
 - torch-cuda    the same on the GPU, when torch sees one (host <-> device copies included)
 - onnxruntime   the exported graph (`Surrogate.export_onnx`), float32 in and out, 65536 rows a call
 - numpy         `surrogate.runtime` (`Runtime.evaluate`, no domain check)
+- ... f32       each of the three with the network in float32 (precision="float32"), as trained
 - formula       the relation's own float64 NumPy function (`relation.compiled`), the thing replaced
 
 and prints predictions per second and the rate of network FLOPs each reaches (2 * multiply-adds of
@@ -105,8 +107,8 @@ def network_flops(model) -> int:
 
 def runners(model, path: Path, onnx_path: Path | None):
     rel = model.relation
-    rt = runtime.load(path)
-    out = {"torch-cpu": lambda x: model.evaluate(x)}
+    rt, rt32 = runtime.load(path), runtime.load(path, precision="float32")
+    out = {"torch-cpu": lambda x: model.evaluate(x), "torch-cpu f32": lambda x: model.evaluate(x, precision="float32")}
     if torch.cuda.is_available():
         gpu = sg.load(path, device="cuda")
         out["torch-cuda"] = lambda x: gpu.evaluate(x, batch_size=1 << 20)
@@ -116,15 +118,20 @@ def runners(model, path: Path, onnx_path: Path | None):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = ARGS.threads
         opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        def session(p):
+            return ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
 
-        def run_onnx(x):
-            x32 = x.astype(np.float32)
-            return np.concatenate([sess.run(None, {"inputs": x32[i : i + BLOCK]})[0]
-                                   for i in range(0, len(x32), BLOCK)])
+        def run_onnx(sess):
+            def run(x):
+                x32 = x.astype(np.float32)
+                return np.concatenate([sess.run(None, {"inputs": x32[i : i + BLOCK]})[0]
+                                       for i in range(0, len(x32), BLOCK)])
+            return run
 
-        out["onnxruntime"] = run_onnx
+        out["onnxruntime"] = run_onnx(session(onnx_path))
+        out["onnxruntime f32"] = run_onnx(session(onnx_path.with_suffix(".f32.onnx")))
     out["numpy"] = rt.evaluate
+    out["numpy f32"] = rt32.evaluate
     fns = [rel.compiled("expression", o, "numpy") for o in rel.outputs]
 
     def formula(x):
@@ -169,6 +176,7 @@ def export(model, folder: Path, name: str) -> tuple[Path, Path | None]:
     model.save(path)
     try:
         model.export_onnx(folder / f"{name}.onnx")
+        model.export_onnx(folder / f"{name}.f32.onnx", precision="float32")
     except ImportError as e:
         print(f"(no onnxruntime rows: {e})")
         return path, None

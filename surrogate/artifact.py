@@ -98,13 +98,17 @@ class _OnnxGraph(torch.nn.Module):
         return self.module(x.to(torch.float64)).to(torch.float32)
 
 
-def export_onnx(model: Surrogate, path) -> None:
+def export_onnx(model: Surrogate, path, *, precision: str | None = None) -> None:
     """Write an ONNX graph of `model` to `path`.
 
     The graph has one input ``inputs``: float32 [N, len(model.inputs)] in physical
     units, in `model.inputs` order, N free; and one output ``outputs``: float32
     [N, len(model.outputs)].  Features and heads are part of the graph (computed
-    in float64 inside it, the network in its own dtype); domain checks are not (the
+    in float64 inside it); the network runs in `precision`: float64 by default, so
+    the graph gives the numbers the torch model and the NumPy runtime give (and the
+    certificate covers), or "float32" for runtimes without double matrix products
+    (e.g. TensorRT), to float32 rounding.  The default is float64, except for GELU
+    networks: ONNX Runtime has no float64 Erf kernel.  Domain checks are not part of it (the
     caller keeps points inside the bounds).  The input and output names are
     recorded in the model's metadata (``surrogate.inputs``, ``surrogate.outputs``,
     comma-separated).
@@ -123,7 +127,11 @@ def export_onnx(model: Surrogate, path) -> None:
 
     from .model import SurrogateModule
 
-    net = copy.deepcopy(model.module.net).cpu().eval()
+    if precision is None:
+        precision = "float32" if model.module.net.config["activation"] == "gelu" else "float64"
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
+    net = copy.deepcopy(model.module.net).cpu().eval().to(getattr(torch, precision))
     graph = _OnnxGraph(SurrogateModule(model.relation, model.module.feature_specs, model.module.head_specs, net))
     centre = model.relation.domain.chart(np.full((2, len(model.inputs)), 0.5))
     example = torch.from_numpy(centre).to(torch.float32)  # traced once; the values do not matter

@@ -73,7 +73,7 @@ def cmd_train(args) -> int:
     rel = _relation(args.relation)
     out = args.output or f"{rel.name or args.relation.split(':')[-1]}.surrogate"
     model = train(rel, tolerance=args.tolerance, time_limit=args.time_limit, max_steps=args.max_steps,
-                  device=args.device, seed=args.seed, progress=not args.quiet and None)
+                  device=args.device, seed=args.seed, progress=not args.quiet and None, atol=args.atol)
     model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     model.save(out)
     info = model.info
@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
-    s.add_argument("--atol", type=float, default=0.0, help="absolute error floor of the certificate")
+    s.add_argument("--atol", type=float, default=0.0,
+                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_train)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import DomainError
 
-__all__ = ["stack_inputs", "frame_inputs", "check_inside"]
+__all__ = ["stack_inputs", "frame_inputs", "check_inside", "Predictor"]
 
 
 def stack_inputs(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
@@ -98,3 +98,31 @@ def check_inside(relation, x: np.ndarray, outside: str, labels: list[str]) -> No
             + "; ".join(parts)
             + "; pass outside='allow' to extrapolate anyway"
         )
+
+
+class Predictor:
+    """Keyword and DataFrame prediction on top of `evaluate(x) -> [N, m]`.
+
+    The torch model and the NumPy runtime both mix this in, so they take the
+    same inputs and refuse the same ones with the same messages.  Subclasses
+    provide `relation`, `inputs`, `outputs` and `evaluate`.
+    """
+
+    def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
+        x = stack_inputs(values, self.inputs)
+        check_inside(self.relation, x, outside, [])
+        y = self.evaluate(x)
+        return {o: y[:, j] for j, o in enumerate(self.outputs)}
+
+    def predict(self, data, *, outside: str = "raise"):
+        """DataFrame in, DataFrame out (one column per output, same index).
+
+        Columns are matched to the inputs by name; extra columns are ignored.
+        Inputs outside the domain or NaN raise DomainError naming the row, the
+        column and the bound, unless ``outside="allow"``.
+        """
+        import pandas as pd
+
+        x, labels = frame_inputs(data, self.inputs)
+        check_inside(self.relation, x, outside, labels)
+        return pd.DataFrame(self.evaluate(x), columns=self.outputs, index=data.index)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .inputs import check_inside, frame_inputs, stack_inputs
+from .inputs import Predictor
 from .network import MLP
 from .relation import Relation
 from .scaling import features, heads
 
-__all__ = ["Surrogate", "SurrogateModule", "check_inside"]
+__all__ = ["Surrogate", "SurrogateModule"]
 
 
 class SurrogateModule(nn.Module):
@@ -43,7 +44,7 @@ class SurrogateModule(nn.Module):
         return heads(ch.to(torch.promote_types(ch.dtype, x.dtype)), self.head_specs)
 
 
-class Surrogate:
+class Surrogate(Predictor):
     """A trained surrogate of a relation.
 
     Call it with keyword arrays (``model(x1=..., x2=...)`` -> dict of arrays) or
@@ -101,33 +102,28 @@ class Surrogate:
         return self.module(x)
 
     @torch.no_grad()
-    def evaluate(self, x: np.ndarray, *, batch_size: int = 65536) -> np.ndarray:
-        """float64 NumPy [N, d] -> NumPy [N, m] in the network's precision (no domain check)."""
+    def evaluate(self, x: np.ndarray, *, batch_size: int = 65536, precision: str = "float64") -> np.ndarray:
+        """float64 NumPy [N, d] -> NumPy [N, m] (no domain check).
+
+        By default the network's (float32) weights are evaluated in float64, as the
+        NumPy runtime and the ONNX export do: every runtime then gives the same
+        numbers to 1e-12, and the certificate (which uses this method) holds for
+        each of them.  precision="float32" evaluates as trained, faster, to float32
+        rounding (a few 1e-6 relative through an exponential head).
+        """
+        if precision not in ("float32", "float64"):
+            raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
         x = np.asarray(x, dtype=np.float64)
         out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
-        self.module.eval()
+        module = self.module
+        if precision == "float64" and self.dtype != torch.float64:
+            module = SurrogateModule(self.relation, module.feature_specs, module.head_specs,
+                                     copy.deepcopy(module.net).double())
+        module.eval()
         for i in range(0, x.shape[0], batch_size):
             xb = torch.from_numpy(x[i : i + batch_size]).to(self.device)
-            out[i : i + batch_size] = self.module(xb).double().cpu().numpy()
+            out[i : i + batch_size] = module(xb).double().cpu().numpy()
         return out
-
-    def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
-        x = stack_inputs(values, self.inputs)
-        check_inside(self.relation, x, outside, [])
-        y = self.evaluate(x)
-        return {o: y[:, j] for j, o in enumerate(self.outputs)}
-
-    def predict(self, data, *, outside: str = "raise"):
-        """DataFrame in, DataFrame out (one column per output, same index).
-
-        Columns are matched to the inputs by name; extra columns are ignored.
-        """
-        import pandas as pd
-
-        x, labels = frame_inputs(data, self.inputs)
-        check_inside(self.relation, x, outside, labels)
-        y = self.evaluate(x)
-        return pd.DataFrame(y, columns=self.outputs, index=data.index)
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, path) -> None:
@@ -136,8 +132,8 @@ class Surrogate:
 
         save(self, path)
 
-    def export_onnx(self, path) -> None:
+    def export_onnx(self, path, *, precision: str | None = None) -> None:
         """ONNX graph: float32 [N, len(inputs)] in physical units -> [N, len(outputs)]."""
         from .artifact import export_onnx
 
-        export_onnx(self, path)
+        export_onnx(self, path, precision=precision)

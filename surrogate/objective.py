@@ -107,7 +107,11 @@ class Objective:
             for j, (lk, fs) in enumerate(zip(links(ch, self.head_specs), self.groups)):
                 for value, f in zip(lk, fs):
                     target = f(cols)
-                    per = per + self.link_weight * (target / s[:, j]) * (value.double() - target.log()).abs()
+                    # a group that vanishes (x2 == x1 makes seed 001's gap term 0) carries no weight
+                    # and no log; torch.where keeps the 0 * inf of its log out of the gradient
+                    live = target > 0
+                    gap = (value.double() - torch.where(live, target, torch.ones_like(target)).log()).abs()
+                    per = per + self.link_weight * torch.where(live, (target / s[:, j]) * gap, torch.zeros_like(gap))
         return per
 
     def _newton_errors(self, env: dict, pred: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -150,7 +154,8 @@ class Objective:
         for f, scale, groups in zip(self.residuals, self.residual_scales, self.residual_groups):
             if groups is not None:
                 p, n = groups
-                total = total + 0.5 * (p(env).log() - n(env).log()).abs()
+                tiny = torch.finfo(torch.float64).tiny  # an exactly vanishing group stays finite
+                total = total + 0.5 * (p(env).clamp(min=tiny).log() - n(env).clamp(min=tiny).log()).abs()
             else:
                 total = total + f(env).abs() / scale(env).detach()
         return total

@@ -42,7 +42,7 @@ class TrainConfig:
     lr: float = 1e-2
     lr_final: float = 1e-5
     edge_fraction: float = 0.5
-    boundary_fraction: float = 0.5  # share of chart coordinates drawn from the arcsine law (denser at faces)
+    boundary_fraction: float = 1.0  # share of chart coordinates drawn from the arcsine law (denser at faces)
     validation_points: int = 16384
     check_every: int = 250
     dtype: str = "float32"

@@ -192,7 +192,8 @@ def test_points_and_assert_accurate_work_with_the_numpy_runtime(tmp_path, good_m
     runtime = pytest.importorskip("surrogate.runtime")
     good_model.save(tmp_path / "good.surrogate")
     bad_model.save(tmp_path / "bad.surrogate")
-    good, bad = runtime.load(tmp_path / "good.surrogate"), runtime.load(tmp_path / "bad.surrogate")
+    good = runtime.load(tmp_path / "good.surrogate", precision="float32")
+    bad = runtime.load(tmp_path / "bad.surrogate", precision="float32")
 
     def run(model):
         @settings(max_examples=50)
@@ -379,16 +380,15 @@ def test_the_documented_test_runs_and_catches_a_bad_artifact(tmp_path, good_mode
 # -- the catalogue's hardest relation, trained for real ------------------------------------------------------
 @pytest.mark.slow
 def test_a_trained_seed001_passes_its_property_test():
-    # 120 s of training on 2 CPU cores: 500 Hypothesis examples found at most ~0.043 and
-    # passed at 0.05, but the certificate of such a model found 0.069 (a corner with
-    # x2 -> x1), so 0.1 is the tolerance this budget honestly earns
+    # A fixed number of steps (not a time limit) so the outcome does not depend on the
+    # machine's load: 40 000 steps take about 90 s on 2 CPU cores and certify SEED001_CERT
     from equations.seeds import seed001
 
-    model = sg.train(seed001, time_limit=120, progress=False, seed=0)
+    model = sg.train(seed001, max_steps=40_000, progress=False, seed=0)
 
     @settings(max_examples=500)
     @given(points(model))
     def test(point):
-        assert_accurate(model, seed001, point, tolerance=0.1)
+        assert_accurate(model, seed001, point, tolerance=SEED001_TOLERANCE)
 
     test()

@@ -68,7 +68,7 @@ def test_the_search_leaves_the_crowd_of_worst_points_for_a_higher_peak_elsewhere
     # one in another orthant of the chart that the dense sample only grazes (~0.15):
     # climbing from the worst points alone ends on the broad peak's 0.3
     broad = _Bump(depth=-3.0, width=6.0, x1_peak=100.0, x1_width=60.0, peak=0.3)
-    sharp = _Bump(depth=-8.0, width=0.05, x1_peak=2.0, x1_width=3.0, peak=0.6)
+    sharp = _Bump(depth=-8.0, width=0.02, x1_peak=2.0, x1_width=3.0, peak=0.6)
     cert = sg.verify(_Model(_TwoBumps(broad, sharp)), points=4096)
     assert cert.dense_max_error < 0.31
     assert cert.max_error > 0.59 and cert.worst["x1"] < 5
