@@ -13,7 +13,7 @@ rounding level.  Rows:
 - hand Newton          Colebrook-specific Newton in x = 1/sqrt(f) from the Swamee-Jain value,
                        three fixed iterations: what a solver written for this one equation costs
 - surrogate            a trained `Surrogate` (`--model PATH` or `--train SECONDS`), evaluated on
-                       the CPU with `model.evaluate` (float32 network)
+                       the CPU with `model.evaluate` (float32 weights evaluated in float64)
 
 Errors are |f - f_ref| / f_ref: max and mean over the points.  Throughput is points per second
 of the best of `--repeats` timed runs after one warm-up, on the CPU, with `--threads` threads

@@ -33,7 +33,7 @@ __all__ = ["train", "TrainConfig", "resolve_device"]
 class TrainConfig:
     """Settings of the network and the optimiser; the defaults were measured on the seeds."""
 
-    width: int = 64
+    width: int | None = None  # None: 64, or 128 for networks with more than two output channels
     depth: int = 3
     activation: str = "silu"
     skip: bool = True  # a linear path from features to outputs beside the MLP
@@ -134,7 +134,10 @@ def train(
     def fresh(attempt: int):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 1000 + attempt)
-            net = MLP(len(feature_specs), n_channels(head_specs), width=cfg.width, depth=cfg.depth,
+            channels = n_channels(head_specs)
+            # a four-output system (parallel pipes) certified 0.034 at width 64 and 0.0087 at 128 in 4-5 min
+            width = cfg.width or (64 if channels <= 2 else 128)
+            net = MLP(len(feature_specs), channels, width=width, depth=cfg.depth,
                       activation=cfg.activation, skip=cfg.skip)
         model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=dtype))
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=True)  # one kernel, not one per tensor
