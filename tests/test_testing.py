@@ -381,7 +381,9 @@ def test_the_documented_test_runs_and_catches_a_bad_artifact(tmp_path, good_mode
 @pytest.mark.slow
 def test_a_trained_seed001_passes_its_property_test():
     # A fixed number of steps (not a time limit) so the outcome does not depend on the
-    # machine's load: 40 000 steps take about 90 s on 2 CPU cores and certify SEED001_CERT
+    # machine's load: 40 000 steps take 90-110 s on these CPUs, and `sg.verify` (10^6
+    # points + search) certifies this very model at 0.0188 -- a corner where x3, x4 and
+    # x5 sit on their bounds and x2 -> x1 -- so 0.03 is a tolerance it honestly earns
     from equations.seeds import seed001
 
     model = sg.train(seed001, max_steps=40_000, progress=False, seed=0)
@@ -389,6 +391,6 @@ def test_a_trained_seed001_passes_its_property_test():
     @settings(max_examples=500)
     @given(points(model))
     def test(point):
-        assert_accurate(model, seed001, point, tolerance=SEED001_TOLERANCE)
+        assert_accurate(model, seed001, point, tolerance=0.03)
 
     test()
