@@ -110,7 +110,7 @@ def catalogue():
                 yield pytest.param(rel.substitute(known[name]) if rel.parameters else rel, id=name)
 
 
-@pytest.mark.parametrize("rel", catalogue())
+@pytest.mark.parametrize("rel", list(catalogue()))
 def test_catalogue_surrogates_agree_across_torch_onnx_and_numpy(rel, tmp_path):
     """Default network, a short training run: the three runtimes give one answer."""
     model = sg.train(rel, max_steps=30, progress=False, device="cpu")
