@@ -105,8 +105,16 @@ class Predictor:
 
     The torch model and the NumPy runtime both mix this in, so they take the
     same inputs and refuse the same ones with the same messages.  Subclasses
-    provide `relation`, `inputs`, `outputs` and `evaluate`.
+    provide `relation` and `evaluate`.
     """
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.relation.inputs)
+
+    @property
+    def outputs(self) -> list[str]:
+        return list(self.relation.outputs)
 
     def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
         x = stack_inputs(values, self.inputs)

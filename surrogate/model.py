@@ -69,14 +69,6 @@ class Surrogate(Predictor):
 
     # -- description ------------------------------------------------------------------
     @property
-    def inputs(self) -> list[str]:
-        return list(self.relation.inputs)
-
-    @property
-    def outputs(self) -> list[str]:
-        return list(self.relation.outputs)
-
-    @property
     def device(self) -> torch.device:
         return self.module.net.last.weight.device
 

@@ -80,14 +80,6 @@ class Runtime(Predictor):
         self.certificate = certificate
 
     # -- description ------------------------------------------------------------------
-    @property
-    def inputs(self) -> list[str]:
-        return list(self.relation.inputs)
-
-    @property
-    def outputs(self) -> list[str]:
-        return list(self.relation.outputs)
-
     def __repr__(self) -> str:
         n = self.network
         c = self.certificate
