@@ -46,6 +46,12 @@ class TrainConfig:
     validation_points: int = 16384
     check_every: int = 250
     dtype: str = "float32"
+    # The certificate is a max, so each batch also pushes on its worst `tail` share
+    # (a CVaR term).  Measured at equal time: seed 001 (120 s) certified 0.006-0.012
+    # over three seeds with it and 0.008-0.020 without; seed 000 0.0045 vs 0.0077;
+    # Colebrook 3.4e-4 vs 4.1e-4.
+    tail_weight: float = 1.0
+    tail: float = 0.05
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
     polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
@@ -174,6 +180,8 @@ def train(
         x = objective.draw(size, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
         per = objective.loss(model, x)
         loss = per.mean()
+        if cfg.tail_weight:  # the certificate is a max: push on the worst points of each batch too
+            loss = loss + cfg.tail_weight * per.topk(max(1, int(cfg.tail * len(per)))).values.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
