@@ -80,3 +80,9 @@ def test_every_hidden_layer_has_an_activation():
     layers = list(model.module.net.hidden)
     assert all(isinstance(b, torch.nn.SiLU) for a, b in zip(layers[::2], layers[1::2]))
     assert len(layers) % 2 == 0
+
+
+def test_cpu_threads_are_restored_after_training():
+    before = torch.get_num_threads()
+    sg.train(EASY, max_steps=2, progress=False, config=sg.TrainConfig(cpu_threads=1))
+    assert torch.get_num_threads() == before
