@@ -136,9 +136,9 @@ class Objective:
         env = dict(cols)
         env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
         r = torch.stack([f(env) for f in self.residuals], 1)
-        with torch.no_grad():
-            ok = torch.isfinite(self._newton_errors(env, pred, r.detach())).all(1)
-        newton = torch.log1p(self._newton_errors(env, pred, r).abs()).sum(1)
+        delta = self._newton_errors(env, pred, r)  # the Jacobian is evaluated once per step
+        ok = torch.isfinite(delta.detach()).all(1)
+        newton = torch.log1p(delta.abs()).sum(1)
         return torch.where(ok, newton, self._normalised_residual_loss(env))
 
     def _normalised_residual_loss(self, env: dict) -> torch.Tensor:
