@@ -32,7 +32,7 @@ from .errors import SurrogateError
 from .relation import Relation
 from .scaling import edge_floors, edge_sides
 
-__all__ = ["verify", "Certificate"]
+__all__ = ["verify", "Certificate", "point_errors"]
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,19 @@ class _Scorer:
         s = np.stack([rel.compiled("residual_scale", i, "numpy")(env) for i in range(len(rel.equations))], 1)
         with np.errstate(all="ignore"):
             return np.abs(r / s).max(1)
+
+
+def point_errors(model, x, *, atol: float = 0.0, relation: Relation | None = None):
+    """The certificate's error of `model` at points x (NumPy [N, d], inputs order).
+
+    Returns (errors [N, m] float64 per output, defined [N] bool): `defined` is False
+    where the reference itself is undefined (NaN or inf, or an implicit point the
+    solver could not settle); those rows are what the certificate excludes and
+    counts.  This is the one definition that `verify`, plots and reports use.
+    """
+    relation = relation or model.relation
+    err, _, _, defined = _Scorer(model, relation, atol).errors(np.asarray(x, dtype=np.float64))
+    return err, defined
 
 
 _STATUS = {1: "no_root", 2: "several_roots", 3: "not_converged"}
