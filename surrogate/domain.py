@@ -61,6 +61,21 @@ class Domain:
         self.names = [s.name for s in inputs]
         self._fns: dict[tuple[str, str, str], Any] = {}
 
+    def with_bounds(self, bounds: dict[str, tuple[sp.Expr, sp.Expr]]) -> Domain:
+        """The same domain with its bound expressions replaced (same names, e.g. the
+        relation's real symbols), every bound compiled now for NumPy and, where torch
+        is installed, for torch: nothing is compiled later."""
+        from dataclasses import replace
+
+        dom = Domain([replace(s, low=bounds[s.name][0], high=bounds[s.name][1]) for s in self.inputs], list(self.order))
+        backends = ["numpy"] + (["torch"] if _has_torch() else [])
+        for spec in dom.inputs:
+            for which, expr in (("low", spec.low), ("high", spec.high)):
+                if expr.free_symbols:
+                    for b in backends:
+                        dom._fns[(spec.name, which, b)] = compile_expr(expr, b)
+        return dom
+
     @property
     def dim(self) -> int:
         return len(self.inputs)
@@ -175,6 +190,12 @@ class Domain:
 
         u = torch.rand(n, self.dim, generator=generator, dtype=dtype or torch.float32, device=device)
         return self.chart(u)
+
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _log(v, xp):

@@ -10,7 +10,6 @@ does not import torch.
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
 from typing import Any
@@ -239,8 +238,25 @@ def short(v: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot name a symbol in an artifact, or None.
+
+    Any text a SymPy symbol can carry is kept -- ``lambda``, ``T_inf``, Greek and
+    other Unicode letters, spaces -- since a name is only ever a JSON string and a
+    dictionary key, never code; it must be non-empty, at most MAX_NAME characters
+    and printable (no control characters)."""
+    if not isinstance(name, str) or not name:
+        return "is empty or not text"
+    if len(name) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
+    if not name.isprintable():
+        return "holds control or other non-printable characters"
+    return None
+
+
 def check_name(name: Any, what: str = "symbol") -> str:
-    """`name` if it is a plain, short Python identifier (not a keyword); ArtifactError otherwise."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or len(name) > MAX_NAME:
-        raise ArtifactError(f"{what} name {short(name)} is not a plain identifier; refusing the artifact")
+    """`name` if `name_problem` finds nothing; ArtifactError otherwise."""
+    why = name_problem(name)
+    if why:
+        raise ArtifactError(f"{what} name {short(name)} {why}; refusing the artifact")
     return name

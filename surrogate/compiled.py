@@ -1,0 +1,274 @@
+"""Everything a relation is turned into, derived and compiled once, at declaration.
+
+`CompiledRelation` holds every expression a later stage uses -- outputs, term
+scales, the log-space groups of the heads, residuals, their scales and Jacobians
+-- compiled for float64 NumPy and (where torch is installed) torch, and the facts
+that stages decide from: where each output is one-signed, where it vanishes on a
+face of the domain, where its scale vanishes and the atol to use there.  It
+probes the formula on the corners, a random sample and the edge layers of the
+domain, so a formula that is undefined somewhere is refused at declaration with
+the point.  Training, verification, solving, testing, fitting and the artifact
+read from it; nothing is compiled later (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .compile import compile_expr
+from .errors import RelationError, UnsupportedExpressionError
+from .metric import magnitude
+
+__all__ = ["CompiledRelation"]
+
+#: A scale below this share of its largest value on the probe counts as vanishing.
+VANISHING = 1e-12
+#: The atol suggested where the scale vanishes: this share of the scale's median.
+ATOL_SHARE = 1e-3
+
+
+def _backends() -> tuple[str, ...]:
+    return ("numpy", "torch") if importlib.util.find_spec("torch") is not None else ("numpy",)
+
+
+class CompiledRelation:
+    """The compiled functions and probed facts of one Relation (see the module doc)."""
+
+    def __init__(self, rel):
+        rel._program = self  # the probes below evaluate through rel.compiled(...)
+        self.problems: list[str] = []
+        self.fns: dict[tuple, Any] = {}
+        self.backends = _backends()
+        self.scale_exprs: dict[str, sp.Expr] = {}
+        self.groups: dict[str, tuple[sp.Expr, sp.Expr] | None] = {}
+        self.sign: dict[str, int] = {}  # +1 / -1: one sign wherever not zero on a face; 0 otherwise
+        self.zero_faces: dict[str, list[tuple[int, str]]] = {}  # faces (input column, side) where y is 0
+        self.vanishing: dict[str, dict[str, float]] = {}  # output -> a point where its scale vanishes
+        self.suggested_atol: dict[str, float] = {}
+        self.removable: int = 0  # probe points where float64 needed the extended-precision fallback
+        self.probe, self.faces = _probe(rel.domain)
+        cols = _columns(rel.inputs, self.probe)
+        if rel.is_explicit:
+            self._explicit(rel, cols)
+        else:
+            self._implicit(rel, cols)
+        if self.problems:
+            raise RelationError(self.problems, rel.name)
+
+    # -- compiling -------------------------------------------------------------------------
+    def add(self, key: tuple, expr: sp.Expr, where: str) -> bool:
+        for b in self.backends:
+            try:
+                self.fns[key + (b,)] = compile_expr(expr, b)
+            except UnsupportedExpressionError as e:
+                self.problems.append(f"{where}: {e}")
+                return False
+        return True
+
+    def get(self, kind: str, which, backend: str):
+        try:
+            return self.fns[(kind, which, backend)]
+        except KeyError:
+            if backend not in self.backends:
+                raise ModuleNotFoundError(f"the {backend} backend needs {backend}, which is not installed") from None
+            raise KeyError(f"no compiled {kind} for {which!r}") from None
+
+    # -- explicit relations ----------------------------------------------------------------
+    def _explicit(self, rel, cols: dict[str, np.ndarray]) -> None:
+        from .reference import explicit_reference
+
+        def changes_sign(e: sp.Expr) -> bool:
+            v = _values(e, cols)
+            v = v[np.isfinite(v)]
+            tol = 1e-9 * float(np.max(np.abs(v))) if v.size else 0.0  # rounding of the chart at a bound
+            return bool(v.size and v.max() > tol and v.min() < -tol)
+
+        for o in rel.outputs:
+            expr = rel.expression(o)
+            scale = sp.Abs(rel.normalizer[o]) if o in rel.normalizer else magnitude(expr, changes_sign)
+            self.scale_exprs[o] = scale
+            ok = self.add(("expression", o), expr, f"the expression of {o}")
+            ok = ok and self.add(("scale", o), scale, f"the term scale of {o}")
+            ok = ok and self.add(("abs", o), sp.Abs(expr), f"|{o}|")
+            if not ok:
+                return
+            if rel.parameters:  # probed once the parameters have values (Relation.substitute)
+                continue
+            self.groups[o] = _sign_groups(expr, cols) if o not in rel.normalizer else None
+            if self.groups[o] is not None:
+                p, n = self.groups[o]
+                self.add(("group_pos", o), p, f"the positive terms of {o}")
+                self.add(("group_neg", o), n, f"the negative terms of {o}")
+        if self.problems or rel.parameters:
+            return
+        ref = explicit_reference(rel, self.probe)
+        self.removable = ref.refined
+        y, s = ref.values, ref.scales
+        bad = ~np.all(np.isfinite(y) & np.isfinite(s), 1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            j = int(np.argmax(~(np.isfinite(y[i]) & np.isfinite(s[i]))))
+            self.problems.append(
+                f"{rel.outputs[j]} is not finite at {_where(rel.inputs, self.probe[i])} (value {y[i, j]}, scale {s[i, j]}; "
+                f"also in {int(bad.sum()) - 1} more of {len(bad)} probe points, even as a limit in 60-digit arithmetic); "
+                "narrow the bounds so the formula is defined over the whole domain"
+            )
+            return
+        for j, o in enumerate(rel.outputs):
+            self._signs(rel, o, y[:, j], s[:, j])
+
+    def _signs(self, rel, o: str, y: np.ndarray, s: np.ndarray) -> None:
+        top = float(np.max(np.abs(y))) if y.size else 0.0
+        zero = np.abs(y) <= VANISHING * top
+        on_face = self.faces.any(1)
+        faces = sorted({(k, side) for i in np.nonzero(zero & on_face)[0] for k, side in _faces_of(self.faces[i])})
+        self.zero_faces[o] = faces
+        inner = ~(zero & on_face)
+        if np.all(y[inner] > 0) and np.all(y >= 0):
+            self.sign[o] = 1
+        elif np.all(y[inner] < 0) and np.all(y <= 0):
+            self.sign[o] = -1
+        else:
+            self.sign[o] = 0
+        smax = float(np.max(s))
+        low = s <= VANISHING * smax
+        where = None
+        if low.any():
+            where = self.probe[int(np.argmax(low))]
+        elif self.sign[o] == 0 and np.any(y > 0) and np.any(y < 0):
+            where = _zero_of(rel, o, self.probe, y, s, smax)
+        if where is not None:
+            self.vanishing[o] = {n: float(v) for n, v in zip(rel.inputs, where)}
+            self.suggested_atol[o] = float(f"{ATOL_SHARE * float(np.median(s)):.1g}")
+
+    # -- implicit relations ----------------------------------------------------------------
+    def _implicit(self, rel, cols: dict[str, np.ndarray]) -> None:
+        syms = rel.symbols
+        probe = dict(cols)
+        probe.update(_output_probe(rel, len(self.probe)))
+        for i, r in enumerate(rel.residuals):
+            scale = sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(r)])
+            self.scale_exprs[i] = scale
+            ok = self.add(("residual", i), r, f"equation {i + 1}")
+            ok = ok and self.add(("residual_scale", i), scale, f"the term scale of equation {i + 1}")
+            if not ok:
+                continue
+            for j, o in enumerate(rel.outputs):
+                d = sp.diff(r, syms[o])
+                self.add(("jacobian", (i, j)), d, f"d(equation {i + 1})/d{o}")
+                self.fns[("depends", (i, j), "numpy")] = d != 0
+            if rel.parameters:
+                continue
+            groups = _sign_groups(r, probe, strict=True)
+            self.groups[i] = groups
+            if groups is not None:
+                self.add(("group_pos", i), groups[0], f"the positive terms of equation {i + 1}")
+                self.add(("group_neg", i), groups[1], f"the negative terms of equation {i + 1}")
+
+
+# -- the probe -------------------------------------------------------------------------------
+def _probe(domain, n: int = 2048, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Probe points [N, d] (corners, faces, random, arcsine and edge-layer draws) and a
+    boolean [N, 2d] telling which lie on which face (columns: low of input k at 2k,
+    high at 2k + 1)."""
+    from .scaling import edge_floors, edge_sides
+
+    d = domain.dim
+    rng = np.random.default_rng(seed)
+    parts = []
+    if d <= 10:
+        parts.append(((np.arange(2**d)[:, None] >> np.arange(d)) & 1).astype(np.float64))
+    faces = rng.random((64 * d, d))
+    for k in range(d):
+        faces[64 * k : 64 * k + 32, k] = 0.0
+        faces[64 * k + 32 : 64 * (k + 1), k] = 1.0
+    parts += [faces, rng.random((n, d)), 0.5 - 0.5 * np.cos(math.pi * rng.random((n // 2, d)))]
+    u = np.concatenate(parts)
+    on = np.zeros((len(u), 2 * d), dtype=bool)
+    on[:, 0::2] = u == 0.0
+    on[:, 1::2] = u == 1.0
+    x = domain.chart(u)
+    edges = edge_sides(domain)
+    if edges:
+        ue = rng.random((n // 2, d))
+        xe = domain.chart(ue, edges, np.ones_like(ue, dtype=bool), edge_floors(domain, "verify"))
+        x = np.concatenate([x, xe])
+        on = np.concatenate([on, np.zeros((len(xe), 2 * d), dtype=bool)])
+    return x, on
+
+
+def _faces_of(row: np.ndarray):
+    for c in np.nonzero(row)[0]:
+        yield int(c) // 2, ("low", "high")[int(c) % 2]
+
+
+def _columns(names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: x[:, j] for j, k in enumerate(names)}
+
+
+def _values(expr: sp.Expr, cols: dict[str, np.ndarray]) -> np.ndarray:
+    n = len(next(iter(cols.values())))
+    return np.broadcast_to(np.asarray(compile_expr(expr, "numpy")(cols), dtype=np.float64), (n,))
+
+
+def _where(names, row) -> str:
+    return ", ".join(f"{k}={v:.9g}" for k, v in zip(names, row))
+
+
+def _sign_groups(expr: sp.Expr, cols: dict[str, np.ndarray], strict: bool = False):
+    """(P, N): the positive terms of `expr` and minus its negative ones, if every term
+    keeps one sign on the probe and both groups are non-empty; else None."""
+    pos, neg = [], []
+    for term in sp.Add.make_args(expr):
+        v = _values(term, cols)
+        if not np.all(np.isfinite(v)):
+            return None
+        if np.all(v > 0) or (not strict and np.all(v >= 0)):
+            pos.append(term)
+        elif np.all(v < 0) or (not strict and np.all(v <= 0)):
+            neg.append(-term)
+        else:
+            return None
+    if not pos or not neg:
+        return None
+    return sp.Add(*pos), sp.Add(*neg)
+
+
+def _zero_of(rel, o: str, x: np.ndarray, y: np.ndarray, s: np.ndarray, smax: float):
+    """A point where output `o` crosses zero and its scale vanishes there, or None.
+
+    Bisects, in chart coordinates, between up to 16 pairs of probe points of opposite
+    signs and looks at the scale at the crossings."""
+    dom = rel.domain
+    u = dom.inverse(x)
+    pos, neg = np.nonzero(y > 0)[0][:16], np.nonzero(y < 0)[0][:16]
+    m = min(len(pos), len(neg))
+    a, b = u[pos[:m]], u[neg[:m]]
+    f = rel.compiled("expression", o, "numpy")
+    g = rel.compiled("scale", o, "numpy")
+    for _ in range(60):
+        mid = 0.5 * (a + b)
+        v = np.asarray(f(_columns(rel.inputs, dom.chart(mid))), dtype=np.float64) * np.ones(m)
+        up = v > 0
+        a = np.where(up[:, None], mid, a)
+        b = np.where(up[:, None], b, mid)
+    xm = dom.chart(0.5 * (a + b))
+    sm = np.asarray(g(_columns(rel.inputs, xm)), dtype=np.float64) * np.ones(m)
+    low = sm <= 1e-9 * smax
+    return xm[int(np.argmax(low))] if low.any() else None
+
+
+def _output_probe(rel, n: int) -> dict[str, np.ndarray]:
+    """Outputs spread over their declared ranges (log-uniform where log-scaled)."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for o in rel.outputs:
+        lo, hi = rel.output_ranges[o]
+        u = rng.random(n)
+        out[o] = lo * (hi / lo) ** u if rel.output_scale(o) == "log" else lo + (hi - lo) * u
+    return out
