@@ -128,8 +128,17 @@ class CompiledRelation:
         if bad.any():
             i = int(np.argmax(bad))
             j = int(np.argmax(~(np.isfinite(y[i]) & np.isfinite(s[i]))))
+            what = "not finite"
+            try:  # say complex-valued where that is why (sqrt of a negative number)
+                v = complex(rel.expression(rel.outputs[j]).evalf(
+                    30, subs={rel.symbols[k]: sp.Float(float(c), 30) for k, c in zip(rel.inputs, self.probe[i])}))
+                if v.imag != 0 and math.isfinite(v.imag):
+                    what = f"complex-valued ({v:.6g})"
+            except (TypeError, ValueError, ArithmeticError):
+                pass
             self.problems.append(
-                f"{rel.outputs[j]} is not finite at {_where(rel.inputs, self.probe[i])} (value {y[i, j]}, scale {s[i, j]}; "
+                f"{rel.outputs[j]} is {what} at {_where(rel.inputs, self.probe[i])} "
+                f"({y[i, j] if not np.isfinite(y[i, j]) else f'its scale {s[i, j]}'}; "
                 f"also in {int(bad.sum()) - 1} more of {len(bad)} probe points, even as a limit in 60-digit arithmetic); "
                 "narrow the bounds so the formula is defined over the whole domain"
             )
@@ -161,7 +170,17 @@ class CompiledRelation:
         if low.any():
             where = self.probe[int(np.argmax(low))]
         elif self.sign[o] == 0 and np.any(y > 0) and np.any(y < 0):
-            where = _zero_of(rel, o, self.probe, y, s, smax)
+            xm, ym, sm = _crossings(rel, o, self.probe, y)
+            pole = ~np.isfinite(ym) | (ym > 1e3 * float(np.max(np.abs(y))))
+            if pole.any():
+                self.problems.append(
+                    f"{o} is not finite near {_where(rel.inputs, xm[int(np.argmax(pole))])}, where it changes sign "
+                    f"through a pole (|{o}| = {ym[int(np.argmax(pole))]:.3g} there); narrow the bounds so the "
+                    "formula is defined over the whole domain")
+                return
+            vanish = sm <= 1e-9 * smax
+            if vanish.any():
+                where = xm[int(np.argmax(vanish))]
         if where is not None:
             self.vanishing[o] = {n: float(v) for n, v in zip(rel.inputs, where)}
             self.suggested_atol[o] = float(f"{ATOL_SHARE * float(np.median(s)):.1g}")
@@ -262,11 +281,10 @@ def _sign_groups(expr: sp.Expr, cols: dict[str, np.ndarray], strict: bool = Fals
     return sp.Add(*pos), sp.Add(*neg)
 
 
-def _zero_of(rel, o: str, x: np.ndarray, y: np.ndarray, s: np.ndarray, smax: float):
-    """A point where output `o` crosses zero and its scale vanishes there, or None.
-
-    Bisects, in chart coordinates, between up to 16 pairs of probe points of opposite
-    signs and looks at the scale at the crossings."""
+def _crossings(rel, o: str, x: np.ndarray, y: np.ndarray):
+    """Where output `o` changes sign: (points, |y|, scale) at the crossings found by
+    bisecting, in chart coordinates, between up to 16 pairs of probe points of
+    opposite signs.  A zero, a jump, or a pole (|y| grows without bound)."""
     dom = rel.domain
     u = dom.inverse(x)
     pos, neg = np.nonzero(y > 0)[0][:16], np.nonzero(y < 0)[0][:16]
@@ -281,9 +299,11 @@ def _zero_of(rel, o: str, x: np.ndarray, y: np.ndarray, s: np.ndarray, smax: flo
         a = np.where(up[:, None], mid, a)
         b = np.where(up[:, None], b, mid)
     xm = dom.chart(0.5 * (a + b))
-    sm = np.asarray(g(_columns(rel.inputs, xm)), dtype=np.float64) * np.ones(m)
-    low = sm <= 1e-9 * smax
-    return xm[int(np.argmax(low))] if low.any() else None
+    cols = _columns(rel.inputs, xm)
+    with np.errstate(all="ignore"):
+        ym = np.abs(np.asarray(f(cols), dtype=np.float64) * np.ones(m))
+        sm = np.asarray(g(cols), dtype=np.float64) * np.ones(m)
+    return xm, ym, sm
 
 
 def _output_probe(rel, n: int) -> dict[str, np.ndarray]:

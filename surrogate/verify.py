@@ -302,16 +302,17 @@ def verify(
 
 
 def _note(relation: Relation, atol: float, max_error: float) -> str:
-    """Why the max error is infinite, when it is: a scale vanishing with atol 0."""
-    if math.isfinite(max_error):
-        return ""
+    """Why the max error is what it is, where the figure alone would mislead: a scale
+    that vanishes while atol is 0 (relative errors grow without bound there), or a
+    prediction that is not finite."""
     where = "; ".join(f"{o} at " + ", ".join(f"{k}={v:.6g}" for k, v in p.items())
                       for o, p in relation.program.vanishing.items())
     if where and not atol:
-        return (f"the max is infinite because the term scale vanishes ({where}) and atol is 0: there any miss is "
-                f"infinitely large relatively; verify with atol={relation.suggested_atol():g} (or another)")
-    return "the max is infinite: the model's prediction is not finite somewhere (see the worst point)"
-
+        return (f"the term scale vanishes ({where}) and atol is 0: relative errors grow without bound next to it "
+                f"(and any miss there is infinite); verify with atol={relation.suggested_atol():g} (or another)")
+    if not math.isfinite(max_error):
+        return "the max is infinite: the model's prediction is not finite somewhere (see the worst point)"
+    return ""
 
 
 #: The search reaches this much deeper into an edge layer than the dense sample does.

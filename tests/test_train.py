@@ -38,7 +38,7 @@ def test_tolerance_stops_early():
 
 def test_nan_in_the_relation_is_refused_at_declaration_with_the_point():
     # known before any training: the declaration is refused, naming a point where it fails
-    with pytest.raises(sg.RelationError, match=r"y is not finite at x1=1(\.[0-4]\d*)?[ ,(]"):
+    with pytest.raises(sg.RelationError, match=r"y is complex-valued \(.*j\) at x1=1(\.[0-4]\d*)? "):
         sg.Relation(sp.Eq(y, sp.sqrt(x1 - 1.5)), bounds={x1: (1, 2)})
 
 
