@@ -208,6 +208,9 @@ class Relation:
         from .compiled import CompiledRelation
 
         self._program = CompiledRelation(self)  # every function any stage uses; raises RelationError
+        for faces in self._program.zero_faces.values():  # an output vanishing on a face: resolve that layer
+            for k, side in faces:
+                self.domain.zero_faces.setdefault(k, side)
 
     # -- construction helpers ---------------------------------------------------------
     def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:

@@ -150,7 +150,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
     feature_specs = choose_features(dom)
     head_specs = choose_heads(relation, probe_cols)
-    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), probe_cols, cfg.link_weight, atol)
+    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
 
     gen = torch.Generator(device=dev).manual_seed(seed)

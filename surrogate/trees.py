@@ -37,6 +37,8 @@ _NODES: dict[str, type] = {
         sp.csch, sp.asinh, sp.acosh, sp.atanh, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Max, sp.Min,
         sp.Piecewise, ExprCondPair, sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan,
         sp.GreaterThan, sp.Equality, sp.Unequality, sp.And, sp.Or, sp.Not,
+        sp.erf, sp.erfc, sp.erfinv, sp.gamma, sp.loggamma, sp.polygamma, sp.sinc, sp.LambertW, sp.Heaviside,
+        sp.Mod, sp.besselj, sp.bessely, sp.besseli, sp.besselk,
     )
 }
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
@@ -182,6 +184,27 @@ def _sign(v: float) -> float:
     return float((v > 0) - (v < 0))
 
 
+def _scipy(name: str):
+    """scipy.special.<name>, imported when a stored constant first needs it."""
+    def call(*a):
+        import scipy.special
+
+        return float(getattr(scipy.special, name)(*a))
+    return call
+
+
+def _lambertw(a: float, k: float = 0.0) -> float:
+    if k != 0 or not a >= -1 / math.e:
+        return math.nan
+    import scipy.special
+
+    return float(scipy.special.lambertw(a, 0).real)
+
+
+def _heaviside(a: float, h0: float = 0.5) -> float:
+    return 1.0 if a > 0 else 0.0 if a < 0 else h0
+
+
 #: float64 twins of the numeric node types, to bound constants before SymPy sees them.
 _FLOAT_OPS: dict[str, Any] = {
     "Add": lambda *a: math.fsum(a),
@@ -215,6 +238,20 @@ _FLOAT_OPS: dict[str, Any] = {
     "ceiling": math.ceil,
     "Max": max,
     "Min": min,
+    "erf": math.erf,
+    "erfc": math.erfc,
+    "erfinv": _scipy("erfinv"),
+    "gamma": math.gamma,
+    "loggamma": lambda a: math.lgamma(a) if a > 0 else math.nan,
+    "polygamma": _scipy("polygamma"),
+    "sinc": lambda a: math.sin(a) / a if a != 0 else 1.0,
+    "LambertW": _lambertw,
+    "Heaviside": _heaviside,
+    "Mod": lambda a, b: a % b,  # Python's % takes the sign of the divisor, as SymPy's Mod does
+    "besselj": _scipy("jv"),
+    "bessely": _scipy("yv"),
+    "besseli": _scipy("iv"),
+    "besselk": _scipy("kv"),
 }
 
 

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from .errors import SurrogateError
+from .metric import error
+from .reference import explicit_reference
 from .relation import Relation
 from .scaling import edge_floors, edge_sides
 
@@ -113,13 +115,10 @@ class _Scorer:
     def __init__(self, model, relation: Relation, atol: float):
         self.model, self.relation, self.atol = model, relation, atol
         self.explicit = relation.is_explicit
-        if self.explicit:
-            self.exprs = [relation.compiled("expression", o, "numpy") for o in relation.outputs]
-            self.scales = [relation.compiled("scale", o, "numpy") for o in relation.outputs]
         self.last_status = None
+        self.refined = 0  # points whose reference was redone in extended precision (reference.py)
 
     def reference(self, x: np.ndarray):
-        cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
         if not self.explicit:
             from .solve import solve
 
@@ -127,18 +126,17 @@ class _Scorer:
             self.last_status = sol.status
             y = sol.values
             return y, np.abs(y)
-        y = np.stack([f(cols) for f in self.exprs], 1)
-        s = np.stack([f(cols) for f in self.scales], 1)
-        return y, s
+        ref = explicit_reference(self.relation, x)
+        self.refined += ref.refined
+        return ref.values, ref.scales
 
     def errors(self, x: np.ndarray):
         """(per-output errors [N, m], predictions, references, defined mask)."""
         y, s = self.reference(x)
         pred = self.model.evaluate(x)
-        with np.errstate(all="ignore"):
-            err = np.abs(pred - y) / np.maximum(s, self.atol)
+        err = error(pred, y, s, self.atol)
         defined = np.all(np.isfinite(y) & np.isfinite(s), 1)
-        err = np.where(np.isfinite(err), err, np.inf)
+        err = np.where(np.isnan(err), np.inf, err)
         return err, pred, y, defined
 
     def residual_errors(self, x: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -332,7 +330,7 @@ def _to_search(dom, edges: dict[int, str], floors: dict[int, float], x: np.ndarr
         for k, side in edges.items():
             lo, hi = lows[k], highs[k]
             with np.errstate(all="ignore"):
-                rel = ((hi - x[:, k]) if side == "high" else (x[:, k] - lo)) / (hi - lo)
+                rel = dom.edge_distance(k, side, x[:, k], lo, hi, np)
             layer = (rel > 0) & (rel < _SEARCH_LAYER)
             mask[:, k] = layer
             v = np.log(np.where(layer, rel, 1.0)) / math.log(floors[k])
@@ -362,9 +360,9 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
         x = _from_search(dom, edges, floors, u, mask)
         cols = {n: x[:, j] for j, n in enumerate(relation.inputs)}
         y = torch.stack([f(cols) for f in exprs], 1)
-        s = torch.stack([f(cols) for f in scales], 1).clamp(min=atol)
-        e = ((module(x) - y).abs() / s).amax(1)
-        e = torch.nan_to_num(e, nan=-math.inf)
+        s = torch.stack([f(cols) for f in scales], 1)
+        e = error(module(x), y, s, atol).amax(1)
+        e = torch.nan_to_num(e, nan=-math.inf, posinf=-math.inf)  # undefined: not a direction to climb
         better = e.detach() > best_e
         best_e = torch.where(better, e.detach(), best_e)
         best_u = torch.where(better[:, None], u.detach(), best_u)
