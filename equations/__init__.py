@@ -2,7 +2,7 @@
 
 Each module defines `Relation` objects at module level and lists their names in
 `__all__`; `surrogate list` walks every module named in `MODULES`.  The modules by
-field (convection, external, exchangers, radiation, pipe_flow) also carry a
+field (convection, external, conduction, exchangers, radiation, pipe_flow) carry a
 `SOURCES` dict, {name: {"source", "validity", "accuracy"}}, for the datasheets.
 """
 
@@ -11,6 +11,7 @@ MODULES = (
     "equations.implicit",
     "equations.convection",
     "equations.external",
+    "equations.conduction",
     "equations.exchangers",
     "equations.radiation",
     "equations.pipe_flow",

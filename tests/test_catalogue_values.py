@@ -23,12 +23,12 @@ import pytest
 from scipy import optimize, special
 
 import equations
-from equations import convection, exchangers, external, pipe_flow, radiation
+from equations import conduction, convection, exchangers, external, pipe_flow, radiation
 from surrogate import Relation
 
 SAME_FORMULA = 1e-10
 SIGMA = 5.670374419e-8
-FIELD_MODULES = (convection, external, exchangers, radiation, pipe_flow)
+FIELD_MODULES = (convection, external, conduction, exchangers, radiation, pipe_flow)
 
 
 def value(rel, **inputs):
@@ -199,6 +199,74 @@ def test_ranz_marshall():
     assert value(external.ranz_marshall, Re=1.2 * 3.8 * 1e-3 / 1.6e-5, Pr=0.7)[0] == pytest.approx(11.0, abs=0.05)
     assert value(external.ranz_marshall, Re=0.0, Pr=0.7)[0] == 2.0  # conduction into still fluid
     assert_same_formula(external.ranz_marshall, lambda Re, Pr: 2 + 0.6 * Re**0.5 * Pr ** (1 / 3))
+
+
+# -- conduction and fins ----------------------------------------------------------------------------
+
+
+def test_straight_fin_efficiency():
+    rel = conduction.straight_fin_efficiency
+    assert_same_formula(rel, lambda mL: np.tanh(mL) / mL)
+    # the removable singularity: tanh(x)/x = 1 - x^2/3 + 2 x^4/15 - ..., 1 at x = 0
+    small = np.array([0.0, 1e-8, 1e-3])
+    np.testing.assert_allclose(value(rel, mL=small), 1 - small**2 / 3 + 2 * small**4 / 15, rtol=1e-15, atol=0)
+
+
+def _annular(mL_c, r2c_r1):
+    # Incropera Table 3.5 in r1 = 1: r2c = r2c_r1, m = mL_c / (r2c - r1)
+    r1, r2c = 1.0, r2c_r1
+    m = mL_c / (r2c - r1)
+    c2 = (2 * r1 / m) / (r2c**2 - r1**2)
+    num = special.k1(m * r1) * special.i1(m * r2c) - special.i1(m * r1) * special.k1(m * r2c)
+    den = special.i0(m * r1) * special.k1(m * r2c) + special.k0(m * r1) * special.i1(m * r2c)
+    return c2 * num / den
+
+
+def test_annular_fin_efficiency():
+    rel = conduction.annular_fin_efficiency
+    # ht 1.2 fin_efficiency_Kern_Kraus(Do=0.0254, D_fin=0.05715, t_fin=3.8e-4, k_fin=200, h=58)
+    # docstring (the same Bessel form, with the fin's outer radius for r2c), 12 digits
+    m = math.sqrt(2 * 58 / (200 * 3.8e-4))
+    r1, r2 = 0.0254 / 2, 0.05715 / 2
+    assert value(rel, mL_c=m * (r2 - r1), r2c_r1=r2 / r1)[0] == pytest.approx(0.841258862023, abs=5e-13)
+    assert_same_formula(rel, _annular)
+    # as r2c/r1 -> 1 the annular fin becomes a straight fin of length L_c; the difference is
+    # first order in delta = r2c/r1 - 1 with a coefficient well below 1
+    mL_c = np.array([0.01, 0.5, 1.0, 3.5])
+    for delta in (1e-3, 1e-4):
+        got = value(rel, mL_c=mL_c, r2c_r1=np.full_like(mL_c, 1 + delta))
+        assert np.all(np.abs(got - np.tanh(mL_c) / mL_c) < delta)
+
+
+def test_semi_infinite_convection():
+    rel = conduction.semi_infinite_convection
+
+    def theta(eta, beta):
+        # Incropera Eq. 5.60 through the scaled function erfcx(z) = exp(z^2) erfc(z):
+        # exp(2 eta beta + beta^2) erfc(eta + beta) = exp(-eta^2) erfcx(eta + beta)
+        return special.erfc(eta) - np.exp(-(eta**2)) * special.erfcx(eta + beta)
+
+    assert_same_formula(rel, theta)
+    # at the surface (eta = 0): theta_s = 1 - exp(beta^2) erfc(beta); beta -> 0 leaves the solid
+    # at T_i (theta -> 0), and theta rises with beta towards Case 1's theta_s = 1
+    beta = np.array([0.05, 0.5, 1.0, 3.0])
+    surface = value(rel, eta=np.zeros_like(beta), beta=beta)
+    np.testing.assert_allclose(surface, 1 - np.exp(beta**2) * special.erfc(beta), rtol=SAME_FORMULA)
+    assert np.all(np.diff(surface) > 0) and surface[0] < 0.06 and surface[-1] > 0.8
+
+
+def test_plane_wall_eigenvalue():
+    rel = conduction.plane_wall_eigenvalue
+    # Incropera Table 5.1, zeta_1 to 4 decimals (+-5e-5)
+    table = {0.01: 0.0998, 0.1: 0.3111, 0.5: 0.6533, 1.0: 0.8603, 2.0: 1.0769, 5.0: 1.3138,
+             10.0: 1.4289, 100.0: 1.5552}
+    got = value(rel, Bi=list(table))
+    np.testing.assert_allclose(got, list(table.values()), atol=5e-5, rtol=0)
+    # brentq on zeta tan(zeta) - Bi over (0, pi/2), at points across the range
+    Bi = np.geomspace(0.01, 100, 41)
+    expected = [optimize.brentq(lambda z: z * math.tan(z) - b, 1e-12, math.pi / 2 - 1e-12, xtol=1e-15, rtol=1e-15)
+                for b in Bi]
+    np.testing.assert_allclose(value(rel, Bi=Bi), expected, rtol=1e-12)
 
 
 # -- heat exchangers --------------------------------------------------------------------------------
