@@ -16,6 +16,7 @@ Tolerances:
 """
 
 import importlib
+import itertools
 import math
 
 import numpy as np
@@ -414,3 +415,17 @@ def test_pump_pipe_operating_point():
     Q, f = got["Q"], got["f"]
     H0, L, D = (np.array([r[j] for r in rows]) for j in range(3))
     np.testing.assert_allclose(H0 - 4000 * Q**2, 10 + f * L / D * 8 * Q**2 / (math.pi**2 * 9.80665 * D**4), rtol=1e-9)
+
+
+@pytest.mark.parametrize("rel", [conduction.plane_wall_eigenvalue, pipe_flow.pump_pipe_operating_point],
+                         ids=lambda r: r.name)
+def test_implicit_relations_solve_everywhere(rel):
+    """One root inside the declared output ranges at every corner and at 4096 points."""
+    from surrogate.solve import solve
+
+    lo = [float(rel.bounds[n][0]) for n in rel.inputs]
+    hi = [float(rel.bounds[n][1]) for n in rel.inputs]
+    corners = np.array(list(itertools.product(*zip(lo, hi))))
+    x = points(rel, 4096)
+    x = np.concatenate([corners, np.stack([x[n] for n in rel.inputs], 1)])
+    assert solve(rel, x).counts()["solved"] == len(x)
