@@ -39,7 +39,8 @@ SOURCES = {
     },
     "sieder_tate": {
         "source": "Sieder & Tate, Ind. Eng. Chem. 28, 1429 (1936), in the form of Incropera, 7th ed., "
-                  "Eq. 8.61 (constant 0.027; some texts print 0.023 - Incropera's 0.027 is used)",
+                  "Eq. 8.61 (constant 0.027, as in Rohsenow's Handbook of Heat Transfer; some texts print "
+                  "0.023 - Incropera's 0.027 is used)",
         "validity": "0.7 <= Pr <= 16 700, Re_D >= 10 000, L/D >= 10; upper Re bound 1e6 and "
                     "0.1 <= mu/mu_s <= 10 chosen (none stated)",
         "accuracy": "errors as large as 25 % (Incropera, sec. 8.5)",
@@ -92,9 +93,10 @@ dittus_boelter_cooling = Relation(
 
 #: Sieder-Tate: Nu = 0.027 Re^(4/5) Pr^(1/3) (mu/mu_s)^0.14, mu_ratio = mu/mu_s
 #: (bulk over surface viscosity).  Incropera, 7th ed., Eq. 8.61, which prints 0.027
-#: (other texts print 0.023; the 1936 paper's correlation is graphical).  0.7 <= Pr
-#: <= 16 700, Re >= 10 000, L/D >= 10; Re up to 1e6 and mu/mu_s in [0.1, 10]
-#: chosen.  Errors as large as 25 %.
+#: (as does Rohsenow's Handbook of Heat Transfer, per Bell's ht; other texts print
+#: 0.023, and ht notes the source of the discrepancy is unknown; 0.027 is used).
+#: 0.7 <= Pr <= 16 700, Re >= 10 000, L/D >= 10; Re up to 1e6 and mu/mu_s in
+#: [0.1, 10] chosen.  Errors as large as 25 %.
 sieder_tate = Relation(
     sp.Eq(Nu, 0.027 * Re ** sp.Rational(4, 5) * Pr ** sp.Rational(1, 3)
           * mu_ratio ** 0.14),
