@@ -63,8 +63,8 @@ SOURCES = {
     "churchill_chu_vertical_plate": {
         "source": "Churchill & Chu, Int. J. Heat Mass Transfer 18, 1323 (1975), Incropera, 7th ed., "
                   "Eq. 9.26 (isothermal vertical plate, full range)",
-        "validity": "the entire range of Ra_L (Incropera); 0.1 <= Ra_L <= 1e12 as in Churchill & Chu; "
-                    "all Pr, chosen 0.01 <= Pr <= 1000",
+        "validity": "the entire range of Ra_L (Incropera); 'all Ra and Pr' (Churchill & Chu's abstract); "
+                    "chosen 0.1 <= Ra_L <= 1e12 and 0.01 <= Pr <= 1000",
         "accuracy": "not stated by Incropera",
     },
 }
@@ -132,8 +132,8 @@ hausen_laminar_entry = Relation(
 
 #: Churchill-Chu, natural convection on an isothermal vertical plate, one formula for
 #: laminar and turbulent flow: Nu = {0.825 + 0.387 Ra^(1/6) / [1 + (0.492/Pr)^(9/16)]^(8/27)}^2.
-#: Incropera, 7th ed., Eq. 9.26 ("entire range of Ra_L"); Churchill & Chu (1975)
-#: correlate 0.1 <= Ra <= 1e12; all Pr (0.01-1000 chosen).  No accuracy stated.
+#: Incropera, 7th ed., Eq. 9.26 ("entire range of Ra_L"; Churchill & Chu 1975: "all Ra
+#: and Pr").  Chosen: Ra 0.1-1e12, Pr 0.01-1000.  No accuracy stated.
 churchill_chu_vertical_plate = Relation(
     sp.Eq(Nu, (0.825 + 0.387 * Ra ** sp.Rational(1, 6)
                / (1 + (0.492 / Pr) ** sp.Rational(9, 16)) ** sp.Rational(8, 27)) ** 2),

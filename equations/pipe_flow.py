@@ -17,8 +17,9 @@ Re, eps_D, f = sp.symbols("Re eps_D f")
 SOURCES = {
     "haaland": {
         "source": "S. E. Haaland, J. Fluids Eng. 105, 89 (1983); White, 7th ed., Eq. 6.49",
-        "validity": "4000 <= Re <= 1e8, 1e-6 <= eps/D <= 0.05 (the range of Colebrook's formula it "
-                    "approximates)",
+        "validity": "4000 <= Re <= 1e8, 1e-6 <= eps/D <= 0.05, as quoted by Winning & Coole, Flow "
+                    "Turbul. Combust. 90, 1 (2013) and Bell's fluids (the turbulent range of Colebrook's "
+                    "formula it approximates)",
         "accuracy": "within 2 % of Colebrook (White); measured here: at most 1.4 %",
     },
     "swamee_jain": {
@@ -31,7 +32,7 @@ SOURCES = {
                     "Colebrook: up to 2.8 % (at Re = 5000, eps/D = 0.01), below 1.6 % for eps/D <= 1e-3",
     },
     "pump_pipe_operating_point": {
-        "source": "pump curve H = H0 - k Q^2 against the system curve H = dz + f (L/D) 8 Q^2/(pi^2 g D^5) "
+        "source": "pump curve H = H0 - k Q^2 against the system curve H = dz + f (L/D) 8 Q^2/(pi^2 g D^4) "
                   "(Darcy-Weisbach), with Colebrook's friction factor (White, 7th ed., Eq. 6.48); the "
                   "operating point where the pump and system curves cross (White, ch. 11)",
         "validity": "water at 20 C (nu = 1.0e-6 m^2/s), k = 4000 s^2/m^5 (one pump; H0 sets its speed "
