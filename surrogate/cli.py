@@ -74,14 +74,23 @@ def cmd_train(args) -> int:
     out = args.output or f"{rel.name or args.relation.split(':')[-1]}.surrogate"
     model = train(rel, tolerance=args.tolerance, time_limit=args.time_limit, max_steps=args.max_steps,
                   device=args.device, seed=args.seed, progress=not args.quiet and None, atol=args.atol)
-    model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
-    model.save(out)
     info = model.info
+    if info["stop"] == "interrupted":  # Ctrl-C: nothing the user made is lost
+        print(f"interrupted after {info['steps']} steps: verifying and saving the best model so far "
+              "(Ctrl-C again saves it without a certificate)", file=sys.stderr)
+    try:
+        model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
+    except KeyboardInterrupt:
+        model.save(out)
+        print(f"interrupted while verifying: saved {out} without a certificate "
+              f"(run `surrogate verify {out}`)", file=sys.stderr)
+        return 130
+    model.save(out)
     print(f"trained {rel.name} on {info['device']}: {info['steps']} steps in {info['seconds']:.1f} s "
           f"(stopped by {info['stop']})")
     print(model.certificate)
     print(f"saved {out}")
-    return 0
+    return 130 if info["stop"] == "interrupted" else 0
 
 
 def cmd_verify(args) -> int:
@@ -93,7 +102,7 @@ def cmd_verify(args) -> int:
     model = load(args.file)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
-        cert = _with_hypothesis(model, cert, args.hypothesis, args.atol, args.seed)
+        cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
     print(cert)
     if args.tolerance is not None and not cert.passes(args.tolerance):
         print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
@@ -217,15 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
-    s.add_argument("--atol", type=float, default=0.0,
-                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2)")
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2); "
+                        "default 0, or the relation's suggestion where an output's scale vanishes")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_train)
 
     s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
     s.add_argument("file")
     s.add_argument("--points", type=int, default=1_000_000)
-    s.add_argument("--atol", type=float, default=0.0)
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor (default: the one the surrogate was trained with)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--tolerance", type=float, help="exit with status 1 when the max error is above this")
     s.add_argument("--hypothesis", type=int, metavar="N",

@@ -221,9 +221,9 @@ def _backend(name: str):
         import torch
 
         return torch
-    if name == "numpy":
+    if name in ("numpy", "longdouble"):
         return np
-    raise ValueError(f"backend must be 'torch' or 'numpy', not {name!r}")
+    raise ValueError(f"backend must be 'torch', 'numpy' or 'longdouble', not {name!r}")
 
 
 def compile_expr(expr: sp.Basic, backend: str = "torch") -> Callable[[Mapping[str, Any]], Any]:
@@ -246,8 +246,10 @@ def compile_expr(expr: sp.Basic, backend: str = "torch") -> Callable[[Mapping[st
 
     if xp is np:
 
+        dtype = np.longdouble if backend == "longdouble" else np.float64  # x87 extended: reference.py
+
         def run_numpy(values: Mapping[str, Any]) -> np.ndarray:
-            env = {k: np.asarray(values[k], dtype=np.float64) for k in names}
+            env = {k: np.asarray(values[k], dtype=dtype) for k in names}
             with np.errstate(all="ignore"):
                 out = node(env)
             return _full(out, env, values, xp)

@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .compile import compile_expr
+from .compile import compile_expr, derivative
 from .errors import RelationError, UnsupportedExpressionError
 from .metric import magnitude
 
 __all__ = ["CompiledRelation"]
 
-#: A scale below this share of its largest value on the probe counts as vanishing.
-VANISHING = 1e-12
+#: A scale at or below this is zero to float64 (it underflowed, erfc(158)).
+TINY = 1e-300
 #: The atol suggested where the scale vanishes: this share of the scale's median.
 ATOL_SHARE = 1e-3
 
@@ -45,12 +45,15 @@ class CompiledRelation:
         self.fns: dict[tuple, Any] = {}
         self.backends = _backends()
         self.scale_exprs: dict[str, sp.Expr] = {}
+        self.relation_expressions: dict[str, sp.Expr] = {}
         self.groups: dict[str, tuple[sp.Expr, sp.Expr] | None] = {}
         self.sign: dict[str, int] = {}  # +1 / -1: one sign wherever not zero on a face; 0 otherwise
         self.zero_faces: dict[str, list[tuple[int, str]]] = {}  # faces (input column, side) where y is 0
         self.vanishing: dict[str, dict[str, float]] = {}  # output -> a point where its scale vanishes
         self.suggested_atol: dict[str, float] = {}
         self.removable: int = 0  # probe points where float64 needed the extended-precision fallback
+        self.feature_groups: list[tuple[sp.Expr, bool]] = []  # the formula's own groups (feature_groups)
+        self.group_ranges: list[tuple[float, float]] = []
         self.probe, self.faces = _probe(rel.domain)
         cols = _columns(rel.inputs, self.probe)
         if rel.is_explicit:
@@ -69,6 +72,14 @@ class CompiledRelation:
                 self.problems.append(f"{where}: {e}")
                 return False
         return True
+
+    def extended(self, output: str):
+        """The output's expression in NumPy extended precision (reference.py's check),
+        compiled on first use: only points flagged for lost digits need it."""
+        key = ("expression", output, "longdouble")
+        if key not in self.fns:
+            self.fns[key] = compile_expr(self.relation_expressions[output], "longdouble")
+        return self.fns[key]
 
     def get(self, kind: str, which, backend: str):
         try:
@@ -92,6 +103,7 @@ class CompiledRelation:
             expr = rel.expression(o)
             scale = sp.Abs(rel.normalizer[o]) if o in rel.normalizer else magnitude(expr, changes_sign)
             self.scale_exprs[o] = scale
+            self.relation_expressions[o] = expr
             ok = self.add(("expression", o), expr, f"the expression of {o}")
             ok = ok and self.add(("scale", o), scale, f"the term scale of {o}")
             ok = ok and self.add(("abs", o), sp.Abs(expr), f"|{o}|")
@@ -99,7 +111,10 @@ class CompiledRelation:
                 return
             if rel.parameters:  # probed once the parameters have values (Relation.substitute)
                 continue
-            self.groups[o] = _sign_groups(expr, cols) if o not in rel.normalizer else None
+            # the terms of fixed sign, at the top level or once products are multiplied out
+            # (sigma (T1^4 - T2^4) / D is sigma T1^4 / D minus sigma T2^4 / D)
+            self.groups[o] = None if o in rel.normalizer else (
+                _sign_groups(expr, cols) or _sign_groups(sp.expand_mul(expr), cols))
             if self.groups[o] is not None:
                 p, n = self.groups[o]
                 self.add(("group_pos", o), p, f"the positive terms of {o}")
@@ -121,10 +136,15 @@ class CompiledRelation:
             return
         for j, o in enumerate(rel.outputs):
             self._signs(rel, o, y[:, j], s[:, j])
+        self.feature_groups = feature_groups(rel, cols)
+        self.group_ranges = []
+        for i, (g, use_log) in enumerate(self.feature_groups):
+            self.add(("feature_group", i), sp.log(g) if use_log else g, f"the group {g}")
+            t = _values(sp.log(g) if use_log else g, cols)
+            self.group_ranges.append((float(t.min()), float(t.max())))
 
     def _signs(self, rel, o: str, y: np.ndarray, s: np.ndarray) -> None:
-        top = float(np.max(np.abs(y))) if y.size else 0.0
-        zero = np.abs(y) <= VANISHING * top
+        zero = np.abs(y) <= TINY  # exactly zero (log10(1)) or underflowed
         on_face = self.faces.any(1)
         faces = sorted({(k, side) for i in np.nonzero(zero & on_face)[0] for k, side in _faces_of(self.faces[i])})
         self.zero_faces[o] = faces
@@ -136,7 +156,7 @@ class CompiledRelation:
         else:
             self.sign[o] = 0
         smax = float(np.max(s))
-        low = s <= VANISHING * smax
+        low = s <= TINY  # exactly zero (log10(1)) or underflowed; a scale that is merely small is fine
         where = None
         if low.any():
             where = self.probe[int(np.argmax(low))]
@@ -159,7 +179,7 @@ class CompiledRelation:
             if not ok:
                 continue
             for j, o in enumerate(rel.outputs):
-                d = sp.diff(r, syms[o])
+                d = derivative(r, syms[o])
                 self.add(("jacobian", (i, j)), d, f"d(equation {i + 1})/d{o}")
                 self.fns[("depends", (i, j), "numpy")] = d != 0
             if rel.parameters:
@@ -228,9 +248,12 @@ def _sign_groups(expr: sp.Expr, cols: dict[str, np.ndarray], strict: bool = Fals
         v = _values(term, cols)
         if not np.all(np.isfinite(v)):
             return None
-        if np.all(v > 0) or (not strict and np.all(v >= 0)):
+        # a term that vanishes on a face may come out an ulp the other side of zero where
+        # the chart rounds (seed 001's gap term at x2 = x1)
+        tol = 0.0 if strict else 1e-12 * float(np.max(np.abs(v)))
+        if np.all(v > 0) or (not strict and np.all(v >= -tol)):
             pos.append(term)
-        elif np.all(v < 0) or (not strict and np.all(v <= 0)):
+        elif np.all(v < 0) or (not strict and np.all(v <= tol)):
             neg.append(-term)
         else:
             return None
@@ -271,4 +294,61 @@ def _output_probe(rel, n: int) -> dict[str, np.ndarray]:
         lo, hi = rel.output_ranges[o]
         u = rng.random(n)
         out[o] = lo * (hi / lo) ** u if rel.output_scale(o) == "log" else lo + (hi - lo) * u
+    return out
+
+
+#: At most this many structural features (the formula's own groups) per relation.
+MAX_GROUPS = 6
+
+
+def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool]]:
+    """The formula's own dimensionless groups, as (expression, log) feature candidates.
+
+    The argument g of exp is a feature as it is (exp is linear in g); the argument of
+    log and the base of a non-integer power enter through log g (g**p = exp(p log g)).
+    Groups that the input features already carry are skipped: a single input, and a
+    monomial of log-scaled inputs inside log or a power (its log is linear in theirs).
+    Groups must be finite on the probe, positive where a log is taken, and not
+    constant.  docs/architecture.md says what they measured.
+    """
+    inputs = set(rel.inputs)
+    log_scaled = {s.name for s in rel.domain.inputs if s.scale == "log"}
+    found: dict[sp.Expr, bool] = {}
+
+    def monomial_of_logs(g: sp.Expr) -> bool:
+        for f in sp.Mul.make_args(g):
+            base = f.base if isinstance(f, sp.Pow) and f.exp.is_number else f
+            if base.is_number:
+                continue
+            if not (base.is_Symbol and base.name in log_scaled):
+                return False
+        return True
+
+    for o in rel.outputs:
+        for node in sp.preorder_traversal(rel.expression(o)):
+            if isinstance(node, sp.exp):
+                g, use_log = node.args[0], False
+            elif isinstance(node, sp.log):
+                g, use_log = node.args[0], True
+            elif isinstance(node, sp.Pow) and node.exp.is_number and not node.exp.is_integer:
+                g, use_log = node.base, True
+            else:
+                continue
+            names = {s.name for s in g.free_symbols}
+            if not names or not names <= inputs or g.is_Symbol:
+                continue
+            if use_log and monomial_of_logs(g):
+                continue
+            found.setdefault(g, use_log)
+    out = []
+    for g, use_log in found.items():
+        v = _values(g, cols)
+        if not np.all(np.isfinite(v)) or (use_log and not np.all(v > 0)):
+            continue
+        t = np.log(v) if use_log else v
+        if float(t.max() - t.min()) <= 1e-9 * max(1.0, float(np.abs(t).max())):
+            continue
+        out.append((g, use_log))
+        if len(out) == MAX_GROUPS:
+            break
     return out

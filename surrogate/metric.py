@@ -48,7 +48,8 @@ def magnitude(expr: sp.Expr, changes_sign) -> sp.Expr:
     where T1 = T2); sums of one sign, function values and everything else are
     measured by their absolute value; products multiply magnitudes; a positive
     power takes the power of its base's magnitude; a negative power is the
-    absolute value (a denominator's magnitude is its size).  The top level of an
+    absolute value (a denominator's magnitude is its size), and a product whose
+    denominator changes sign is measured by its value.  The top level of an
     output is always a sum of its terms' magnitudes, so for a one-signed sum of
     monomials this is the classic term scale sum |t_i|.
 
@@ -64,6 +65,10 @@ def magnitude(expr: sp.Expr, changes_sign) -> sp.Expr:
                 return sp.Add(*[walk(a, False) for a in e.args])
             return sp.Abs(e)
         if isinstance(e, sp.Mul):
+            # a denominator that changes sign vanishes with its numerator (LMTD's
+            # (dT1 - dT2)/log(dT1/dT2) at dT1 = dT2): the quotient is measured by its value
+            if any(isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0 and changes_sign(a.base) for a in e.args):
+                return sp.Abs(e)
             return sp.Mul(*[walk(a, False) for a in e.args])
         if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_real:
             if e.exp > 0:

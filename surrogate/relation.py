@@ -175,7 +175,7 @@ class Relation:
         # the compiler.  Names are kept.
         real = _real_symbols(symbols, self.domain, self._parameters, declared)
         symbols = {n: real[n] for n in symbols}
-        eqs = [e.xreplace({old: real[old.name] for old in e.free_symbols if old.name in real}) for e in eqs]
+        eqs = [sp.Eq(_replace(e.lhs, real), _replace(e.rhs, real), evaluate=False) for e in eqs]
         self.equations = tuple(eqs)
         self._bounds = {n: (_replace(lo, real), _replace(hi, real)) for n, (lo, hi) in self._bounds.items()}
         if self.domain is not None:

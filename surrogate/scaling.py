@@ -92,8 +92,13 @@ def edge_floors(domain: Domain, which: str) -> dict[int, float]:
     return {k: getattr(edge_kind(domain, k), f"{which}_floor") for k in edge_sides(domain)}
 
 
-def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> list[dict]:
-    """One scaled feature per input, plus an edge feature for inputs with an edge."""
+def choose_features(relation, scales: dict[str, str] | None = None, groups: bool = True) -> list[dict]:
+    """One scaled feature per input, an edge feature for inputs with an edge, and
+    (with `groups`) one per structural group of the formula (compiled.feature_groups:
+    the arguments of exp and log, the bases of non-integer powers)."""
+    from .trees import expr_to_json
+
+    domain = relation.domain
     feats: list[dict] = []
     for spec in domain.inputs:
         lo, hi = spec.range
@@ -109,11 +114,16 @@ def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> lis
             {"kind": "log_edge" if domain.log_edge(k) else "edge", "input": name, "side": side, "delta": delta,
              "lo": math.log(delta), "hi": math.log(1.0 + delta)}
         )
+    program = relation.program
+    for i, ((g, _), (lo, hi)) in enumerate(zip(program.feature_groups if groups else [], program.group_ranges)):
+        first = next(n for n in relation.inputs if n in {s.name for s in g.free_symbols})
+        feats.append({"kind": "group", "input": first, "index": i, "expr": expr_to_json(g), "lo": lo, "hi": hi})
     return feats
 
 
-def features(x, specs: list[dict], domain: Domain):
+def features(x, specs: list[dict], relation):
     """Network features of physical inputs x [N, d] (torch or NumPy, any float dtype)."""
+    domain = relation.domain
     xp = array_module(x)
     names = domain.names
     bounds = None
@@ -133,6 +143,10 @@ def features(x, specs: list[dict], domain: Domain):
             rel = domain.edge_distance(k, f["side"], v, lo, hi, xp, log=f["kind"] == "log_edge")
             rel = rel.clamp(min=0.0) if xp is not np else np.maximum(rel, 0.0)
             t = xp.log(rel + f["delta"])
+        elif f["kind"] == "group":
+            backend = "torch" if xp is not np else "numpy"
+            t = relation.compiled("feature_group", int(f["index"]), backend)(
+                {n: x[:, j] for j, n in enumerate(names)})
         else:  # validated when an artifact is loaded; unreachable from training
             raise ValueError(f"unknown feature kind {f['kind']!r}")
         cols.append(2.0 * (t - f["lo"]) / (f["hi"] - f["lo"]) - 1.0)

@@ -58,6 +58,10 @@ class Certificate:
     error: str = "|y_hat - y| / max(S(x), atol), S = sum of |terms|"
     residual: dict[str, float] | None = None  # implicit: normalised residual at y_hat (max, p99, mean)
     unsolved: dict[str, Any] = field(default_factory=dict)  # implicit: points the solver could not settle
+    # explicit: points whose float64 reference lost its digits (0/0 at a removable
+    # singularity, cancellation next to it) and was redone in extended precision (reference.py)
+    refined_points: int = 0
+    note: str = ""  # why a figure is what it is (an infinite max where a scale vanishes without atol)
 
     def to_frame(self):
         """One row per output (and 'all'): max, p99 and mean error."""
@@ -101,6 +105,11 @@ class Certificate:
                                                        for k, v in ex.items()))
         elif self.undefined_points:
             lines.append(f"  undefined  the relation is NaN/inf at {self.undefined_points} sampled points (excluded)")
+        if self.refined_points:
+            lines.append(f"  refined    {self.refined_points} references where float64 loses its digits (0/0, "
+                         "cancellation) redone in 40-digit arithmetic")
+        if self.note:
+            lines.append(f"  note       {self.note}")
         return "\n".join(lines)
 
 
@@ -191,7 +200,7 @@ def verify(
     relation: Relation | None = None,
     *,
     points: int = 1_000_000,
-    atol: float = 0.0,
+    atol: float | None = None,
     seed: int = 0,
     search: bool = True,
     starts: int = 32,
@@ -201,8 +210,10 @@ def verify(
 
     Evaluates the error on `points` quasi-random points, then searches for a worse
     point from the `starts` worst ones (`steps` of gradient ascent, then a random
-    local search).  Returns a Certificate; never raises for a bad model, only for
-    a relation that does not match the model.
+    local search).  `atol` defaults to the one the model was trained with (or,
+    for a model without that record, the relation's suggestion where a scale
+    vanishes; train.resolve_atol).  Returns a Certificate; never raises for a bad
+    model, only for a relation that does not match the model.
     """
     t0 = time.perf_counter()
     relation = relation or model.relation
@@ -213,8 +224,11 @@ def verify(
         )
     if points < 16:
         raise ValueError(f"points must be at least 16, not {points!r}")
-    if not (atol >= 0 and math.isfinite(atol)):
-        raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
+    if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
+        atol = model.info["atol"]
+    from .train import resolve_atol
+
+    atol = resolve_atol(relation, atol)
     scorer = _Scorer(model, relation, atol)
     x, has_edges = _dense_points(relation, points, seed)
     err, pred, _, defined = scorer.errors(x)
@@ -282,7 +296,22 @@ def verify(
         error=Certificate.error if scorer.explicit else "|y_hat - y*| / |y*|, y* from a bracketed Newton solve",
         residual=residual,
         unsolved=unsolved,
+        refined_points=scorer.refined,
+        note=_note(relation, atol, max(best_e, dense_max)),
     )
+
+
+def _note(relation: Relation, atol: float, max_error: float) -> str:
+    """Why the max error is infinite, when it is: a scale vanishing with atol 0."""
+    if math.isfinite(max_error):
+        return ""
+    where = "; ".join(f"{o} at " + ", ".join(f"{k}={v:.6g}" for k, v in p.items())
+                      for o, p in relation.program.vanishing.items())
+    if where and not atol:
+        return (f"the max is infinite because the term scale vanishes ({where}) and atol is 0: there any miss is "
+                f"infinitely large relatively; verify with atol={relation.suggested_atol():g} (or another)")
+    return "the max is infinite: the model's prediction is not finite somewhere (see the worst point)"
+
 
 
 #: The search reaches this much deeper into an edge layer than the dense sample does.
