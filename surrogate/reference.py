@@ -13,8 +13,9 @@ formula moves by ~1e-15).  Flagged points are evaluated again by SymPy's `evalf`
 at 40 significant digits on the exact float64 inputs; where that is still
 undefined, the continuous extension is taken: the formula at a point nudged
 1e-25 of the way towards the middle of the domain (a different share for each
-input, so that dT1 = dT2 is left), at 60 digits.  Points that stay undefined are
-reported as undefined.  No source text is generated or executed.
+input, so that dT1 = dT2 is left), at 60 digits, accepted where a nudge of 1e-20
+agrees with it to 1e-9 of the scale (at a pole the two differ by orders of
+magnitude).  Points that stay undefined are reported as undefined.  No source text is generated or executed.
 """
 
 from __future__ import annotations
@@ -129,11 +130,18 @@ class _Exact:
         y, s = self._at(point, 40)
         if np.all(np.isfinite(y)) and np.all(np.isfinite(s)):
             return y, s
-        nudged = [sp.Float(float(v), 60) + sp.Float("1e-25", 60) * (1 + sp.Rational(37, 100) * k)
-                  * (sp.Float(c, 60) - sp.Float(float(v), 60))
-                  for k, (v, c) in enumerate(zip(row, self.middle))]
-        y2, s2 = self._at(nudged, 60)
-        return np.where(np.isfinite(y), y, y2), np.where(np.isfinite(s), s, s2)
+        # the continuous extension: the formula at points nudged 1e-25 and 1e-20 of the way
+        # towards the middle of the domain must agree (a removable singularity); at a pole
+        # they differ by orders of magnitude and the point stays undefined
+        (y1, s1), (y2, s2) = (self._at(self._nudged(row, share), 60) for share in ("1e-25", "1e-20"))
+        agree = (np.abs(y1 - y2) <= 1e-9 * np.abs(s1)) & np.isfinite(y1) & np.isfinite(s1)
+        y1, s1 = np.where(agree, y1, np.nan), np.where(agree, s1, np.nan)
+        return np.where(np.isfinite(y), y, y1), np.where(np.isfinite(s), s, s1)
+
+    def _nudged(self, row: np.ndarray, share: str) -> list:
+        return [sp.Float(float(v), 60) + sp.Float(share, 60) * (1 + sp.Rational(37, 100) * k)
+                * (sp.Float(c, 60) - sp.Float(float(v), 60))
+                for k, (v, c) in enumerate(zip(row, self.middle))]
 
 
 def _value(expr: sp.Expr, subs: dict, digits: int) -> float:

@@ -11,7 +11,7 @@ Features (each in about [-1, 1]):
 - ``edge``: log of the (relative) distance to a bound where the output is expected
   to change character: a bound that depends on other inputs (``1 <= x2 <= x1``:
   the layer x2 -> x1), or a zero bound of a linearly scaled input (``0 <= x``).
-  On seed 001 this feature was what moved the worst error (DESIGN.md).
+  On seed 001 this feature was what moved the worst error (docs/architecture.md).
 
 Heads (network channels -> output value):
 - ``linear``: y = a + b n;

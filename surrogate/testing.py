@@ -10,7 +10,7 @@
 `points` draws in chart coordinates, so every example respects dependent bounds;
 it puts explicit weight on the bounds themselves and on thin layers next to them,
 where surrogates fail first, and its examples shrink towards the low corner.
-`assert_accurate` measures the error the certificate uses (DESIGN.md) and steers
+`assert_accurate` measures the error the certificate uses (docs/architecture.md) and steers
 Hypothesis towards the worst error it can find with `hypothesis.target`.
 
 Nothing here imports torch: the strategies and the assertion work with the

@@ -1,7 +1,7 @@
 """Verification: a dense check, a worst-case search, and the certificate they produce.
 
 The error of an explicit output is |y_hat - y| / max(S(x), atol), with S the term
-scale of the relation (DESIGN.md) and the reference y in float64; an implicit
+scale of the relation (docs/architecture.md) and the reference y in float64; an implicit
 output's is |y_hat - y*| / |y*| against a vectorised numeric solve (solve.py),
 where points with no root or several roots in the output range are counted and
 shown, not dropped silently.
