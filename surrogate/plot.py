@@ -233,6 +233,7 @@ def _set_scale(ax, spec, axis: str) -> None:
 
 def _draw_line(fig, spec, x, e, defined, worst, worst_error, worst_label, cert, tolerance, floor) -> None:
     ax = fig.subplots()
+    ax.set_gid(f"error:{spec.name}")
     ax.plot(x, np.where(defined, np.maximum(e, floor), np.nan), color="C0", lw=1.0, gid="error", label="error")
     _set_scale(ax, spec, "x")
     ax.set_yscale("log")
@@ -265,6 +266,7 @@ def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, wha
     mesh = None
     for i, j, ((ex, cx), (ey, cy)), e, bad in maps:
         ax = grid[j - 1, i] if d > 2 else grid[0, 0]
+        ax.set_gid(f"map:{dom.names[i]}:{dom.names[j]}")
         ax.set_facecolor(OUTSIDE)
         mesh = ax.pcolormesh(ex, ey, np.ma.masked_invalid(e), norm=norm, cmap=cmap, shading="flat",
                              rasterized=True)
@@ -313,6 +315,7 @@ def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, wha
 
 
 def _draw_distribution(ax, e, defined, cert, tolerance, explicit: bool, points: int, edges: bool) -> None:
+    ax.set_gid("distribution")
     fin = e[defined & np.isfinite(e)]
     fin = fin[fin > 0]
     n_bad = int((~defined).sum())
@@ -344,6 +347,7 @@ def _draw_edge(ax, dom, k, which, x, e, defined, worst, worst_error, worst_label
     import sympy as sp
 
     spec = dom.inputs[k]
+    ax.set_gid(f"edge:{spec.name}")
     rel = _edge_distance(dom, k, which, x)
     wrel = float(_edge_distance(dom, k, which, worst[None])[0])
     ok = defined & np.isfinite(e)
