@@ -30,6 +30,8 @@ global state): save them, or show them in a notebook.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import SurrogateError
@@ -45,6 +47,25 @@ PLOT_POINTS = 200_000
 RESOLUTION = {1: 2001, 2: 201, "slice": 61}
 #: Colours of the marks, the same in every panel.
 WORST, UNDEFINED, TOLERANCE, OUTSIDE = "red", "black", "white", "0.85"
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """What every panel marks: the worst point, the certificate's max, the tolerance."""
+
+    worst: np.ndarray  # inputs, in order
+    worst_error: float
+    worst_label: str
+    cert: object | None
+    tolerance: float | None
+    explicit: bool
+
+    def star(self, ax, x, y, size: int = 12) -> None:
+        ax.plot([x], [y], ls="none", marker="*", ms=size, color=WORST, mec="black", clip_on=False, gid="worst",
+                label=self.worst_label)
+
+    def undefined_label(self, n: int) -> str:
+        return f"{'reference undefined' if self.explicit else 'solver could not settle'} ({n})"
 
 
 class PlotDependencyError(SurrogateError, ImportError):
@@ -146,6 +167,7 @@ def plot_error(
                 e[inside], ok[inside] = errors(x[inside])
             maps.append((i, j, axes, e.reshape(shape), (inside & ~ok).reshape(shape)))
     worst_error = float(errors(worst[None])[0][0])
+    marks = _Marks(worst, worst_error, worst_label, cert, tolerance, rel.is_explicit)
     pools = [m[3] for m in maps] + ([eg] if d == 1 else []) + ([dense[1]] if dense else [])
     vmin, vmax = _colour_range(pools, cert.max_error if cert is not None else worst_error)
     norm = LogNorm(vmin=vmin, vmax=vmax)
@@ -174,15 +196,15 @@ def plot_error(
         main, column = fig, None
 
     if d == 1:
-        _draw_line(main, dom.inputs[0], xg[:, 0], eg, dg, worst, worst_error, worst_label, cert, tolerance, vmin)
+        _draw_line(main, dom.inputs[0], xg[:, 0], eg, dg, marks, vmax * 1e-6)
     else:
-        _draw_maps(main, dom, maps, d, worst, worst_label, norm, cmap, tolerance, what)
+        _draw_maps(main, dom, maps, marks, norm, cmap, what)
     if column is not None:
         axes = column.subplots(n_side, 1, squeeze=False)[:, 0]
         xs, es, ds = dense
-        _draw_distribution(axes[0], es, ds, cert, tolerance, rel.is_explicit, points, bool(edges))
+        _draw_distribution(axes[0], es, ds, marks, points, bool(edges))
         for ax, (k, which) in zip(axes[1:], edges.items()):
-            _draw_edge(ax, dom, k, which, xs, es, ds, worst, worst_error, worst_label, tolerance)
+            _draw_edge(ax, dom, k, which, xs, es, ds, marks)
     return fig
 
 
@@ -220,9 +242,9 @@ def _colour_range(pools, top: float) -> tuple[float, float]:
     vmax = max(float(vals.max()) if vals.size else 0.0, top if math.isfinite(top) else 0.0)
     if not vmax > 0:
         return 1e-12, 1.0
-    # the 1st percentile: a signed error crossing zero makes thin valleys of tiny values
-    # that would otherwise take most of the colour scale
-    vmin = max(float(np.quantile(vals, 0.01)) if vals.size else vmax * 1e-6, vmax * 1e-6)
+    # at most three decades, from the 1st percentile: a signed error crossing zero makes
+    # thin valleys of tiny values that would otherwise take most of the colour scale
+    vmin = max(float(np.quantile(vals, 0.01)) if vals.size else 0.0, vmax * 1e-3)
     return min(vmin, vmax / 10), vmax
 
 
@@ -231,7 +253,8 @@ def _set_scale(ax, spec, axis: str) -> None:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
 
 
-def _draw_line(fig, spec, x, e, defined, worst, worst_error, worst_label, cert, tolerance, floor) -> None:
+def _draw_line(fig, spec, x, e, defined, marks: _Marks, floor: float) -> None:
+    cert, tolerance = marks.cert, marks.tolerance
     ax = fig.subplots()
     ax.set_gid(f"error:{spec.name}")
     ax.plot(x, np.where(defined, np.maximum(e, floor), np.nan), color="C0", lw=1.0, gid="error", label="error")
@@ -244,21 +267,18 @@ def _draw_line(fig, spec, x, e, defined, worst, worst_error, worst_label, cert, 
                    label=f"certificate max {cert.max_error:.3g}")
     if tolerance is not None:
         ax.axhline(tolerance, color="0.3", ls=":", lw=1.0, gid="tolerance", label=f"tolerance {tolerance:g}")
-    ax.plot([worst[0]], [max(worst_error, floor)], ls="none", marker="*", ms=14, color=WORST, mec="black",
-            gid="worst", label=worst_label)
+    marks.star(ax, marks.worst[0], max(marks.worst_error, floor), 14)
     bad = ~defined
     if bad.any():  # at the bottom of the axes: the error has no value there
         ax.plot(x[bad], np.zeros(int(bad.sum())), ls="none", marker="x", color=UNDEFINED, clip_on=False,
-                transform=ax.get_xaxis_transform(), gid="undefined", label=_undefined_label(int(bad.sum())))
+                transform=ax.get_xaxis_transform(), gid="undefined", label=marks.undefined_label(int(bad.sum())))
     ax.legend(fontsize=8)
 
 
-def _undefined_label(n: int) -> str:
-    return f"no reference / solver could not settle ({n})"
-
-
-def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, what) -> None:
+def _draw_maps(fig, dom, maps, marks: _Marks, norm, cmap, what: str) -> None:
     """Heat maps: one (two inputs) or a corner grid of slices (three or more)."""
+    d, worst, tolerance = dom.dim, marks.worst, marks.tolerance
+    dependent = any(s.dependent for s in dom.inputs)
     if d == 2:
         grid = np.array([[fig.subplots()]])
     else:
@@ -283,9 +303,8 @@ def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, wha
         if bad.any():
             gx, gy = np.meshgrid(cx, cy)
             ax.plot(gx[bad], gy[bad], ls="none", marker="x", ms=3, color=UNDEFINED, gid="undefined",
-                    label=_undefined_label(int(bad.sum())))
-        ax.plot([worst[i]], [worst[j]], ls="none", marker="*", ms=12 if d == 2 else 9, color=WORST, mec="black",
-                gid="worst", label=worst_label)
+                    label=marks.undefined_label(int(bad.sum())))
+        marks.star(ax, worst[i], worst[j], 12 if d == 2 else 9)
         if d == 2 or j == d - 1:
             ax.set_xlabel(f"{dom.names[i]} ({dom.inputs[i].scale})", fontsize=9 if d > 2 else None)
         if d == 2 or i == 0:
@@ -294,10 +313,11 @@ def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, wha
             ax.tick_params(labelsize=7)
     if d == 2:
         ax = grid[0, 0]
-        extra = [f"tolerance {tolerance:g} (white contour)"] if tolerance is not None else []
-        ax.set_title("; ".join(["grey: outside the domain", *extra]), fontsize=9)
+        key = ["grey: outside the domain"] if dependent else []
+        key += [f"tolerance {tolerance:g} (white contour)"] if tolerance is not None else []
+        ax.set_title("; ".join(key), fontsize=9)
         ax.legend(fontsize=8, loc="best")
-        fig.colorbar(mesh, ax=ax, label=what, extend="both")
+        fig.colorbar(mesh, ax=ax, label=what, extend="both", shrink=0.8, aspect=30)
     else:  # the empty upper triangle: the colour bar and the key, top right
         for r in range(d - 1):
             for c in range(r + 1, d - 1):
@@ -305,16 +325,17 @@ def _draw_maps(fig, dom, maps, d, worst, worst_label, norm, cmap, tolerance, wha
         corner = grid[0, d - 2]
         corner.set_visible(True)
         corner.axis("off")
-        cax = corner.inset_axes([0.75, 0.0, 0.08, 1.0])
+        cax = corner.inset_axes([0.8, 0.0, 0.07, 1.0])
         fig.colorbar(mesh, cax=cax, label=what, extend="both")
-        at = ", ".join(f"{n}={v:.6g}" for n, v in zip(dom.names, worst))
-        key = ["slices through the worst point", "(red star):", *at.split(", "), "grey: outside the domain"]
+        key = ["slices through the", "worst point (red star):", *(f"  {n} = {v:.6g}" for n, v in zip(dom.names, worst))]
+        key += ["grey: outside the domain"] if dependent else []
         if tolerance is not None:
-            key.append(f"white contour: tolerance {tolerance:g}")
-        corner.text(0.0, 1.0, "\n".join(key), ha="left", va="top", fontsize=8, transform=corner.transAxes)
+            key += ["white contour:", f"  tolerance {tolerance:g}"]
+        corner.text(0.0, 1.0, "\n".join(key), ha="left", va="top", fontsize=7, transform=corner.transAxes)
 
 
-def _draw_distribution(ax, e, defined, cert, tolerance, explicit: bool, points: int, edges: bool) -> None:
+def _draw_distribution(ax, e, defined, marks: _Marks, points: int, edges: bool) -> None:
+    cert, tolerance = marks.cert, marks.tolerance
     ax.set_gid("distribution")
     fin = e[defined & np.isfinite(e)]
     fin = fin[fin > 0]
@@ -337,19 +358,20 @@ def _draw_distribution(ax, e, defined, cert, tolerance, explicit: bool, points: 
     how = "half towards edges, as verify draws it" if edges else "Sobol, as verify draws it"
     note = f"{points:,} points ({how})"
     if n_bad:
-        note += f"\n{n_bad:,} " + ("with no reference" if explicit else "the solver could not settle") + " (not shown)"
+        why = "with no reference" if marks.explicit else "the solver could not settle"
+        note += f"\n{n_bad:,} {why} (not shown)"
     ax.set_title(note, fontsize=8)
     ax.legend(fontsize=7)
 
 
-def _draw_edge(ax, dom, k, which, x, e, defined, worst, worst_error, worst_label, tolerance) -> None:
+def _draw_edge(ax, dom, k, which, x, e, defined, marks: _Marks) -> None:
     """Error against the relative distance of input k to its edge, on a log axis."""
     import sympy as sp
 
     spec = dom.inputs[k]
     ax.set_gid(f"edge:{spec.name}")
     rel = _edge_distance(dom, k, which, x)
-    wrel = float(_edge_distance(dom, k, which, worst[None])[0])
+    wrel = float(_edge_distance(dom, k, which, marks.worst[None])[0])
     ok = defined & np.isfinite(e)
     pos = rel[ok & (rel > 0)]
     zero_at = (pos.min() if pos.size else 1e-16) / 10
@@ -368,10 +390,9 @@ def _draw_edge(ax, dom, k, which, x, e, defined, worst, worst_error, worst_label
         np.fmax.at(top, at, e[idx])
         mid = np.sqrt(bins[:-1] * bins[1:])
         ax.plot(mid, top, color="C1", lw=1.2, gid="edge max", label="max per bin")
-    if tolerance is not None:
-        ax.axhline(tolerance, color="black", lw=1.0, gid="tolerance", label=f"tolerance {tolerance:g}")
-    ax.plot([wrel], [max(worst_error, floor)], ls="none", marker="*", ms=12, color=WORST, mec="black", gid="worst",
-            label=worst_label)
+    if marks.tolerance is not None:
+        ax.axhline(marks.tolerance, color="black", lw=1.0, gid="tolerance", label=f"tolerance {marks.tolerance:g}")
+    marks.star(ax, wrel, max(marks.worst_error, floor))
     ax.set_xscale("log")
     ax.set_yscale("log")
     bound = spec.high if which == "high" else spec.low
@@ -468,8 +489,8 @@ def plot_training(model_or_info):
         starts = np.nonzero(np.diff(attempt) != 0)[0]
         for n, r in enumerate(starts):
             ax.axvline(xs[r], color="0.4", ls=":", lw=1.2, gid="restart", label="restart" if n == 0 else "_")
-        ax.plot([kept[col]], [kept[2]], ls="none", marker="*", ms=14, color=WORST, mec="black", gid="kept",
-                label=f"model kept (max {kept[2]:.3g})")
+        ax.plot([kept[col]], [kept[2]], ls="none", marker="*", ms=14, color=WORST, mec="black", clip_on=False,
+                gid="kept", label=f"model kept (max {kept[2]:.3g})")
         ax.set_yscale("log")
         ax.set_xlabel(key)
         ax.grid(True, which="major", alpha=0.3)

@@ -110,8 +110,10 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
     facts = [[k, _fmt(info[k])] for k in ("steps", "seconds", "stop", "device", "seed", "atol", "restarts",
                                          "validation") if k in info]
     cfg = model.module.net.config
-    facts.append(["network", f"MLP, {cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}"
-                             f"{', skip connections' if cfg.get('skip') else ''}), {model.dtype}".replace("torch.", "")])
+    skip = ", skip connections" if cfg.get("skip") else ""
+    dtype = str(model.dtype).replace("torch.", "")
+    layers = f"{cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip})"
+    facts.append(["network", f"MLP, {layers}, {dtype}"])
     blocks.append(("table", ["", ""], facts))
 
     blocks.append(("h2", "Load and call it"))
