@@ -71,12 +71,15 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
 
     blocks.append(("h2", "Certificate"))
     if cert is None:
-        blocks.append(("p", "This artifact carries no certificate: run `surrogate verify FILE`. The map below "
+        blocks.append(("p", "This artifact carries no certificate (surrogate verify FILE makes one). The map below "
                             "marks the worst point of its own sample."))
     else:
         frame = cert.to_frame()
         blocks.append(("table", ["output", "max", "p99", "mean"],
                        [[i, *(f"{v:.4g}" for v in row)] for i, row in zip(frame.index, frame.to_numpy())]))
+        if cert.max_error > cert.dense_max_error:
+            blocks.append(("p", "The rows per output are over the dense sample; the max of 'all' includes the "
+                                "worse point the search found."))
         worst = ", ".join(f"{k} = {v:.9g}" for k, v in cert.worst.items())
         facts = [
             ["error", cert.error + (f", atol = {cert.atol:g}" if cert.atol else "")],
@@ -123,7 +126,7 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
     cols = ", ".join(f'"{n}": [{v!r}]' for n, v in zip(rel.inputs, example.tolist()))
     kwargs = ", ".join(f"{n}={v!r}" for n, v in zip(rel.inputs, example.tolist()))
     out0 = rel.outputs[0]
-    blocks.append(("p", "In Python (a point inside the domain; outside it `predict` raises DomainError):"))
+    blocks.append(("p", "In Python (a point inside the domain; outside it, predict raises DomainError):"))
     blocks.append(("code", f"import pandas as pd\nimport surrogate as sg\n\nmodel = sg.load(\"{artifact}\")\n"
                            f"df = pd.DataFrame({{{cols}}})\nprint(model.predict(df))  # columns "
                            f"{', '.join(rel.outputs)}\nprint(model({kwargs})[\"{out0}\"])"))

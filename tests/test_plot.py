@@ -267,3 +267,16 @@ def test_cli_verify_plot_and_report(one, tmp_path, capsys):
     assert (tmp_path / "one-report" / "index.html").exists()
     assert main(["report", str(path), "--points", "8"]) == 2
     assert "--points must be at least 16" in capsys.readouterr().err
+
+
+def test_report_of_an_uncertified_model_in_memory(one, tmp_path):
+    import copy
+
+    bare = copy.copy(one)
+    bare.certificate = None
+    page = write_report(bare, tmp_path, points=256)
+    text = page.read_text()
+    assert "carries no certificate" in text and 'sg.load(&quot;xexp.surrogate&quot;)' in text
+    assert set(re.findall(r'src="([^"]*)"', text)) == {p.name for p in tmp_path.iterdir()} - {"index.html"}
+    with pytest.raises(ValueError, match="format must be one of html, md"):
+        write_report(one, tmp_path, format="pdf")
