@@ -34,6 +34,8 @@ __all__ = [
     "load",
     "fit",
     "FitResult",
+    "plot_error",
+    "plot_training",
     "SurrogateError",
     "RelationError",
     "UnsupportedExpressionError",
@@ -44,7 +46,8 @@ __all__ = [
     "__version__",
 ]
 
-_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult")
+_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult", "plot_error",
+                "plot_training")
 
 try:  # everything that trains or runs a torch model; absent where torch is not installed
     import torch as _torch  # noqa: F401
@@ -56,6 +59,7 @@ if _torch is not None:
     from .artifact import load
     from .fit import FitResult, fit
     from .model import Surrogate
+    from .plot import plot_error, plot_training  # matplotlib is imported when they are called
     from .train import TrainConfig, train
     from .verify import Certificate, verify
 

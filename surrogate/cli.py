@@ -99,11 +99,18 @@ def cmd_verify(args) -> int:
 
     if args.hypothesis is not None and args.hypothesis < 1:
         raise UsageError(f"--hypothesis takes a positive number of examples, not {args.hypothesis!r}")
+    if args.plot:  # before the verification, which may take minutes
+        from .plot import require_matplotlib
+
+        require_matplotlib()
     model = load(args.file)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
         cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
     print(cert)
+    if args.plot:
+        cert.plot(model, tolerance=args.tolerance).savefig(args.plot, dpi=100)
+        print(f"wrote the error map to {args.plot}")
     if args.tolerance is not None and not cert.passes(args.tolerance):
         print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
         return 1
@@ -129,6 +136,21 @@ def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
         worst[o] = float(parts["prediction"][0, j])
         worst[f"{o}_reference"] = float(parts["reference"][0, j])
     return dataclasses.replace(cert, max_error=error, worst=worst, search=search)
+
+
+def cmd_report(args) -> int:
+    import os
+
+    from .report import write_report
+
+    if args.points < 16:
+        raise UsageError(f"--points must be at least 16, not {args.points}")
+    if args.tolerance is not None and not args.tolerance > 0:
+        raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
+    out = args.output or os.path.splitext(args.file)[0] + "-report"
+    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    print(f"wrote {page}")
+    return 0
 
 
 def cmd_predict(args) -> int:
@@ -242,7 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hypothesis", type=int, metavar="N",
                    help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
                         "error they find into the result")
+    s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
     s.set_defaults(run=cmd_verify)
+
+    s = sub.add_parser("report", help="write a one-page report of a saved surrogate (needs matplotlib)")
+    s.add_argument("file")
+    s.add_argument("-o", "--output", metavar="DIR", help="folder for the page and its PNGs (default: FILE-report)")
+    s.add_argument("--format", choices=("html", "md"), default="html", help="DIR/index.html or DIR/README.md")
+    s.add_argument("--tolerance", type=float, help="draw this error level on the map")
+    s.add_argument("--points", type=int, default=200_000, help="dense sample behind the error distribution")
+    s.set_defaults(run=cmd_report)
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
     s.add_argument("file")

@@ -78,6 +78,12 @@ class Certificate:
     def from_dict(cls, d: dict[str, Any]) -> Certificate:
         return cls(**d)
 
+    def plot(self, model, **kw):
+        """The error map of `model` with this certificate's max and worst point (see surrogate.plot.plot_error)."""
+        from .plot import plot_error
+
+        return plot_error(model, certificate=self, **kw)
+
     def passes(self, tolerance: float) -> bool:
         return self.max_error <= tolerance
 
