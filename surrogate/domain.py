@@ -183,6 +183,18 @@ class Domain:
             return xp.ones(x.shape[0], dtype=bool)
         return ok
 
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        """x (NumPy [N, d]) with each column clipped into its bounds, in dependency order:
+        a point the chart put an ulp outside (log scaling rounds) comes back inside."""
+        x = np.array(x, dtype=np.float64)
+        cols = {n: x[:, j] for j, n in enumerate(self.names)}
+        for k in self.order:
+            lo = self._bound(k, "low", cols, np)
+            hi = self._bound(k, "high", cols, np)
+            x[:, k] = np.clip(x[:, k], lo, hi)
+            cols[self.names[k]] = x[:, k]
+        return x
+
     def violations(self, x, limit: int = 5) -> list[tuple[int, str, float, float, float]]:
         """(row, input, value, low, high) for up to `limit` offending entries (NumPy x)."""
         x = np.asarray(x, dtype=np.float64)

@@ -408,7 +408,7 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
         with torch.no_grad():
             u.clamp_(0.0, 1.0)
     with torch.no_grad():
-        return _from_search(dom, edges, floors, best_u, mask).numpy()
+        return dom.clip(_from_search(dom, edges, floors, best_u, mask).numpy())
 
 
 def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int, rounds: int = 8,
@@ -424,7 +424,7 @@ def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int
     n, d = u.shape
 
     def score(uu, mm):
-        err, _, _, ok = scorer.errors(_from_search(dom, edges, floors, uu, mm))
+        err, _, _, ok = scorer.errors(dom.clip(_from_search(dom, edges, floors, uu, mm)))
         return np.where(ok, err.max(1), -np.inf)
 
     def keep(rows, trial, te, width):
@@ -450,4 +450,4 @@ def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int
     for r in np.logspace(-1, -8, rounds):
         trial = np.clip(np.repeat(u, tries, 0) + r * rng.standard_normal((n * tries, d)), 0.0, 1.0)
         keep(rows, trial, score(trial, np.repeat(mask, tries, 0)).reshape(n, tries), tries)
-    return _from_search(dom, edges, floors, u, mask)
+    return dom.clip(_from_search(dom, edges, floors, u, mask))
