@@ -1,6 +1,5 @@
 """Training: reproducible, honest about NaN, refuses what it cannot train."""
 
-import numpy as np
 import pytest
 import sympy as sp
 import torch
