@@ -93,8 +93,12 @@ class CompiledRelation:
     def _explicit(self, rel, cols: dict[str, np.ndarray]) -> None:
         from .reference import explicit_reference
 
-        def changes_sign(e: sp.Expr) -> bool:
+        def changes_sign(e: sp.Expr, where=sp.true) -> bool:
+            if any(s.name not in cols for s in e.free_symbols | where.free_symbols):
+                return False  # parameters without values: decided again once substituted
             v = _values(e, cols)
+            if where is not sp.true:
+                v = v[np.asarray(compile_expr(where, "numpy")(cols), dtype=bool) * np.ones(len(v), dtype=bool)]
             v = v[np.isfinite(v)]
             tol = 1e-9 * float(np.max(np.abs(v))) if v.size else 0.0  # rounding of the chart at a bound
             return bool(v.size and v.max() > tol and v.min() < -tol)
@@ -155,7 +159,14 @@ class CompiledRelation:
     def _signs(self, rel, o: str, y: np.ndarray, s: np.ndarray) -> None:
         zero = np.abs(y) <= TINY  # exactly zero (log10(1)) or underflowed
         on_face = self.faces.any(1)
-        faces = sorted({(k, side) for i in np.nonzero(zero & on_face)[0] for k, side in _faces_of(self.faces[i])})
+        # a zero face: the output vanishes over (at least half of) the face, not only at a
+        # corner or an edge of it (grey plates: q = 0 at corners where T1 = T2)
+        one_face = self.faces.sum(1) == 1
+        faces = []
+        for c in range(self.faces.shape[1]):
+            rows = self.faces[:, c] & (one_face if self.faces.shape[1] > 2 else on_face)
+            if rows.any() and zero[rows].mean() >= 0.5:
+                faces.append((c // 2, ("low", "high")[c % 2]))
         self.zero_faces[o] = faces
         inner = ~(zero & on_face)
         if np.all(y[inner] > 0) and np.all(y >= 0):
@@ -239,11 +250,6 @@ def _probe(domain, n: int = 2048, seed: int = 0) -> tuple[np.ndarray, np.ndarray
         x = np.concatenate([x, xe])
         on = np.concatenate([on, np.zeros((len(xe), 2 * d), dtype=bool)])
     return x, on
-
-
-def _faces_of(row: np.ndarray):
-    for c in np.nonzero(row)[0]:
-        yield int(c) // 2, ("low", "high")[int(c) % 2]
 
 
 def _columns(names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:

@@ -17,6 +17,11 @@ from .domain import array_module
 
 __all__ = ["error", "magnitude"]
 
+#: Functions that pass through zero with a non-zero slope: float64 evaluates them with
+#: an absolute error set by their argument's size, not a relative one.
+_THROUGH_ZERO = (sp.sin, sp.cos, sp.tan, sp.log, sp.atan, sp.asin, sp.tanh, sp.sinh, sp.asinh, sp.atanh, sp.erf,
+                 sp.erfinv, sp.besselj, sp.bessely, sp.LambertW)
+
 
 def error(pred, ref, scale, atol: float = 0.0):
     """|pred - ref| / max(scale, atol), elementwise (NumPy or torch, any shape).
@@ -49,33 +54,54 @@ def magnitude(expr: sp.Expr, changes_sign) -> sp.Expr:
     measured by their absolute value; products multiply magnitudes; a positive
     power takes the power of its base's magnitude; a negative power is the
     absolute value (a denominator's magnitude is its size), and a product whose
-    denominator changes sign is measured by its value.  The top level of an
+    denominator changes sign is measured by its value.  A function that passes
+    through zero inside the domain (sin, cos, log, ...: it changes sign there) adds
+    what its argument's size carries through it: M(f(a)) = |f(a)| + |f'(a)| M(a),
+    the size float64 evaluates it at -- so exp(x)*cos(y) on 0 < y < 2 is measured by
+    exp(x)(|cos y| + |y sin y|), which stays positive where cos(y) = 0.  A function
+    that only reaches zero on the boundary (log10(x) at x = 1 on (1, 1e6),
+    tanh(mL) at mL = 0) keeps its absolute value.  The top level of an
     output is always a sum of its terms' magnitudes, so for a one-signed sum of
     monomials this is the classic term scale sum |t_i|.
 
-    `changes_sign(e)` tells whether the sub-expression e takes both signs over the
-    domain (decided numerically on the declaration's probe).
+    `changes_sign(e, where)` tells whether the sub-expression e takes both signs over
+    the part of the domain where the condition `where` holds (the piece of a
+    Piecewise it sits in), decided numerically on the declaration's probe.
     """
 
-    def walk(e: sp.Expr, top: bool) -> sp.Expr:
-        if e.is_Number:
+    def walk(e: sp.Expr, top: bool, where=sp.true) -> sp.Expr:
+        if not e.free_symbols:  # a constant, log(10) included, is its own size
             return sp.Abs(e)
         if isinstance(e, sp.Add):
-            if top or changes_sign(e):
-                return sp.Add(*[walk(a, False) for a in e.args])
+            if top or changes_sign(e, where):
+                return sp.Add(*[walk(a, False, where) for a in e.args])
             return sp.Abs(e)
         if isinstance(e, sp.Mul):
             # a denominator that changes sign vanishes with its numerator (LMTD's
             # (dT1 - dT2)/log(dT1/dT2) at dT1 = dT2): the quotient is measured by its value
-            if any(isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0 and changes_sign(a.base) for a in e.args):
+            if any(isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0 and changes_sign(a.base, where)
+                   for a in e.args):
                 return sp.Abs(e)
-            return sp.Mul(*[walk(a, False) for a in e.args])
+            return sp.Mul(*[walk(a, False, where) for a in e.args])
         if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_real:
             if e.exp > 0:
-                return walk(e.base, False) ** e.exp
+                return walk(e.base, False, where) ** e.exp
             return sp.Abs(e)
-        if isinstance(e, sp.Piecewise):
-            return sp.Piecewise(*[(walk(v, top), c) for v, c in e.args])
+        if isinstance(e, sp.Piecewise):  # each piece is judged where it applies
+            pieces, before = [], sp.false
+            for v, c in e.args:
+                pieces.append((walk(v, top, sp.And(where, c, sp.Not(before))), c))
+                before = sp.Or(before, c)
+            return sp.Piecewise(*pieces)
+        if isinstance(e, _THROUGH_ZERO) and e.args and changes_sign(e, where):
+            # a function through zero: its value plus what the size of its argument carries
+            # through it, |f(a)| + |f'(a)| M(a) (cos y at pi/2 is measured by pi/2, log x at 1 by 1)
+            from .compile import derivative
+
+            t = sp.Dummy("t", real=True)
+            a = e.args[-1]
+            slope = derivative(e.func(*e.args[:-1], t), t).xreplace({t: a})
+            return sp.Abs(e) + sp.Abs(slope) * walk(a, False, where)
         return sp.Abs(e)
 
     return walk(expr, True)
