@@ -25,7 +25,7 @@ x, y, z = sp.symbols("x y z", nonnegative=True)
 relation = sg.Relation(sp.Eq(z, x**2 + y**2), bounds={x: (0, 1), y: (0, 1)}, name="paraboloid")
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
-model = sg.train(relation, time_limit=seconds, seed=0)
+model = sg.train(relation, time_limit=seconds, seed=0, atol=1e-2)  # z -> 0 at the origin: relative error needs a floor
 print(model)
 
 certificate = sg.verify(model, atol=1e-2)

@@ -35,6 +35,8 @@ __all__ = [
     "load",
     "fit",
     "FitResult",
+    "plot_error",
+    "plot_training",
     "SurrogateError",
     "RelationError",
     "UnsupportedExpressionError",
@@ -45,7 +47,8 @@ __all__ = [
     "__version__",
 ]
 
-_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult")
+_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult", "plot_error",
+                "plot_training")
 
 try:  # everything that trains or runs a torch model; absent without the `train` extra
     import torch as _torch  # noqa: F401
@@ -58,6 +61,7 @@ if _torch is not None:
     from .artifact import load
     from .fit import FitResult, fit
     from .model import Surrogate
+    from .plot import plot_error, plot_training  # matplotlib is imported when they are called
     from .train import TrainConfig, train
     from .verify import Certificate, verify
 

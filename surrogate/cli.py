@@ -74,14 +74,23 @@ def cmd_train(args) -> int:
     out = args.output or f"{rel.name or args.relation.split(':')[-1]}.surrogate"
     model = train(rel, tolerance=args.tolerance, time_limit=args.time_limit, max_steps=args.max_steps,
                   device=args.device, seed=args.seed, progress=not args.quiet and None, atol=args.atol)
-    model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
-    model.save(out)
     info = model.info
+    if info["stop"] == "interrupted":  # Ctrl-C: nothing the user made is lost
+        print(f"interrupted after {info['steps']} steps: verifying and saving the best model so far "
+              "(Ctrl-C again saves it without a certificate)", file=sys.stderr)
+    try:
+        model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
+    except KeyboardInterrupt:
+        model.save(out)
+        print(f"interrupted while verifying: saved {out} without a certificate "
+              f"(run `surrogate verify {out}`)", file=sys.stderr)
+        return 130
+    model.save(out)
     print(f"trained {rel.name} on {info['device']}: {info['steps']} steps in {info['seconds']:.1f} s "
           f"(stopped by {info['stop']})")
     print(model.certificate)
     print(f"saved {out}")
-    return 0
+    return 130 if info["stop"] == "interrupted" else 0
 
 
 def cmd_verify(args) -> int:
@@ -90,11 +99,18 @@ def cmd_verify(args) -> int:
 
     if args.hypothesis is not None and args.hypothesis < 1:
         raise UsageError(f"--hypothesis takes a positive number of examples, not {args.hypothesis!r}")
+    if args.plot:  # before the verification, which may take minutes
+        from .plot import require_matplotlib
+
+        require_matplotlib()
     model = load(args.file)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
-        cert = _with_hypothesis(model, cert, args.hypothesis, args.atol, args.seed)
+        cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
     print(cert)
+    if args.plot:
+        cert.plot(model, tolerance=args.tolerance).savefig(args.plot, dpi=100)
+        print(f"wrote the error map to {args.plot}")
     if args.tolerance is not None and not cert.passes(args.tolerance):
         print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
         return 1
@@ -120,6 +136,21 @@ def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
         worst[o] = float(parts["prediction"][0, j])
         worst[f"{o}_reference"] = float(parts["reference"][0, j])
     return dataclasses.replace(cert, max_error=error, worst=worst, search=search)
+
+
+def cmd_report(args) -> int:
+    import os
+
+    from .report import write_report
+
+    if args.points < 16:
+        raise UsageError(f"--points must be at least 16, not {args.points}")
+    if args.tolerance is not None and not args.tolerance > 0:
+        raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
+    out = args.output or os.path.splitext(args.file)[0] + "-report"
+    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    print(f"wrote {page}")
+    return 0
 
 
 def cmd_predict(args) -> int:
@@ -217,21 +248,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
-    s.add_argument("--atol", type=float, default=0.0,
-                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2)")
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2); "
+                        "default 0, or the relation's suggestion where an output's scale vanishes")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_train)
 
     s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
     s.add_argument("file")
     s.add_argument("--points", type=int, default=1_000_000)
-    s.add_argument("--atol", type=float, default=0.0)
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor (default: the one the surrogate was trained with)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--tolerance", type=float, help="exit with status 1 when the max error is above this")
     s.add_argument("--hypothesis", type=int, metavar="N",
                    help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
                         "error they find into the result")
+    s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
     s.set_defaults(run=cmd_verify)
+
+    s = sub.add_parser("report", help="write a one-page report of a saved surrogate (needs matplotlib)")
+    s.add_argument("file")
+    s.add_argument("-o", "--output", metavar="DIR", help="folder for the page and its PNGs (default: FILE-report)")
+    s.add_argument("--format", choices=("html", "md"), default="html", help="DIR/index.html or DIR/README.md")
+    s.add_argument("--tolerance", type=float, help="draw this error level on the map")
+    s.add_argument("--points", type=int, default=200_000, help="dense sample behind the error distribution")
+    s.set_defaults(run=cmd_report)
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
     s.add_argument("file")

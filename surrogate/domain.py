@@ -60,6 +60,25 @@ class Domain:
         self.order = tuple(order)
         self.names = [s.name for s in inputs]
         self._fns: dict[tuple[str, str, str], Any] = {}
+        #: Faces where an output vanishes ({column: side}), set by the relation after
+        #: probing: they get an edge feature and edge sampling like a zero bound does.
+        self.zero_faces: dict[int, str] = {}
+
+    def with_bounds(self, bounds: dict[str, tuple[sp.Expr, sp.Expr]]) -> Domain:
+        """The same domain with its bound expressions replaced (same names, e.g. the
+        relation's real symbols), every bound compiled now for NumPy and, where torch
+        is installed, for torch: nothing is compiled later."""
+        from dataclasses import replace
+
+        dom = Domain([replace(s, low=bounds[s.name][0], high=bounds[s.name][1]) for s in self.inputs], list(self.order))
+        dom.zero_faces = dict(self.zero_faces)
+        backends = ["numpy"] + (["torch"] if _has_torch() else [])
+        for spec in dom.inputs:
+            for which, expr in (("low", spec.low), ("high", spec.high)):
+                if expr.free_symbols:
+                    for b in backends:
+                        dom._fns[(spec.name, which, b)] = compile_expr(expr, b)
+        return dom
 
     @property
     def dim(self) -> int:
@@ -107,11 +126,31 @@ class Domain:
             hi = self._bound(k, "high", cols, xp)
             v = _chart1(u[:, k], lo, hi, spec.scale, xp)
             if edges and k in edges and edge_mask is not None:
-                t = (hi - lo) * (delta[k] if isinstance(delta, dict) else delta) ** u[:, k]
-                near = hi - t if edges[k] == "high" else lo + t
+                t = (delta[k] if isinstance(delta, dict) else delta) ** u[:, k]
+                near = self.edge_point(k, edges[k], lo, hi, t, xp)
                 v = xp.where(edge_mask[:, k], near, v)
             cols[spec.name] = v
         return xp.stack([cols[n] for n in self.names], 1)
+
+    def log_edge(self, k: int) -> bool:
+        """Whether column k's edge is measured in log distance: a face where an output
+        vanishes on a log-scaled input (log10(x) at x = 1 on (1, 1e6))."""
+        return k in self.zero_faces and self.inputs[k].scale == "log"
+
+    def edge_distance(self, k: int, side: str, v, lo, hi, xp, log: bool | None = None):
+        """Relative distance (0 at the edge, 1 at the far bound) of values v of column k,
+        in log distance where `log` (default: `log_edge(k)`)."""
+        if self.log_edge(k) if log is None else log:
+            llo, lhi, lv = _log(lo, xp), _log(hi, xp), xp.log(v)
+            return ((lhi - lv) if side == "high" else (lv - llo)) / (lhi - llo)
+        return ((hi - v) if side == "high" else (v - lo)) / (hi - lo)
+
+    def edge_point(self, k: int, side: str, lo, hi, t, xp):
+        """The value of column k at relative distance t from its edge (`edge_distance`'s inverse)."""
+        if self.log_edge(k):
+            llo, lhi = _log(lo, xp), _log(hi, xp)
+            return xp.exp(lhi - (lhi - llo) * t) if side == "high" else xp.exp(llo + (lhi - llo) * t)
+        return hi - (hi - lo) * t if side == "high" else lo + (hi - lo) * t
 
     def inverse(self, x):
         """Chart coordinates u of points x (the inverse of `chart`)."""
@@ -144,6 +183,18 @@ class Domain:
             return xp.ones(x.shape[0], dtype=bool)
         return ok
 
+    def clip(self, x: np.ndarray) -> np.ndarray:
+        """x (NumPy [N, d]) with each column clipped into its bounds, in dependency order:
+        a point the chart put an ulp outside (log scaling rounds) comes back inside."""
+        x = np.array(x, dtype=np.float64)
+        cols = {n: x[:, j] for j, n in enumerate(self.names)}
+        for k in self.order:
+            lo = self._bound(k, "low", cols, np)
+            hi = self._bound(k, "high", cols, np)
+            x[:, k] = np.clip(x[:, k], lo, hi)
+            cols[self.names[k]] = x[:, k]
+        return x
+
     def violations(self, x, limit: int = 5) -> list[tuple[int, str, float, float, float]]:
         """(row, input, value, low, high) for up to `limit` offending entries (NumPy x)."""
         x = np.asarray(x, dtype=np.float64)
@@ -175,6 +226,12 @@ class Domain:
 
         u = torch.rand(n, self.dim, generator=generator, dtype=dtype or torch.float32, device=device)
         return self.chart(u)
+
+
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _log(v, xp):

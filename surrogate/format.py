@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import os
 import secrets
 import struct
@@ -213,7 +214,8 @@ def parse(data: bytes, label: str = "artifact") -> tuple[dict[str, Any], dict[st
         raise ArtifactError(f"{label}: manifest must be a JSON object")
     end = len(data) - 8 - n
     for name, t in header.items():
-        check_name(name.replace(".", "_"), "tensor")
+        if not (isinstance(name, str) and _TENSOR_NAME.fullmatch(name)):
+            raise ArtifactError(f"{label}: tensor name {short(name)} is not a plain identifier; refusing the artifact")
         if not isinstance(t, dict) or not isinstance(t.get("dtype"), str) or t["dtype"] not in _DTYPES:
             raise ArtifactError(f"{label}: tensor {name!r} has dtype {short(t.get('dtype') if isinstance(t, dict) else t)};"
                                 " only F32 and F64 are allowed")
@@ -243,7 +245,9 @@ def _no_constant(name: str):
 
 # -- the model parts of a manifest -------------------------------------------------------------
 _ACTIVATIONS = ("silu", "gelu", "tanh", "relu")
-_FEATURE_KEYS = {"linear": {"lo", "hi"}, "log": {"lo", "hi"}, "edge": {"lo", "hi", "side", "delta"}}
+_TENSOR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", re.ASCII)
+_FEATURE_KEYS = {"linear": {"lo", "hi"}, "log": {"lo", "hi"}, "edge": {"lo", "hi", "side", "delta"},
+                 "log_edge": {"lo", "hi", "side", "delta"}, "group": {"lo", "hi", "index", "expr"}}
 _HEAD_KEYS = {"linear": {"a", "b"}, "log": {"a", "b", "sign"}, "signed_log": {"ap", "bp", "an", "bn"}}
 
 
@@ -283,11 +287,18 @@ def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
             raise ArtifactError(f"feature {short(f)} is not one of the known kinds {', '.join(_FEATURE_KEYS)}")
         if f["input"] not in relation.inputs:
             raise ArtifactError(f"feature refers to {short(f['input'])}, which is not an input")
-        f = {**f, **{k: as_float(f[k], f"feature {k}") for k in _FEATURE_KEYS[kind] - {"side"}}}
+        f = {**f, **{k: as_float(f[k], f"feature {k}") for k in _FEATURE_KEYS[kind] - {"side", "expr"}}}
+        if kind == "group":
+            groups = relation.program.feature_groups
+            i = int(f["index"])
+            if i != f["index"] or not 0 <= i < len(groups) or expr_to_json(groups[i][0]) != f["expr"]:
+                raise ArtifactError(f"group feature {short(f['expr'])} is not group {short(f['index'])} of the relation "
+                                    "as this version derives it; retrain the surrogate with this version")
+            f["index"] = i
         checked.append(f)
-        if kind == "edge" and f["side"] not in ("low", "high"):
+        if kind in ("edge", "log_edge") and f["side"] not in ("low", "high"):
             raise ArtifactError(f"edge feature side must be 'low' or 'high', not {short(f['side'])}")
-        if kind == "edge" and not 0.0 < f["delta"] < 1.0:
+        if kind in ("edge", "log_edge") and not 0.0 < f["delta"] < 1.0:
             raise ArtifactError(f"edge feature delta must lie in (0, 1), not {short(f['delta'])}")
         if f["hi"] == f["lo"]:
             raise ArtifactError("feature has an empty range (lo == hi)")
@@ -343,7 +354,7 @@ def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
 
 # -- the certificate -----------------------------------------------------------------------------
 _CERT_NUMBERS = ("max_error", "p99_error", "mean_error", "dense_max_error", "atol", "seconds")
-_CERT_INTS = ("points", "seed", "undefined_points")
+_CERT_INTS = ("points", "seed", "undefined_points", "refined_points")
 
 
 def certificate(manifest: dict[str, Any]) -> dict[str, Any] | None:
@@ -370,7 +381,7 @@ def certificate(manifest: dict[str, Any]) -> dict[str, Any] | None:
     for k in _CERT_INTS:
         if k in out and (not isinstance(out[k], int) or isinstance(out[k], bool)):
             raise ArtifactError(f"certificate {k} must be an integer, not {short(out[k])}")
-    for k in ("relation", "error"):
+    for k in ("relation", "error", "note"):
         if k in out and not isinstance(out[k], str):
             raise ArtifactError(f"certificate {k} must be a string, not {short(out[k])}")
     if "outputs" in out and not (isinstance(out["outputs"], list) and all(isinstance(o, str) for o in out["outputs"])):

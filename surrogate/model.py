@@ -36,7 +36,7 @@ class SurrogateModule(nn.Module):
 
     def channels(self, x: torch.Tensor) -> torch.Tensor:
         """The network's raw outputs, before the heads."""
-        f = features(x, self.feature_specs, self.relation.domain)
+        f = features(x, self.feature_specs, self.relation)
         return self.net(f.to(self.net.last.weight.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import sympy as sp
 import torch
 
-from .compile import compile_expr
+from .metric import error
 from .relation import Relation
-from .scaling import heads, links, sign_groups
+from .scaling import heads, links
 
 __all__ = ["Objective"]
 
@@ -36,7 +34,7 @@ class Objective:
     """Draws batches in the chart and scores a model on them."""
 
     def __init__(self, relation: Relation, head_specs: list[dict], edges: dict[int, str], edge_floor: dict[int, float],
-                 sample: dict[str, np.ndarray], link_weight: float = 1.0, atol: float = 0.0):
+                 link_weight: float = 1.0, atol: float = 0.0):
         self.relation = relation
         self.head_specs = head_specs
         self.edges = edges
@@ -47,15 +45,16 @@ class Objective:
         if self.explicit:
             self.exprs = [relation.compiled("expression", o) for o in relation.outputs]
             self.scales = [relation.compiled("scale", o) for o in relation.outputs]
-            self.groups = [_group_functions(relation, h, sample) for h in head_specs]
+            self.groups = [_group_functions(relation, h) for h in head_specs]
         else:
             n = len(relation.equations)
             self.residuals = [relation.compiled("residual", i) for i in range(n)]
             self.residual_scales = [relation.compiled("residual_scale", i) for i in range(n)]
-            probe = {**sample, **_output_probe(relation, len(next(iter(sample.values()))))}
-            self.residual_groups = [_residual_groups(relation.residuals[i], probe) for i in range(n)]
-            syms = relation.symbols
-            self.jacobian = [[compile_expr(sp.diff(r, syms[o])) for o in relation.outputs] for r in relation.residuals]
+            self.residual_groups = [
+                (relation.compiled("group_pos", i), relation.compiled("group_neg", i))
+                if relation.program.groups.get(i) is not None else None for i in range(n)]
+            self.jacobian = [[relation.compiled("jacobian", (i, j)) for j in range(len(relation.outputs))]
+                             for i in range(n)]
 
     # -- sampling ----------------------------------------------------------------------------
     def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, boundary_fraction: float = 0.0,
@@ -100,9 +99,9 @@ class Objective:
         pred = heads(ch, self.head_specs).double()
         if not self.explicit:
             return self._residual_loss(cols, pred)
-        y = torch.stack([f(cols) for f in self.exprs], 1)
-        s = torch.stack([f(cols) for f in self.scales], 1).clamp(min=self.atol)
-        per = torch.log1p((pred - y).abs() / s).sum(1)
+        y, s, ok = self._references(cols, pred)
+        per = torch.log1p(error(pred, y, s, self.atol)).sum(1)
+        s = s.clamp(min=self.atol)
         if self.link_weight:
             for j, (lk, fs) in enumerate(zip(links(ch, self.head_specs), self.groups)):
                 for value, f in zip(lk, fs):
@@ -112,7 +111,21 @@ class Objective:
                     live = target > 0
                     gap = (value.double() - torch.where(live, target, torch.ones_like(target)).log()).abs()
                     per = per + self.link_weight * torch.where(live, (target / s[:, j]) * gap, torch.zeros_like(gap))
-        return per
+        return torch.where(ok, per, torch.zeros_like(per))
+
+    def _references(self, cols: dict, pred: torch.Tensor):
+        """(y, S, ok): references and scales [N, m] where defined, and the mask [N] of
+        points whose reference is finite (and whose scale is positive or covered by
+        atol).  Elsewhere -- a removable singularity hit exactly, 0/0 in float64 --
+        y is the prediction and S is 1, so the point carries neither loss nor a NaN
+        gradient; training does not die on a point the formula cannot evaluate."""
+        n = len(pred)
+        y = torch.stack([torch.broadcast_to(torch.as_tensor(f(cols), dtype=pred.dtype), (n,)) for f in self.exprs], 1)
+        s = torch.stack([torch.broadcast_to(torch.as_tensor(f(cols), dtype=pred.dtype), (n,)) for f in self.scales], 1)
+        good = torch.isfinite(y) & torch.isfinite(s) & ((s > 0) | (self.atol > 0))
+        y = torch.where(good, y, pred.detach())
+        s = torch.where(good, s, torch.ones_like(s))
+        return y, s, good.all(1)
 
     def _newton_errors(self, env: dict, pred: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         """First-order relative output errors [N, k]: the Newton step J^-1 r with
@@ -174,9 +187,8 @@ class Objective:
         cols = self._columns(x)
         pred = model.module(x).double()
         if self.explicit:
-            y = torch.stack([f(cols) for f in self.exprs], 1)
-            s = torch.stack([f(cols) for f in self.scales], 1).clamp(min=self.atol)
-            err = ((pred - y).abs() / s).amax(1)
+            y, s, ok = self._references(cols, pred)
+            err = torch.where(ok, error(pred, y, s, self.atol).amax(1), torch.zeros(len(pred), dtype=pred.dtype))
         else:  # the Newton estimate of the relative output error, as verify measures it
             env = dict(cols)
             env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
@@ -191,41 +203,11 @@ def _full(v, like: torch.Tensor) -> torch.Tensor:
     return torch.full_like(like, v) if isinstance(v, (int, float)) else v
 
 
-def _output_probe(relation: Relation, n: int) -> dict[str, np.ndarray]:
-    """Outputs spread over their declared ranges (log-uniform where log-scaled)."""
-    rng = np.random.default_rng(0)
-    out = {}
-    for o in relation.outputs:
-        lo, hi = relation.output_ranges[o]
-        u = rng.random(n)
-        out[o] = lo * (hi / lo) ** u if relation.output_scale(o) == "log" else lo + (hi - lo) * u
-    return out
-
-
-def _residual_groups(residual: sp.Expr, probe: dict[str, np.ndarray]):
-    """Compiled (P, N) if every term of `residual` keeps one sign on `probe`, else None."""
-    pos, neg = [], []
-    n = len(next(iter(probe.values())))
-    for term in sp.Add.make_args(residual):
-        v = np.asarray(compile_expr(term, "numpy")(probe)) * np.ones(n)
-        if not np.all(np.isfinite(v)):
-            return None
-        if np.all(v > 0):
-            pos.append(term)
-        elif np.all(v < 0):
-            neg.append(-term)
-        else:
-            return None
-    if not pos or not neg:
-        return None
-    return compile_expr(sp.Add(*pos)), compile_expr(sp.Add(*neg))
-
-
-def _group_functions(relation: Relation, head: dict, sample) -> list:
+def _group_functions(relation: Relation, head: dict) -> list:
     """Compiled |y| (log head) or P and N (signed-log head) for the log-space loss."""
     o = head["output"]
     if head["kind"] == "log":
-        return [compile_expr(sp.Abs(relation.expression(o)))]
+        return [relation.compiled("abs", o)]
     if head["kind"] == "signed_log":
-        return [compile_expr(g) for g in sign_groups(relation, o, sample)]
+        return [relation.compiled("group_pos", o), relation.compiled("group_neg", o)]
     return []

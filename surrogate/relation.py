@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy as sp
 
-from .compile import compile_expr, unsupported_functions
+from .compile import unsupported_functions
 from .domain import SCALES, Domain, build_domain
 from .errors import RelationError
 
@@ -69,7 +69,7 @@ class Relation:
             if isinstance(key, sp.Symbol):
                 symbols.setdefault(key.name, key)
                 return key
-            if isinstance(key, str) and key.isidentifier():
+            if isinstance(key, str) and key:
                 return symbols.setdefault(key, sp.Symbol(key, real=True))
             problems.append(f"{what} key {key!r} is not a SymPy symbol or a symbol name")
             return None
@@ -142,9 +142,6 @@ class Relation:
         if eqs and not outs:
             problems.append("the equations have no output: every free symbol has bounds or is a parameter")
 
-        self._declared_outputs = outputs is not None
-        self._explicit = self._explicit_forms(eqs, problems)
-
         self.scales: dict[str, str] = {}
         for key, sc in (scales or {}).items():
             s = sym(key, "scales")
@@ -162,12 +159,37 @@ class Relation:
             else:
                 self.scales[s.name] = sc
 
+
+        for n in list(symbols):
+            problems.extend(_name_problems(n))
+
+        self.domain: Domain | None = None
+        if self._bounds:
+            self.domain = build_domain({k: v for k, v in self._bounds.items()},
+                                       {k: v for k, v in self.scales.items() if k in self._bounds}, problems)
+        else:
+            problems.append("no inputs: give bounds={symbol: (low, high)} for each input")
+
+        # Every symbol becomes real (positive or negative where its bounds say so),
+        # whatever the user's carried: re(x), im(x) and Abs(exp(x)) then never reach
+        # the compiler.  Names are kept.
+        real = _real_symbols(symbols, self.domain, self._parameters, declared)
+        symbols = {n: real[n] for n in symbols}
+        eqs = [sp.Eq(_replace(e.lhs, real), _replace(e.rhs, real), evaluate=False) for e in eqs]
+        self.equations = tuple(eqs)
+        self._bounds = {n: (_replace(lo, real), _replace(hi, real)) for n, (lo, hi) in self._bounds.items()}
+        if self.domain is not None:
+            self.domain = self.domain.with_bounds(self._bounds)
+        self._symbols = symbols
+
+        self._declared_outputs = outputs is not None
+        self._explicit = self._explicit_forms(eqs, problems)
         self.normalizer: dict[str, sp.Expr] = {}
         if normalizer is not None:
             items = normalizer.items() if isinstance(normalizer, Mapping) else ((o, normalizer) for o in outs)
             for key, expr in items:
                 key = key.name if isinstance(key, sp.Symbol) else key
-                expr = sp.sympify(expr)
+                expr = _replace(sp.sympify(expr), real)
                 stray = sorted(s.name for s in expr.free_symbols if s.name not in self._bounds)
                 if key not in outs:
                     problems.append(f"normalizer given for {key!r}, which is not an output")
@@ -181,15 +203,14 @@ class Relation:
             if bad:
                 problems.append(f"{where} uses {', '.join(bad)}, which the compiler cannot translate")
 
-        self.domain: Domain | None = None
-        if self._bounds:
-            self.domain = build_domain({k: v for k, v in self._bounds.items()},
-                                       {k: v for k, v in self.scales.items() if k in self._bounds}, problems)
-        else:
-            problems.append("no inputs: give bounds={symbol: (low, high)} for each input")
         if problems:
             raise RelationError(problems, name)
-        self._compiled: dict[tuple, Any] = {}
+        from .compiled import CompiledRelation
+
+        self._program = CompiledRelation(self)  # every function any stage uses; raises RelationError
+        for faces in self._program.zero_faces.values():  # an output vanishing on a face: resolve that layer
+            for k, side in faces:
+                self.domain.zero_faces.setdefault(k, side)
 
     # -- construction helpers ---------------------------------------------------------
     def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:
@@ -265,7 +286,7 @@ class Relation:
 
     def residual_scale(self, i: int) -> sp.Expr:
         """The term scale of residual i: the sum of the absolute values of its terms."""
-        return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(self.residuals[i])])
+        return self._program.scale_exprs[i]
 
     def output_scale(self, output: str) -> str:
         """'log' or 'linear' for an output with a declared range.
@@ -287,39 +308,45 @@ class Relation:
         return sp.Add.make_args(self._explicit[output])
 
     def scale_expression(self, output: str) -> sp.Expr:
-        """S(x): the normaliser, or the sum of the absolute values of the terms."""
-        if output in self.normalizer:
-            return sp.Abs(self.normalizer[output])
-        return sp.Add(*[sp.Abs(t) for t in self.terms(output)])
+        """S(x): |normaliser|, or the output's magnitude through its expression tree
+        (metric.magnitude: the sum of |terms| at the top, sums that change sign
+        measured by their parts)."""
+        return self._program.scale_exprs[output]
+
+    @property
+    def program(self):
+        """The CompiledRelation: every compiled function and probed fact (compiled.py)."""
+        return self._program
 
     def compiled(self, kind: str, which, backend: str = "torch"):
-        """Cached compiled function.  kind 'expression' or 'scale' takes an output
-        name; 'residual' or 'residual_scale' takes an equation index."""
-        key = (kind, which, backend)
-        fn = self._compiled.get(key)
-        if fn is None:
-            expr = {
-                "expression": lambda: self.expression(which),
-                "scale": lambda: self.scale_expression(which),
-                "residual": lambda: self.residuals[which],
-                "residual_scale": lambda: self.residual_scale(which),
-            }[kind]()
-            fn = self._compiled[key] = compile_expr(expr, backend)
-        return fn
+        """A function compiled at declaration.  kind 'expression', 'scale', 'abs',
+        'group_pos' or 'group_neg' takes an output name; 'residual',
+        'residual_scale', 'group_pos' or 'group_neg' an equation index; 'jacobian'
+        a pair (equation, output index)."""
+        return self._program.get(kind, which, backend)
+
+    def suggested_atol(self) -> float:
+        """0 where every output's scale stays positive; else the atol to use (the
+        largest suggested over the outputs whose scale vanishes somewhere)."""
+        return max(self._program.suggested_atol.values(), default=0.0)
 
     def evaluate(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Float64 NumPy reference values of every output at the given inputs.
 
-        For an implicit relation the outputs are solved for numerically (NaN where
+        Explicit outputs are redone in extended precision where float64 loses its
+        digits (reference.py); implicit ones are solved for numerically (NaN where
         no single root lies in the output's range)."""
-        if self.is_explicit:
-            return {o: self.compiled("expression", o, "numpy")(values) for o in self.outputs}
         import numpy as np
 
-        from .solve import solve
-
         x = np.stack([np.asarray(values[n], dtype=np.float64).reshape(-1) for n in self.inputs], 1)
-        y = solve(self, x).values
+        if self.is_explicit:
+            from .reference import explicit_reference
+
+            y = explicit_reference(self, x).values
+        else:
+            from .solve import solve
+
+            y = solve(self, x).values
         return {o: y[:, j] for j, o in enumerate(self.outputs)}
 
     def substitute(self, values: Mapping[str, float], name: str | None = None) -> Relation:
@@ -397,3 +424,44 @@ def _pair(name: str, pair, problems: list[str], symbols: dict, what: str):
             return None
         out.append(e)
     return tuple(out)
+
+
+def _name_problems(name: str) -> list[str]:
+    """The artifact's rule for names, applied at declaration (trees.name_problem)."""
+    from .trees import name_problem
+
+    why = name_problem(name)
+    return [f"symbol name {name!r} {why}; rename the symbol"] if why else []
+
+
+def _sign_assumptions(lo: float, hi: float) -> dict[str, bool]:
+    if lo > 0:
+        return {"positive": True}
+    if lo >= 0:
+        return {"nonnegative": True}
+    if hi < 0:
+        return {"negative": True}
+    if hi <= 0:
+        return {"nonpositive": True}
+    return {}
+
+
+def _real_symbols(symbols: dict[str, sp.Symbol], domain, parameters: dict, declared: dict) -> dict[str, sp.Symbol]:
+    """A real symbol per name, positive (or negative) where its range says so."""
+    ranges: dict[str, tuple[float, float]] = {}
+    if domain is not None:
+        ranges.update({spec.name: spec.range for spec in domain.inputs})
+    ranges.update(parameters)
+    ranges.update({k: v for k, v in declared.items() if v is not None})
+    out = {}
+    for n in symbols:
+        lo, hi = ranges.get(n, (-math.inf, math.inf))
+        out[n] = sp.Symbol(n, real=True, **_sign_assumptions(lo, hi))
+    return out
+
+
+def _replace(expr, real: dict[str, sp.Symbol]):
+    """`expr` with its symbols replaced by the relation's real symbols of the same names."""
+    if not isinstance(expr, sp.Basic) or not expr.free_symbols:
+        return expr
+    return expr.xreplace({s: real[s.name] for s in expr.free_symbols if s.name in real})

@@ -107,7 +107,7 @@ class Runtime(Predictor):
         return out
 
     def _block(self, x: np.ndarray) -> np.ndarray:
-        f = features(x, self.feature_specs, self.relation.domain).astype(self.dtype)
+        f = features(x, self.feature_specs, self.relation).astype(self.dtype)
         h = f
         for w, b in self._layers:
             h = h @ w

@@ -11,7 +11,7 @@ Features (each in about [-1, 1]):
 - ``edge``: log of the (relative) distance to a bound where the output is expected
   to change character: a bound that depends on other inputs (``1 <= x2 <= x1``:
   the layer x2 -> x1), or a zero bound of a linearly scaled input (``0 <= x``).
-  On seed 001 this feature was what moved the worst error (DESIGN.md).
+  On seed 001 this feature was what moved the worst error (docs/architecture.md).
 
 Heads (network channels -> output value):
 - ``linear``: y = a + b n;
@@ -78,6 +78,8 @@ def edge_sides(domain: Domain) -> dict[int, str]:
             out[k] = "low"
         elif spec.scale == "linear" and float(spec.high) == 0.0:
             out[k] = "high"
+    for k, side in domain.zero_faces.items():
+        out.setdefault(k, side)
     return out
 
 
@@ -90,8 +92,13 @@ def edge_floors(domain: Domain, which: str) -> dict[int, float]:
     return {k: getattr(edge_kind(domain, k), f"{which}_floor") for k in edge_sides(domain)}
 
 
-def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> list[dict]:
-    """One scaled feature per input, plus an edge feature for inputs with an edge."""
+def choose_features(relation, scales: dict[str, str] | None = None, groups: bool = True) -> list[dict]:
+    """One scaled feature per input, an edge feature for inputs with an edge, and
+    (with `groups`) one per structural group of the formula (compiled.feature_groups:
+    the arguments of exp and log, the bases of non-integer powers)."""
+    from .trees import expr_to_json
+
+    domain = relation.domain
     feats: list[dict] = []
     for spec in domain.inputs:
         lo, hi = spec.range
@@ -104,14 +111,19 @@ def choose_features(domain: Domain, scales: dict[str, str] | None = None) -> lis
         name = domain.names[k]
         delta = edge_kind(domain, k).delta
         feats.append(
-            {"kind": "edge", "input": name, "side": side, "delta": delta,
+            {"kind": "log_edge" if domain.log_edge(k) else "edge", "input": name, "side": side, "delta": delta,
              "lo": math.log(delta), "hi": math.log(1.0 + delta)}
         )
+    program = relation.program
+    for i, ((g, _), (lo, hi)) in enumerate(zip(program.feature_groups if groups else [], program.group_ranges)):
+        first = next(n for n in relation.inputs if n in {s.name for s in g.free_symbols})
+        feats.append({"kind": "group", "input": first, "index": i, "expr": expr_to_json(g), "lo": lo, "hi": hi})
     return feats
 
 
-def features(x, specs: list[dict], domain: Domain):
+def features(x, specs: list[dict], relation):
     """Network features of physical inputs x [N, d] (torch or NumPy, any float dtype)."""
+    domain = relation.domain
     xp = array_module(x)
     names = domain.names
     bounds = None
@@ -123,15 +135,18 @@ def features(x, specs: list[dict], domain: Domain):
             t = v
         elif f["kind"] == "log":
             t = xp.log(v)
-        elif f["kind"] == "edge":
+        elif f["kind"] in ("edge", "log_edge"):
             if bounds is None:
                 bounds = domain.bounds(x)
             lo, hi = bounds[0][k], bounds[1][k]
-            dist = (hi - v) if f["side"] == "high" else (v - lo)
             # clamp: a point a hair outside (rounding) must not give log of a negative
-            rel = dist / (hi - lo)
+            rel = domain.edge_distance(k, f["side"], v, lo, hi, xp, log=f["kind"] == "log_edge")
             rel = rel.clamp(min=0.0) if xp is not np else np.maximum(rel, 0.0)
             t = xp.log(rel + f["delta"])
+        elif f["kind"] == "group":
+            backend = "torch" if xp is not np else "numpy"
+            t = relation.compiled("feature_group", int(f["index"]), backend)(
+                {n: x[:, j] for j, n in enumerate(names)})
         else:  # validated when an artifact is loaded; unreachable from training
             raise ValueError(f"unknown feature kind {f['kind']!r}")
         cols.append(2.0 * (t - f["lo"]) / (f["hi"] - f["lo"]) - 1.0)
@@ -157,16 +172,21 @@ def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
                             "output": o, "bound": IMPLICIT_BOUND})
             channel += 1
             continue
-        y = np.asarray(relation.compiled("expression", o, "numpy")(sample))
+        y = np.asarray(relation.compiled("expression", o, "numpy")(sample), dtype=np.float64)
         y = y[np.isfinite(y)]
+        sign = relation.program.sign.get(o, 0)
         head: dict[str, Any]
-        if y.size and (np.all(y > 0) or np.all(y < 0)):
-            a, b = _log_span(np.abs(y))
-            head = {"kind": "log", "sign": 1.0 if y[0] > 0 else -1.0, "a": a, "b": b, "channels": [channel]}
+        if sign and o not in relation.normalizer:
+            # one sign wherever it is not zero on a face (a zero on a face gets an edge
+            # feature, in which log|y| stays linear: log10(x) at x = 1)
+            a, b = _log_span(np.abs(y[y != 0]) if np.any(y != 0) else np.ones(1))
+            head = {"kind": "log", "sign": float(sign), "a": a, "b": b, "channels": [channel]}
         else:
-            groups = _sign_groups(relation, o, sample) if o not in relation.normalizer else None
+            groups = relation.program.groups.get(o)
             if groups is not None:
-                (ap, bp), (an, bn) = groups
+                (ap, bp), (an, bn) = (_log_span(np.abs(np.asarray(relation.compiled(k, o, "numpy")(sample)))
+                                                * np.ones(len(next(iter(sample.values())))))
+                                      for k in ("group_pos", "group_neg"))
                 head = {"kind": "signed_log", "ap": ap, "bp": bp, "an": an, "bn": bn,
                         "channels": [channel, channel + 1]}
             else:
@@ -185,40 +205,6 @@ def _log_span(v: np.ndarray) -> tuple[float, float]:
     a = 0.5 * (math.log(top) + math.log(low))
     b = max(0.5 * (math.log(top) - math.log(low)), 1e-3)
     return a, b
-
-
-def sign_groups(relation, output: str, sample) -> tuple[Any, Any] | None:
-    """(P, N): the sums of the positive terms and of minus the negative terms of
-    `output`, as SymPy expressions, if every term keeps one sign on `sample`."""
-    from .compile import compile_expr
-
-    pos, neg = [], []
-    n = len(next(iter(sample.values())))
-    for term in relation.terms(output):
-        v = np.asarray(compile_expr(term, "numpy")(sample)) * np.ones(n)
-        if not np.all(np.isfinite(v)):
-            return None
-        if np.all(v >= 0):
-            pos.append(term)
-        elif np.all(v <= 0):
-            neg.append(-term)
-        else:
-            return None
-    if not pos or not neg:
-        return None
-    import sympy as sp
-
-    return sp.Add(*pos), sp.Add(*neg)
-
-
-def _sign_groups(relation, output: str, sample):
-    """Log spans of the positive and negative groups of terms, if every term keeps its sign."""
-    from .compile import compile_expr
-
-    groups = sign_groups(relation, output, sample)
-    if groups is None:
-        return None
-    return tuple(_log_span(np.asarray(compile_expr(g, "numpy")(sample))) for g in groups)
 
 
 def links(net_out, specs: list[dict]) -> list:

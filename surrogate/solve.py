@@ -25,12 +25,10 @@ Every step is vectorised over the rows of x; rows never interact.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .compile import compile_expr
 from .errors import DomainError
 
 __all__ = ["SolveResult", "solve", "SOLVED", "NO_ROOT", "SEVERAL_ROOTS", "NOT_CONVERGED"]
@@ -156,24 +154,19 @@ class _Functions:
     """Compiled residuals, their term scales and their derivatives by output (NumPy)."""
 
     def __init__(self, relation):
-        syms = relation.symbols
-        self.residual = [relation.compiled("residual", i, "numpy") for i in range(len(relation.residuals))]
-        self.scale = [relation.compiled("residual_scale", i, "numpy") for i in range(len(relation.residuals))]
+        n = len(relation.residuals)
+        self.residual = [relation.compiled("residual", i, "numpy") for i in range(n)]
+        self.scale = [relation.compiled("residual_scale", i, "numpy") for i in range(n)]
         # None where a residual does not depend on an output: the Jacobian entry is 0
         self.derivative = [
-            [None if (d := sp.diff(r, syms[o])) == 0 else compile_expr(d, "numpy") for o in relation.outputs]
-            for r in relation.residuals
+            [relation.compiled("jacobian", (i, j), "numpy") if relation.compiled("depends", (i, j), "numpy") else None
+             for j in range(len(relation.outputs))]
+            for i in range(n)
         ]
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _functions(relation) -> _Functions:
-    fns = _CACHE.get(relation)
-    if fns is None:
-        fns = _CACHE[relation] = _Functions(relation)
-    return fns
+    return _Functions(relation)  # looks up functions compiled at declaration
 
 
 def _evaluate_explicit(relation, cols, n: int) -> SolveResult:

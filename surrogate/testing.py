@@ -10,7 +10,7 @@
 `points` draws in chart coordinates, so every example respects dependent bounds;
 it puts explicit weight on the bounds themselves and on thin layers next to them,
 where surrogates fail first, and its examples shrink towards the low corner.
-`assert_accurate` measures the error the certificate uses (DESIGN.md) and steers
+`assert_accurate` measures the error the certificate uses (docs/architecture.md) and steers
 Hypothesis towards the worst error it can find with `hypothesis.target`.
 
 Nothing here imports torch: the strategies and the assertion work with the
@@ -34,6 +34,8 @@ from hypothesis import strategies as st
 
 from .domain import Domain
 from .errors import DomainError, SurrogateError
+from .metric import error
+from .reference import explicit_reference
 from .relation import Relation
 
 __all__ = ["points", "assert_accurate", "error_at", "worst_case", "register_profiles", "PROFILES"]
@@ -223,16 +225,10 @@ def error_at(model, relation: Relation | None, point: Mapping[str, Any], *, atol
     if not (atol >= 0 and math.isfinite(atol)):
         raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
     x = _matrix(point, relation.inputs)
-    cols = {n: x[:, j] for j, n in enumerate(relation.inputs)}
-    ones = np.ones(len(x))
-    ref = np.stack([np.asarray(relation.compiled("expression", o, "numpy")(cols), np.float64) * ones
-                    for o in relation.outputs], 1)
-    scale = np.stack([np.asarray(relation.compiled("scale", o, "numpy")(cols), np.float64) * ones
-                      for o in relation.outputs], 1)
+    found = explicit_reference(relation, x)
+    ref, scale = found.values, found.scales
     pred = _predict(model, x, relation)
-    with np.errstate(all="ignore"):
-        err = np.abs(pred - ref) / np.maximum(scale, atol)
-    err = np.where(np.isfinite(err) | ~np.isfinite(ref) | ~np.isfinite(scale), err, np.inf)
+    err = error(pred, ref, scale, atol)
     return {"x": x, "prediction": pred, "reference": ref, "scale": scale, "error": err}
 
 

@@ -14,6 +14,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,9 +25,9 @@ from .model import Surrogate
 from .network import MLP
 from .relation import Relation
 from .objective import Objective
-from .scaling import choose_features, choose_heads, edge_floors, edge_sides, n_channels
+from .scaling import choose_features, choose_heads, edge_floors, edge_sides, features, n_channels
 
-__all__ = ["train", "TrainConfig", "resolve_device"]
+__all__ = ["train", "TrainConfig", "resolve_device", "resolve_atol", "ScaleWarning"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ class TrainConfig:
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
     polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
+    # features from the formula's own groups (compiled.feature_groups) and the linear
+    # skip path started from its least-squares fit to the heads' targets
+    # (docs/architecture.md has the measurements behind both defaults)
+    group_features: bool = True
+    lsq_start: bool = True
     polish_points: int = 16384
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
     # torch's intra-op threads while training on the CPU (restored afterwards; None: leave
@@ -84,6 +90,27 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
+class ScaleWarning(UserWarning):
+    """An output's term scale vanishes inside the domain, so an atol is used."""
+
+
+def resolve_atol(relation: Relation, atol: float | None) -> float:
+    """The atol to train and verify with: `atol` as given, or by default 0 where the
+    relation's scales stay positive and its suggested atol where one vanishes (with a
+    ScaleWarning naming the point)."""
+    if atol is None:
+        atol = relation.suggested_atol()
+        if atol:
+            where = "; ".join(f"{o} at " + ", ".join(f"{k}={v:.6g}" for k, v in p.items())
+                              for o, p in relation.program.vanishing.items())
+            warnings.warn(f"the term scale vanishes inside the domain ({where}): errors are normalised by "
+                          f"max(S, atol) with atol={atol:g}; pass atol= to choose another", ScaleWarning, stacklevel=3)
+        return atol
+    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
+        raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
+    return float(atol)
+
+
 def _check_relation(relation: Relation) -> None:
     if relation.parameters:
         raise RelationError(
@@ -103,7 +130,7 @@ def train(
     seed: int = 0,
     progress: bool | None = None,
     config: TrainConfig | None = None,
-    atol: float = 0.0,
+    atol: float | None = None,
 ) -> Surrogate:
     """Train a surrogate of `relation` over its whole domain.
 
@@ -112,9 +139,14 @@ def train(
     limit is given), and returns the best model seen.  Errors are normalised by
     max(S(x), atol) as in `verify`: give the atol you will verify with (seed 000
     uses 1e-2) so that training does not chase relative accuracy where the output
-    is negligibly small.  With the same seed and `max_steps` (no time limit) the
-    CPU result is reproducible.  Raises TrainingError with the step and the input
-    when a NaN or inf appears.
+    is negligibly small.  By default (None) atol is 0 where every output's scale
+    stays positive, and where a scale vanishes inside the domain (log10(x) at
+    x = 1) the relation's suggested atol, said once in a ScaleWarning.  With the
+    same seed and `max_steps` (no time limit) the CPU result is reproducible.
+    Raises TrainingError with the step and the input when the network diverges.
+
+    Interrupting (Ctrl-C, KeyboardInterrupt) ends training as a time limit does:
+    the best model so far comes back, with ``info["stop"] == "interrupted"``.
     """
     cfg = config or TrainConfig()
     dev = resolve_device(device)
@@ -133,8 +165,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     for name, v in (("tolerance", tolerance), ("time_limit", time_limit)):
         if v is not None and not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
             raise ValueError(f"{name} must be a positive number of {'seconds' if name == 'time_limit' else 'error'}, not {v!r}")
-    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
-        raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
+    atol = resolve_atol(relation, atol)
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
     if time_limit is None and max_steps is None:
@@ -148,9 +179,9 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     dom = relation.domain
     probe = dom.sobol(1 << 14, seed=seed).numpy()
     probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
-    feature_specs = choose_features(dom)
+    feature_specs = choose_features(relation, groups=cfg.group_features)
     head_specs = choose_heads(relation, probe_cols)
-    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), probe_cols, cfg.link_weight, atol)
+    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
 
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -164,6 +195,8 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
             net = MLP(len(feature_specs), channels, width=width, depth=cfg.depth,
                       activation=cfg.activation, skip=cfg.skip)
         model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=dtype))
+        if cfg.lsq_start and cfg.skip:
+            _lsq_start(model, objective, gen, dev, cfg)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=True)  # one kernel, not one per tensor
         return model, opt
 
@@ -179,60 +212,63 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     step = 0
     history: list[tuple] = []  # (step, seconds, attempt, validation max, validation mean)
     stop_reason = "max_steps"
-    while True:
-        elapsed = time.perf_counter() - t0
-        if adam_steps is not None and step >= adam_steps:
-            stop_reason = "max_steps"
-            break
-        if adam_time is not None and elapsed >= adam_time:
-            stop_reason = "time_limit"
-            break
-        frac = _progress(step - step_start, elapsed - (t_start - t0), adam_steps and adam_steps - step_start,
-                         adam_time and adam_time - (t_start - t0))
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
-
-        # points, features and references in float64: a gap like x1 - x2 that float32
-        # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
-        x = objective.draw(batch, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-        per = objective.loss(model, x)
-        loss = per.mean()
-        if cfg.tail_weight:  # the certificate is a max: push on the worst points of each batch too
-            loss = loss + cfg.tail_weight * per.topk(max(1, int(cfg.tail * len(per)))).values.mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-        if on_cpu:  # reading a scalar costs nothing on the CPU: stop at the first bad step
-            if not math.isfinite(float(loss.detach())):
-                _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).to(torch.uint8).argmax()]
-                                  .detach().numpy())
-        else:  # on CUDA, remember the first bad step and point on the device; read them at checks
-            nonfinite = ~torch.isfinite(per)
-            new = nonfinite.any() & (first_bad < 0)
-            first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
-            bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
-        step += 1
-
-        if step % cfg.check_every == 0:
-            if int(first_bad) >= 0:  # the one host sync, at checks only
-                _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
-            stats = _validate(model, objective, xv)
-            history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
-            if stats["max"] < best_score:
-                best_score, best_stats = stats["max"], stats
-                best_state = copy.deepcopy(model.module.net.state_dict())
-            bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
-            bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
-            if tolerance is not None and best_score <= tolerance:
-                stop_reason = "tolerance"
+    try:  # Ctrl-C ends training like a time limit: the best model so far comes back
+        while True:
+            elapsed = time.perf_counter() - t0
+            if adam_steps is not None and step >= adam_steps:
+                stop_reason = "max_steps"
                 break
-            collapsed = frac > 0.2 and best_stats.get("mean", 1.0) > 0.5
-            if collapsed and attempt < cfg.restarts:
-                attempt += 1
-                model, opt = fresh(attempt)
-                best_state, best_score, best_stats = None, math.inf, {}
-                t_start, step_start = time.perf_counter(), step
+            if adam_time is not None and elapsed >= adam_time:
+                stop_reason = "time_limit"
+                break
+            frac = _progress(step - step_start, elapsed - (t_start - t0), adam_steps and adam_steps - step_start,
+                             adam_time and adam_time - (t_start - t0))
+            for g in opt.param_groups:
+                g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
+
+            # points, features and references in float64: a gap like x1 - x2 that float32
+            # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
+            x = objective.draw(batch, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+            per = objective.loss(model, x)
+            loss = per.mean()
+            if cfg.tail_weight:  # the certificate is a max: push on the worst points of each batch too
+                loss = loss + cfg.tail_weight * per.topk(max(1, int(cfg.tail * len(per)))).values.mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+            if on_cpu:  # reading a scalar costs nothing on the CPU: stop at the first bad step
+                if not math.isfinite(float(loss.detach())):
+                    _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).to(torch.uint8).argmax()]
+                                      .detach().numpy())
+            else:  # on CUDA, remember the first bad step and point on the device; read them at checks
+                nonfinite = ~torch.isfinite(per)
+                new = nonfinite.any() & (first_bad < 0)
+                first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
+                bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
+            step += 1
+
+            if step % cfg.check_every == 0:
+                if int(first_bad) >= 0:  # the one host sync, at checks only
+                    _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
+                stats = _validate(model, objective, xv)
+                history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
+                if stats["max"] < best_score:
+                    best_score, best_stats = stats["max"], stats
+                    best_state = copy.deepcopy(model.module.net.state_dict())
+                bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
+                bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
+                if tolerance is not None and best_score <= tolerance:
+                    stop_reason = "tolerance"
+                    break
+                collapsed = frac > 0.2 and best_stats.get("mean", 1.0) > 0.5
+                if collapsed and attempt < cfg.restarts:
+                    attempt += 1
+                    model, opt = fresh(attempt)
+                    best_state, best_score, best_stats = None, math.inf, {}
+                    t_start, step_start = time.perf_counter(), step
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
     if int(first_bad) >= 0:
         _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
     stats = _validate(model, objective, xv)
@@ -292,6 +328,40 @@ def _polish(model, objective: Objective, xv, gen, dev, cfg: TrainConfig, best_st
     return best_stats, n
 
 
+@torch.no_grad()
+def _lsq_start(model: Surrogate, objective: Objective, gen, dev, cfg: TrainConfig, points: int = 8192) -> None:
+    """Start the linear parts from their least-squares solution: the skip path's
+    weights and the last layer's bias fitted to each channel's target (in the head's
+    own coordinates: log|y| for a log head, log P and log N for a signed-log head,
+    y for a linear one) on a fresh batch.  Costs a fraction of a second; the MLP
+    then learns only what the linear fit leaves.  Targets that are not finite (a
+    group that vanishes on a face) are left out.  Implicit relations have no
+    targets without a solve and keep the default start."""
+    if not objective.explicit or model.module.net.skip is None:
+        return
+    x = objective.draw(points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+    cols = objective._columns(x)
+    f = features(x, model.module.feature_specs, model.relation).double()
+    a = torch.cat([f, torch.ones(len(f), 1, dtype=f.dtype, device=f.device)], 1)
+    net = model.module.net
+    for h, fns in zip(model.module.head_specs, objective.groups):
+        if h["kind"] == "linear":
+            targets = [(objective.exprs[objective.relation.outputs.index(h["output"])](cols) - h["a"]) / h["b"]]
+        else:
+            ends = [(h["a"], h["b"])] if h["kind"] == "log" else [(h["ap"], h["bp"]), (h["an"], h["bn"])]
+            targets = [(fn(cols).log() - a0) / b0 for fn, (a0, b0) in zip(fns, ends)]
+        for c, t in zip(h["channels"], targets):
+            t = torch.broadcast_to(torch.as_tensor(t, dtype=f.dtype), (len(f),))
+            ok = torch.isfinite(t)
+            if ok.sum() < a.shape[1]:
+                continue
+            sol = torch.linalg.lstsq(a[ok].cpu(), t[ok].cpu()[:, None]).solution[:, 0]
+            if not torch.all(torch.isfinite(sol)):
+                continue
+            net.skip.weight[c] = sol[:-1].to(net.skip.weight)
+            net.last.bias[c] = sol[-1].to(net.last.bias)
+
+
 def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
     p = 0.0
     if max_steps:
@@ -324,19 +394,6 @@ def _report_nonfinite(model: Surrogate, relation: Relation, step: int, row: np.n
                 f"the residual of equation {', '.join(map(str, bad))} is undefined at step {step}, input {where}, "
                 f"where the network predicts {said}; declare output ranges inside which the equations are defined "
                 "(a positive range keeps an output positive)"
-            )
-    else:
-        ref = relation.evaluate(cols)
-        bad_ref = [o for o, v in ref.items() if not np.all(np.isfinite(v))]
-        if bad_ref:
-            raise TrainingError(
-                f"the relation itself is not finite at step {step}, input {where}: {', '.join(bad_ref)} = "
-                f"{', '.join(str(ref[o][0]) for o in bad_ref)}; narrow the bounds so the formula is defined everywhere"
-            )
-        if any(float(relation.compiled("scale", o, "numpy")(cols)[0]) == 0.0 for o in relation.outputs):
-            raise TrainingError(
-                f"the term scale is zero at step {step}, input {where}; give a normalizer= that stays positive there, "
-                "or train with atol > 0"
             )
     raise TrainingError(
         f"training diverged: the prediction became NaN or inf at step {step}, input {where}; "

@@ -10,7 +10,6 @@ does not import torch.
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
 from typing import Any
@@ -38,6 +37,8 @@ _NODES: dict[str, type] = {
         sp.csch, sp.asinh, sp.acosh, sp.atanh, sp.Abs, sp.sign, sp.floor, sp.ceiling, sp.Max, sp.Min,
         sp.Piecewise, ExprCondPair, sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan,
         sp.GreaterThan, sp.Equality, sp.Unequality, sp.And, sp.Or, sp.Not,
+        sp.erf, sp.erfc, sp.erfinv, sp.gamma, sp.loggamma, sp.polygamma, sp.sinc, sp.LambertW, sp.Heaviside,
+        sp.Mod, sp.besselj, sp.bessely, sp.besseli, sp.besselk,
     )
 }
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
@@ -183,6 +184,27 @@ def _sign(v: float) -> float:
     return float((v > 0) - (v < 0))
 
 
+def _scipy(name: str):
+    """scipy.special.<name>, imported when a stored constant first needs it."""
+    def call(*a):
+        import scipy.special
+
+        return float(getattr(scipy.special, name)(*a))
+    return call
+
+
+def _lambertw(a: float, k: float = 0.0) -> float:
+    if k != 0 or not a >= -1 / math.e:
+        return math.nan
+    import scipy.special
+
+    return float(scipy.special.lambertw(a, 0).real)
+
+
+def _heaviside(a: float, h0: float = 0.5) -> float:
+    return 1.0 if a > 0 else 0.0 if a < 0 else h0
+
+
 #: float64 twins of the numeric node types, to bound constants before SymPy sees them.
 _FLOAT_OPS: dict[str, Any] = {
     "Add": lambda *a: math.fsum(a),
@@ -216,6 +238,20 @@ _FLOAT_OPS: dict[str, Any] = {
     "ceiling": math.ceil,
     "Max": max,
     "Min": min,
+    "erf": math.erf,
+    "erfc": math.erfc,
+    "erfinv": _scipy("erfinv"),
+    "gamma": math.gamma,
+    "loggamma": lambda a: math.lgamma(a) if a > 0 else math.nan,
+    "polygamma": _scipy("polygamma"),
+    "sinc": lambda a: math.sin(a) / a if a != 0 else 1.0,
+    "LambertW": _lambertw,
+    "Heaviside": _heaviside,
+    "Mod": lambda a, b: a % b,  # Python's % takes the sign of the divisor, as SymPy's Mod does
+    "besselj": _scipy("jv"),
+    "bessely": _scipy("yv"),
+    "besseli": _scipy("iv"),
+    "besselk": _scipy("kv"),
 }
 
 
@@ -239,8 +275,25 @@ def short(v: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
+def name_problem(name: Any) -> str | None:
+    """Why `name` cannot name a symbol in an artifact, or None.
+
+    Any text a SymPy symbol can carry is kept -- ``lambda``, ``T_inf``, Greek and
+    other Unicode letters, spaces -- since a name is only ever a JSON string and a
+    dictionary key, never code; it must be non-empty, at most MAX_NAME characters
+    and printable (no control characters)."""
+    if not isinstance(name, str) or not name:
+        return "is empty or not text"
+    if len(name) > MAX_NAME:
+        return f"is longer than {MAX_NAME} characters"
+    if not name.isprintable():
+        return "holds control or other non-printable characters"
+    return None
+
+
 def check_name(name: Any, what: str = "symbol") -> str:
-    """`name` if it is a plain, short Python identifier (not a keyword); ArtifactError otherwise."""
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or len(name) > MAX_NAME:
-        raise ArtifactError(f"{what} name {short(name)} is not a plain identifier; refusing the artifact")
+    """`name` if `name_problem` finds nothing; ArtifactError otherwise."""
+    why = name_problem(name)
+    if why:
+        raise ArtifactError(f"{what} name {short(name)} {why}; refusing the artifact")
     return name

@@ -1,7 +1,7 @@
 """Verification: a dense check, a worst-case search, and the certificate they produce.
 
 The error of an explicit output is |y_hat - y| / max(S(x), atol), with S the term
-scale of the relation (DESIGN.md) and the reference y in float64; an implicit
+scale of the relation (docs/architecture.md) and the reference y in float64; an implicit
 output's is |y_hat - y*| / |y*| against a vectorised numeric solve (solve.py),
 where points with no root or several roots in the output range are counted and
 shown, not dropped silently.
@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from .errors import SurrogateError
+from .metric import error
+from .reference import explicit_reference
 from .relation import Relation
 from .scaling import edge_floors, edge_sides
 
@@ -56,6 +58,10 @@ class Certificate:
     error: str = "|y_hat - y| / max(S(x), atol), S = sum of |terms|"
     residual: dict[str, float] | None = None  # implicit: normalised residual at y_hat (max, p99, mean)
     unsolved: dict[str, Any] = field(default_factory=dict)  # implicit: points the solver could not settle
+    # explicit: points whose float64 reference lost its digits (0/0 at a removable
+    # singularity, cancellation next to it) and was redone in extended precision (reference.py)
+    refined_points: int = 0
+    note: str = ""  # why a figure is what it is (an infinite max where a scale vanishes without atol)
 
     def to_frame(self):
         """One row per output (and 'all'): max, p99 and mean error."""
@@ -71,6 +77,12 @@ class Certificate:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Certificate:
         return cls(**d)
+
+    def plot(self, model, **kw):
+        """The error map of `model` with this certificate's max and worst point (see surrogate.plot.plot_error)."""
+        from .plot import plot_error
+
+        return plot_error(model, certificate=self, **kw)
 
     def passes(self, tolerance: float) -> bool:
         return self.max_error <= tolerance
@@ -99,6 +111,11 @@ class Certificate:
                                                        for k, v in ex.items()))
         elif self.undefined_points:
             lines.append(f"  undefined  the relation is NaN/inf at {self.undefined_points} sampled points (excluded)")
+        if self.refined_points:
+            lines.append(f"  refined    {self.refined_points} references where float64 loses its digits (0/0, "
+                         "cancellation) redone in 40-digit arithmetic")
+        if self.note:
+            lines.append(f"  note       {self.note}")
         return "\n".join(lines)
 
 
@@ -113,13 +130,10 @@ class _Scorer:
     def __init__(self, model, relation: Relation, atol: float):
         self.model, self.relation, self.atol = model, relation, atol
         self.explicit = relation.is_explicit
-        if self.explicit:
-            self.exprs = [relation.compiled("expression", o, "numpy") for o in relation.outputs]
-            self.scales = [relation.compiled("scale", o, "numpy") for o in relation.outputs]
         self.last_status = None
+        self.refined = 0  # points whose reference was redone in extended precision (reference.py)
 
     def reference(self, x: np.ndarray):
-        cols = {n: x[:, j] for j, n in enumerate(self.relation.inputs)}
         if not self.explicit:
             from .solve import solve
 
@@ -127,18 +141,17 @@ class _Scorer:
             self.last_status = sol.status
             y = sol.values
             return y, np.abs(y)
-        y = np.stack([f(cols) for f in self.exprs], 1)
-        s = np.stack([f(cols) for f in self.scales], 1)
-        return y, s
+        ref = explicit_reference(self.relation, x)
+        self.refined += ref.refined
+        return ref.values, ref.scales
 
     def errors(self, x: np.ndarray):
         """(per-output errors [N, m], predictions, references, defined mask)."""
         y, s = self.reference(x)
         pred = self.model.evaluate(x)
-        with np.errstate(all="ignore"):
-            err = np.abs(pred - y) / np.maximum(s, self.atol)
+        err = error(pred, y, s, self.atol)
         defined = np.all(np.isfinite(y) & np.isfinite(s), 1)
-        err = np.where(np.isfinite(err), err, np.inf)
+        err = np.where(np.isnan(err), np.inf, err)
         return err, pred, y, defined
 
     def residual_errors(self, x: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -193,7 +206,7 @@ def verify(
     relation: Relation | None = None,
     *,
     points: int = 1_000_000,
-    atol: float = 0.0,
+    atol: float | None = None,
     seed: int = 0,
     search: bool = True,
     starts: int = 32,
@@ -203,8 +216,10 @@ def verify(
 
     Evaluates the error on `points` quasi-random points, then searches for a worse
     point from the `starts` worst ones (`steps` of gradient ascent, then a random
-    local search).  Returns a Certificate; never raises for a bad model, only for
-    a relation that does not match the model.
+    local search).  `atol` defaults to the one the model was trained with (or,
+    for a model without that record, the relation's suggestion where a scale
+    vanishes; train.resolve_atol).  Returns a Certificate; never raises for a bad
+    model, only for a relation that does not match the model.
     """
     t0 = time.perf_counter()
     relation = relation or model.relation
@@ -215,8 +230,11 @@ def verify(
         )
     if points < 16:
         raise ValueError(f"points must be at least 16, not {points!r}")
-    if not (atol >= 0 and math.isfinite(atol)):
-        raise ValueError(f"atol must be a finite number >= 0, not {atol!r}")
+    if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
+        atol = model.info["atol"]
+    from .train import resolve_atol
+
+    atol = resolve_atol(relation, atol)
     scorer = _Scorer(model, relation, atol)
     x, has_edges = _dense_points(relation, points, seed)
     err, pred, _, defined = scorer.errors(x)
@@ -284,7 +302,23 @@ def verify(
         error=Certificate.error if scorer.explicit else "|y_hat - y*| / |y*|, y* from a bracketed Newton solve",
         residual=residual,
         unsolved=unsolved,
+        refined_points=scorer.refined,
+        note=_note(relation, atol, max(best_e, dense_max)),
     )
+
+
+def _note(relation: Relation, atol: float, max_error: float) -> str:
+    """Why the max error is what it is, where the figure alone would mislead: a scale
+    that vanishes while atol is 0 (relative errors grow without bound there), or a
+    prediction that is not finite."""
+    where = "; ".join(f"{o} at " + ", ".join(f"{k}={v:.6g}" for k, v in p.items())
+                      for o, p in relation.program.vanishing.items())
+    if where and not atol:
+        return (f"the term scale vanishes ({where}) and atol is 0: relative errors grow without bound next to it "
+                f"(and any miss there is infinite); verify with atol={relation.suggested_atol():g} (or another)")
+    if not math.isfinite(max_error):
+        return "the max is infinite: the model's prediction is not finite somewhere (see the worst point)"
+    return ""
 
 
 #: The search reaches this much deeper into an edge layer than the dense sample does.
@@ -332,7 +366,7 @@ def _to_search(dom, edges: dict[int, str], floors: dict[int, float], x: np.ndarr
         for k, side in edges.items():
             lo, hi = lows[k], highs[k]
             with np.errstate(all="ignore"):
-                rel = ((hi - x[:, k]) if side == "high" else (x[:, k] - lo)) / (hi - lo)
+                rel = dom.edge_distance(k, side, x[:, k], lo, hi, np)
             layer = (rel > 0) & (rel < _SEARCH_LAYER)
             mask[:, k] = layer
             v = np.log(np.where(layer, rel, 1.0)) / math.log(floors[k])
@@ -362,9 +396,9 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
         x = _from_search(dom, edges, floors, u, mask)
         cols = {n: x[:, j] for j, n in enumerate(relation.inputs)}
         y = torch.stack([f(cols) for f in exprs], 1)
-        s = torch.stack([f(cols) for f in scales], 1).clamp(min=atol)
-        e = ((module(x) - y).abs() / s).amax(1)
-        e = torch.nan_to_num(e, nan=-math.inf)
+        s = torch.stack([f(cols) for f in scales], 1)
+        e = error(module(x), y, s, atol).amax(1)
+        e = torch.nan_to_num(e, nan=-math.inf, posinf=-math.inf)  # undefined: not a direction to climb
         better = e.detach() > best_e
         best_e = torch.where(better, e.detach(), best_e)
         best_u = torch.where(better[:, None], u.detach(), best_u)
@@ -374,7 +408,7 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
         with torch.no_grad():
             u.clamp_(0.0, 1.0)
     with torch.no_grad():
-        return _from_search(dom, edges, floors, best_u, mask).numpy()
+        return dom.clip(_from_search(dom, edges, floors, best_u, mask).numpy())
 
 
 def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int, rounds: int = 8,
@@ -390,7 +424,7 @@ def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int
     n, d = u.shape
 
     def score(uu, mm):
-        err, _, _, ok = scorer.errors(_from_search(dom, edges, floors, uu, mm))
+        err, _, _, ok = scorer.errors(dom.clip(_from_search(dom, edges, floors, uu, mm)))
         return np.where(ok, err.max(1), -np.inf)
 
     def keep(rows, trial, te, width):
@@ -416,4 +450,4 @@ def _local_search(scorer: _Scorer, relation: Relation, x0: np.ndarray, seed: int
     for r in np.logspace(-1, -8, rounds):
         trial = np.clip(np.repeat(u, tries, 0) + r * rng.standard_normal((n * tries, d)), 0.0, 1.0)
         keep(rows, trial, score(trial, np.repeat(mask, tries, 0)).reshape(n, tries), tries)
-    return _from_search(dom, edges, floors, u, mask)
+    return dom.clip(_from_search(dom, edges, floors, u, mask))

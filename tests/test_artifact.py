@@ -173,9 +173,11 @@ HOSTILE = [
     ("env-string-canary-in-bound",
      edit(setitem(["relation", "bounds", 0, 1], f"__import__('os').environ.__setitem__('{CANARY_ENV}', '1')")),
      "is text"),
-    ("symbol-name-not-identifier", edit(setitem(["relation", "symbols", "x1; import os"], {})),
-     "not a plain identifier"),
-    ("symbol-name-keyword", edit(setitem(["relation", "symbols", "lambda"], {})), "not a plain identifier"),
+    # any text a SymPy symbol can carry is a valid name (issue 9: lambda, T_inf, Greek); a name is
+    # only ever a JSON string and a dictionary key, so what is refused is what no label should hold
+    ("symbol-name-control-character", edit(setitem(["relation", "symbols", "x1\x00\x1b[2J"], {})),
+     "non-printable"),
+    ("symbol-name-too-long", edit(setitem(["relation", "symbols", "x" * 65], {})), "longer than 64"),
     ("symbol-undeclared", eq_rhs({"Symbol": "w"}), "does not declare"),
     ("symbol-assumption-unknown", edit(setitem(["relation", "symbols", "x1"], {"commutative": True})),
      "assumptions of symbol x1"),

@@ -36,10 +36,10 @@ def test_tolerance_stops_early():
     assert model.info["stop"] == "tolerance" and model.info["steps"] < 5000
 
 
-def test_nan_in_the_relation_is_reported_with_step_and_input():
-    bad = sg.Relation(sp.Eq(y, sp.sqrt(x1 - 1.5)), bounds={x1: (1, 2)})
-    with pytest.raises(TrainingError, match=r"not finite at step 0, input x1=1\.[0-4]"):
-        sg.train(bad, max_steps=10, progress=False)
+def test_nan_in_the_relation_is_refused_at_declaration_with_the_point():
+    # known before any training: the declaration is refused, naming a point where it fails
+    with pytest.raises(sg.RelationError, match=r"y is complex-valued \(.*j\) at x1=1(\.[0-4]\d*)? "):
+        sg.Relation(sp.Eq(y, sp.sqrt(x1 - 1.5)), bounds={x1: (1, 2)})
 
 
 def test_divergence_is_reported_not_hidden():
@@ -70,9 +70,9 @@ def test_heads_follow_the_output():
     from equations.seeds import paraboloid, seed001
 
     assert [h["kind"] for h in sg.train(seed001, max_steps=1, progress=False).module.head_specs] == ["signed_log"]
-    assert [h["kind"] for h in sg.train(paraboloid, max_steps=1, progress=False).module.head_specs] == ["log"]
+    assert [h["kind"] for h in sg.train(paraboloid, max_steps=1, atol=1e-2, progress=False).module.head_specs] == ["log"]
     lin = sg.Relation(sp.Eq(y, sp.sin(6 * x1)), bounds={x1: (0, 1)})
-    assert [h["kind"] for h in sg.train(lin, max_steps=1, progress=False).module.head_specs] == ["linear"]
+    assert [h["kind"] for h in sg.train(lin, max_steps=1, atol=1e-3, progress=False).module.head_specs] == ["linear"]
 
 
 def test_every_hidden_layer_has_an_activation():

@@ -1,0 +1,81 @@
+"""The error metric: one definition, used by training, verification and testing.
+
+The error of a prediction y_hat of an explicit output y is
+
+    e = |y_hat - y| / max(S(x), atol)
+
+with S the output's term scale (`magnitude`, docs/architecture.md) or the user's
+normaliser; an implicit output's is |y_hat - y*| / max(|y*|, atol) against the
+solved y*.  Works on NumPy arrays and torch tensors alike.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .domain import array_module
+
+__all__ = ["error", "magnitude"]
+
+
+def error(pred, ref, scale, atol: float = 0.0):
+    """|pred - ref| / max(scale, atol), elementwise (NumPy or torch, any shape).
+
+    NaN where the reference or the scale is not finite (the caller decides what an
+    undefined reference means); +inf where the prediction is not finite or the
+    denominator is zero while the prediction misses.
+    """
+    xp = array_module(pred)
+    if xp.__name__ == "numpy":
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            e = np.abs(pred - ref) / np.maximum(scale, atol)
+        bad_ref = ~(np.isfinite(ref) & np.isfinite(scale))
+        e = np.where(np.isnan(e) & ~bad_ref, np.where(pred == ref, 0.0, np.inf), e)
+        return np.where(bad_ref, np.nan, np.where(np.isfinite(pred), e, np.inf))
+    e = (pred - ref).abs() / scale.clamp(min=atol)
+    bad_ref = ~(xp.isfinite(ref) & xp.isfinite(scale))
+    e = xp.where(xp.isnan(e) & ~bad_ref, xp.where(pred == ref, xp.zeros_like(e), xp.full_like(e, float("inf"))), e)
+    return xp.where(bad_ref, xp.full_like(e, float("nan")), xp.where(xp.isfinite(pred), e, xp.full_like(e, float("inf"))))
+
+
+def magnitude(expr: sp.Expr, changes_sign) -> sp.Expr:
+    """The natural magnitude of `expr`, defined through its expression tree.
+
+    Sums that change sign inside the domain add the magnitudes of their parts
+    (``T1**4 - T2**4`` is measured by ``T1**4 + T2**4``, the size float64 works at
+    where T1 = T2); sums of one sign, function values and everything else are
+    measured by their absolute value; products multiply magnitudes; a positive
+    power takes the power of its base's magnitude; a negative power is the
+    absolute value (a denominator's magnitude is its size), and a product whose
+    denominator changes sign is measured by its value.  The top level of an
+    output is always a sum of its terms' magnitudes, so for a one-signed sum of
+    monomials this is the classic term scale sum |t_i|.
+
+    `changes_sign(e)` tells whether the sub-expression e takes both signs over the
+    domain (decided numerically on the declaration's probe).
+    """
+
+    def walk(e: sp.Expr, top: bool) -> sp.Expr:
+        if e.is_Number:
+            return sp.Abs(e)
+        if isinstance(e, sp.Add):
+            if top or changes_sign(e):
+                return sp.Add(*[walk(a, False) for a in e.args])
+            return sp.Abs(e)
+        if isinstance(e, sp.Mul):
+            # a denominator that changes sign vanishes with its numerator (LMTD's
+            # (dT1 - dT2)/log(dT1/dT2) at dT1 = dT2): the quotient is measured by its value
+            if any(isinstance(a, sp.Pow) and a.exp.is_number and a.exp < 0 and changes_sign(a.base) for a in e.args):
+                return sp.Abs(e)
+            return sp.Mul(*[walk(a, False) for a in e.args])
+        if isinstance(e, sp.Pow) and e.exp.is_number and e.exp.is_real:
+            if e.exp > 0:
+                return walk(e.base, False) ** e.exp
+            return sp.Abs(e)
+        if isinstance(e, sp.Piecewise):
+            return sp.Piecewise(*[(walk(v, top), c) for v, c in e.args])
+        return sp.Abs(e)
+
+    return walk(expr, True)
