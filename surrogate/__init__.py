@@ -5,12 +5,13 @@
     cert = sg.verify(model)
     model.save("f.surrogate"); same = sg.load("f.surrogate")
 
-On a machine without torch the package still imports, with the torch-free parts:
-`Relation` and `surrogate.runtime`, which predicts from a saved artifact with NumPy.
+Without the `train` extra (torch, pandas) the package still imports, with the torch-free
+parts: `Relation` and `surrogate.runtime`, which predicts from a saved artifact with NumPy.
 """
 
 from __future__ import annotations
 
+from .errors import INSTALL_TRAIN as _INSTALL_TRAIN
 from .errors import (
     ArtifactError,
     DomainError,
@@ -49,8 +50,9 @@ __all__ = [
 _NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult", "plot_error",
                 "plot_training")
 
-try:  # everything that trains or runs a torch model; absent where torch is not installed
+try:  # everything that trains or runs a torch model; absent without the `train` extra
     import torch as _torch  # noqa: F401
+    import pandas as _pandas  # noqa: F401  (surrogate.fit needs it: torch alone is not enough)
 except ModuleNotFoundError:  # the NumPy runtime (surrogate.runtime) still works
     _torch = None
 if _torch is not None:
@@ -67,7 +69,7 @@ if _torch is not None:
 def __getattr__(name: str):
     if name in _NEEDS_TORCH:
         raise ImportError(
-            f"surrogate.{name} needs torch, which is not installed here: pip install torch "
-            "(or use surrogate.runtime, which predicts from a saved artifact with NumPy only)"
+            f"surrogate.{name} needs torch and pandas (the `train` extra), which are not installed here: "
+            f"{_INSTALL_TRAIN} (or use surrogate.runtime, which predicts from a saved artifact with NumPy only)"
         )
     raise AttributeError(f"module 'surrogate' has no attribute {name!r}")

@@ -120,7 +120,7 @@ def export_onnx(model: Surrogate, path, *, precision: str | None = None) -> None
     try:
         import onnx
     except ImportError as e:
-        raise ImportError(f"ONNX export needs the onnx package ({e}); install it with: pip install surrogate[onnx]") from None
+        raise ImportError(f"ONNX export needs the onnx package ({e}); install it with: pip install 'surrogate-formula[onnx]'") from None
     import copy
     import io
     import warnings

@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from .errors import SurrogateError
+from .errors import INSTALL_TRAIN, TRAIN_MODULES, SurrogateError
 
 __all__ = ["main"]
 
@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
                    help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
-                        "to OUT (default: FILE with the suffix .onnx); needs pip install surrogate[onnx]")
+                        "to OUT (default: FILE with the suffix .onnx); needs pip install 'surrogate-formula[onnx]'")
     s.set_defaults(run=cmd_export)
 
     s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")
@@ -323,6 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"surrogate {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:  # a plain (runtime-only) install: `list` works, training does not
+        if (e.name or "").partition(".")[0] not in TRAIN_MODULES:
+            raise
+        print(f"surrogate {args.command}: needs {e.name}, which is not installed here: {INSTALL_TRAIN}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

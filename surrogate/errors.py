@@ -6,6 +6,13 @@ So `except ValueError` in a user's code still catches a bad declaration, and
 
 from __future__ import annotations
 
+#: The distribution's name on the package index (the import name is `surrogate`), and the
+#: install commands that error messages give.
+DISTRIBUTION = "surrogate-formula"
+INSTALL_TRAIN = f"pip install '{DISTRIBUTION}[train]'"  # torch, pandas, Hypothesis, tqdm
+#: Modules of the `train` extra: an import of one of them failing means the extra is missing.
+TRAIN_MODULES = ("torch", "pandas", "hypothesis", "tqdm")
+
 
 class SurrogateError(Exception):
     """Root of every error raised on purpose by `surrogate`."""

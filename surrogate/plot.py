@@ -79,7 +79,7 @@ def require_matplotlib():
         from matplotlib.figure import Figure
     except ImportError as e:
         raise PlotDependencyError(
-            "plotting needs matplotlib, which is not installed here: pip install matplotlib"
+            "plotting needs matplotlib, which is not installed here: pip install 'surrogate-formula[plot]'"
         ) from e
     return matplotlib, Figure, LogNorm
 

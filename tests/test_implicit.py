@@ -51,6 +51,7 @@ def test_implicit_needs_output_ranges():
         sg.Relation(sp.Eq(f * g, Re), bounds={Re: (1, 2)}, outputs={f: (1, 2), g: (1, 2)})
 
 
+@pytest.mark.slow  # 300 steps of a four-equation system: ~13 s on two cores
 def test_a_system_trains_and_round_trips(tmp_path):
     model = sg.train(parallel_pipes, max_steps=300, seed=0, progress=False)
     cert = sg.verify(model, points=2048, steps=0)

@@ -82,7 +82,7 @@ def test_the_cli_exports(tmp_path, capsys):
 def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
     model = sg.load(GOLDEN / "paraboloid_silu.surrogate")
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ImportError, match=r"pip install surrogate\[onnx\]"):
+    with pytest.raises(ImportError, match=r"pip install 'surrogate-formula\[onnx\]'"):
         model.export_onnx(tmp_path / "p.onnx")
     assert not (tmp_path / "p.onnx").exists()
 

@@ -225,14 +225,14 @@ def test_missing_matplotlib_names_the_install(one, monkeypatch, tmp_path, capsys
     for mod in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    with pytest.raises(ImportError, match="pip install matplotlib") as e:
+    with pytest.raises(ImportError, match=r"pip install 'surrogate-formula\[plot\]'") as e:
         plot_error(one)
     assert isinstance(e.value, (PlotDependencyError, sg.SurrogateError))
     with pytest.raises(PlotDependencyError):
         plot_training(HISTORY)
     one.save(tmp_path / "one.surrogate")
     assert main(["verify", str(tmp_path / "one.surrogate"), "--points", "64", "--plot", str(tmp_path / "e.png")]) == 2
-    assert "pip install matplotlib" in capsys.readouterr().err
+    assert "pip install 'surrogate-formula[plot]'" in capsys.readouterr().err
     assert not (tmp_path / "e.png").exists()
 
 
