@@ -125,7 +125,9 @@ class CompiledRelation:
                 self.add(("group_neg", o), n, f"the negative terms of {o}")
         if self.problems or rel.parameters:
             return
-        ref = explicit_reference(rel, self.probe)
+        # the probe's facts need a few hundred careful points at most: a formula undefined over
+        # half its domain is refused on the first ones
+        ref = explicit_reference(rel, self.probe, max_refined=256)
         self.removable = ref.refined
         y, s = ref.values, ref.scales
         bad = ~np.all(np.isfinite(y) & np.isfinite(s), 1)
@@ -168,10 +170,12 @@ class CompiledRelation:
             if rows.any() and zero[rows].mean() >= 0.5:
                 faces.append((c // 2, ("low", "high")[c % 2]))
         self.zero_faces[o] = faces
-        inner = ~(zero & on_face)
-        if np.all(y[inner] > 0) and np.all(y >= 0):
+        # one sign: never both signs.  Zeros are allowed -- on a face (log10(x) at x = 1), at
+        # a corner (x**2 + y**2), or where the output underflows (erfc(158)): a log head
+        # comes as close to 0 as float64 does, and the scale there asks for an atol anyway
+        if np.all(y >= 0) and np.any(y > 0):
             self.sign[o] = 1
-        elif np.all(y[inner] < 0) and np.all(y <= 0):
+        elif np.all(y <= 0) and np.any(y < 0):
             self.sign[o] = -1
         else:
             self.sign[o] = 0

@@ -56,7 +56,7 @@ def _patterns(d: int) -> np.ndarray:
     return np.array([np.where((k >> b) & 1, -1.0, 1.0) for b in range(bits)])
 
 
-def explicit_reference(relation, x: np.ndarray, *, refine: bool = True) -> Reference:
+def explicit_reference(relation, x: np.ndarray, *, refine: bool = True, max_refined: int = MAX_REFINED) -> Reference:
     """Float64 outputs and scales of an explicit relation at x [N, d] (inputs order)."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
@@ -80,8 +80,8 @@ def explicit_reference(relation, x: np.ndarray, *, refine: bool = True) -> Refer
         rows = rows[~_extended_agrees(relation, x[rows], ref.values[rows], ref.scales[rows])]
     if not rows.size:
         return ref
-    ref.unrefined = max(0, rows.size - MAX_REFINED)
-    rows = rows[:MAX_REFINED]
+    ref.unrefined = max(0, rows.size - max_refined)
+    rows = rows[:max_refined]
     exact = _Exact(relation)
     for i in rows:
         ref.values[i], ref.scales[i] = exact(x[i])

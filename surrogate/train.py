@@ -10,6 +10,7 @@ device between validation checks.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
@@ -78,6 +79,20 @@ class TrainConfig:
             raise ValueError(f"edge_fraction must lie in [0, 1], not {self.edge_fraction!r}")
         if self.lr <= 0 or self.lr_final <= 0:
             raise ValueError(f"learning rates must be positive, not lr={self.lr!r}, lr_final={self.lr_final!r}")
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None):
+    """torch's intra-op threads set to n for the block (None: left alone), then restored.
+    Small batches gain little from a second thread, and lose a factor of ten when
+    another process holds a core (TrainConfig.cpu_threads)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(device) -> torch.device:
@@ -150,13 +165,8 @@ def train(
     """
     cfg = config or TrainConfig()
     dev = resolve_device(device)
-    threads = torch.get_num_threads()
-    if dev.type == "cpu" and cfg.cpu_threads:
-        torch.set_num_threads(cfg.cpu_threads)
-    try:
+    with cpu_threads(cfg.cpu_threads if dev.type == "cpu" else None):
         return _train(relation, tolerance, time_limit, max_steps, dev, seed, progress, cfg, atol)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.device, seed: int, progress,

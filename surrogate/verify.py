@@ -259,9 +259,12 @@ def verify(
     if search and math.isfinite(dense_max):
         k = min(starts, len(e))
         top = _starts(relation, x, e, k)
-        cand = _ascend(model, relation, top, atol, steps) if scorer.explicit else top
-        cand = np.concatenate([top, cand])
-        cand = _local_search(scorer, relation, cand, seed)
+        from .train import cpu_threads
+
+        with cpu_threads(1):  # batches of tens of points: a second thread only spins (train.cpu_threads)
+            cand = _ascend(model, relation, top, atol, steps) if scorer.explicit else top
+            cand = np.concatenate([top, cand])
+            cand = _local_search(scorer, relation, cand, seed)
         ce, _, _, cdef = scorer.errors(cand)
         ce = np.where(cdef, ce.max(1), -np.inf)
         i = int(np.argmax(ce))
@@ -385,6 +388,10 @@ def _ascend(model, relation: Relation, x0: np.ndarray, atol: float, steps: int) 
     dom = relation.domain
     edges, floors = _search_chart(dom)
     module = copy.deepcopy(model.module).to("cpu", torch.float64)
+    return _ascend_steps(module, relation, dom, edges, floors, x0, atol, steps)
+
+
+def _ascend_steps(module, relation: Relation, dom, edges, floors, x0: np.ndarray, atol: float, steps: int):
     exprs = [relation.compiled("expression", o) for o in relation.outputs]
     scales = [relation.compiled("scale", o) for o in relation.outputs]
     u0, mask0 = _to_search(dom, edges, floors, x0)
