@@ -15,7 +15,10 @@ import sympy as sp
 
 from .domain import array_module
 
-__all__ = ["error", "magnitude"]
+__all__ = ["error", "magnitude", "DEFINITION"]
+
+#: The error in words, as certificates and failing tests print it.
+DEFINITION = "|y_hat - y| / max(S(x), atol), S = the output's magnitude (sum of |terms|; docs/architecture.md)"
 
 #: Functions that pass through zero with a non-zero slope: float64 evaluates them with
 #: an absolute error set by their argument's size, not a relative one.

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from .domain import Domain
 from .errors import DomainError, SurrogateError
-from .metric import error
+from .metric import DEFINITION, error
 from .reference import explicit_reference
 from .relation import Relation
 
@@ -56,7 +56,7 @@ _KINDS = ("low", "high", "near_low", "near_high", "interior", "interior", "decad
 #: Relative depth of the layers next to a bound: 10**-1 down to 10**-_NEAR.
 _NEAR = 15.0
 _TINY = {"float64": float(np.finfo(np.float64).tiny), "float32": float(np.finfo(np.float32).tiny)}
-_ERROR = "|y_hat - y| / max(S(x), atol), S = sum of |terms|"
+_ERROR = DEFINITION
 
 
 def register_profiles() -> tuple[str, ...]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .errors import SurrogateError
-from .metric import error
+from .metric import DEFINITION, error
 from .reference import explicit_reference
 from .relation import Relation
 from .scaling import edge_floors, edge_sides
@@ -55,7 +55,7 @@ class Certificate:
     search: dict[str, Any] = field(default_factory=dict)
     undefined_points: int = 0  # points where the reference itself is NaN or inf (excluded)
     seconds: float = 0.0
-    error: str = "|y_hat - y| / max(S(x), atol), S = sum of |terms|"
+    error: str = DEFINITION
     residual: dict[str, float] | None = None  # implicit: normalised residual at y_hat (max, p99, mean)
     unsolved: dict[str, Any] = field(default_factory=dict)  # implicit: points the solver could not settle
     # explicit: points whose float64 reference lost its digits (0/0 at a removable
