@@ -28,7 +28,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from .model import Surrogate
 from .network import MLP
-from .scaling import features, heads, links, n_channels
+from .scaling import edge_floors, features, heads, links, n_channels
 
 __all__ = ["LMSettings", "lm_parameters", "train_lm", "use_lm"]
 
@@ -44,6 +44,10 @@ class LMSettings:
     explore: float = 0.05
     lam0: float = 1e-2
     mu: float = 1e-12  # absolute damping, relative to the mean of diag(J^T J)
+    # how deep towards an edge batches and validation reach: "train" (Adam's floors) or
+    # "verify" (the certificate's, scaling.Edge)
+    floors: str = "train"
+    corners: bool = False  # measured once (area_ratio seed 1): max 2.4e-2 -> 3.0e-3 but p99 9e-5 -> 9e-4
 
 
 def lm_parameters(n_in: int, n_out: int, s: LMSettings = LMSettings(), skip: bool = True) -> int:
@@ -141,7 +145,18 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
         raise ValueError("method='lm' trains explicit relations only; use method='adam' (or 'auto') for "
                          f"{relation.name or 'this relation'}")
     s = settings
+    if s.floors != "train":
+        dom = relation.domain
+        objective = type(objective)(relation, head_specs, objective.edges, edge_floors(dom, s.floors),
+                                    objective.link_weight, objective.atol)
+        xv = objective.validation_points(len(xv), seed).to(dev)
     gen = torch.Generator(device=dev).manual_seed(seed)
+    # the 2^d corners of the chart go into every batch and the validation set: a
+    # tight fit extrapolates badly, and corners are where the arcsine draws thin out
+    d = relation.domain.dim
+    u = torch.tensor([[(i >> k) & 1 for k in range(d)] for i in range(2**d)], dtype=torch.float64)
+    corners = relation.domain.chart(u).to(dev) if s.corners else u[:0].to(dev)
+    xv = torch.cat([xv, corners])
     channels = n_channels(head_specs)
     t0 = time.perf_counter()
 
@@ -189,7 +204,8 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
                     if tolerance is not None and best_stats["max"] <= tolerance:
                         why = "tolerance"
                         break
-                x = objective.draw(batch, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+                x = objective.draw(batch - len(corners), gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+                x = torch.cat([x, corners]) if s.corners else x
                 prob = _Problem(model, objective, x)
             jac, r = prob.jacobian(theta)
             a = jac.T @ jac
@@ -260,13 +276,24 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
     return model
 
 
-def use_lm(relation, cfg, n_features: int, channels: int, dev) -> bool:
-    """cfg.method, with "auto" resolved: see TrainConfig.method."""
-    if cfg.method == "lm":
-        return True
-    if cfg.method == "adam":
-        return False
-    return False  # decided by measurement below
+def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:
+    """cfg.method, with "auto" resolved to LM for an explicit relation of at most
+    `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
+    trained on the CPU against a time limit.  Measured at 60 s on one thread
+    (docs/architecture.md): LM certified 10-200x below Adam on four of six runs of
+    planck, fin_tip, area_ratio and Churchill-Bernstein, and 2-6x above it on two.
+    A budget of `max_steps` alone keeps Adam: one LM step costs about as much as a
+    hundred Adam steps, so the two step counts do not compare."""
+    if cfg.method != "auto":
+        return cfg.method == "lm"
+    s = LMSettings()
+    return (relation.is_explicit and dev.type == "cpu" and (time_limit is not None or max_steps is None)
+            and len(relation.inputs) <= AUTO_INPUTS
+            and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)
+
+
+AUTO_INPUTS = 5
+AUTO_PARAMETERS = 1000
 
 
 _DERIVATIVES = {

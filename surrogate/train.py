@@ -189,7 +189,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     head_specs = choose_heads(relation, probe_cols)
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
-    if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev):
+    if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit):
         bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
         model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, tolerance=tolerance,
                             time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
