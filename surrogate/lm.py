@@ -279,11 +279,12 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
 def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:
     """cfg.method, with "auto" resolved to LM for an explicit relation of at most
     `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
-    trained on the CPU against a time limit.  Measured at 60 s on one thread
-    (docs/architecture.md): LM certified 10-200x below Adam on four of six runs of
-    planck, fin_tip, area_ratio and Churchill-Bernstein, and 2-6x above it on two.
-    A budget of `max_steps` alone keeps Adam: one LM step costs about as much as a
-    hundred Adam steps, so the two step counts do not compare."""
+    trained on the CPU against a time limit.  Measured at 60 s on one thread, seeds 0
+    and 1 (docs/architecture.md): LM certified 5-220x below Adam on six of eight runs
+    of planck, fin_tip, area_ratio and Churchill-Bernstein, and 2-6.5x above it on two
+    (a spike the validation set missed).  A budget of `max_steps` alone keeps Adam:
+    one LM step costs about as much as a hundred Adam steps, so the two step counts
+    do not compare."""
     if cfg.method != "auto":
         return cfg.method == "lm"
     s = LMSettings()
