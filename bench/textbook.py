@@ -149,7 +149,7 @@ def run(name: str, rel: sg.Relation, seconds: float, points: int, seed: int, con
         assert np.allclose(pred.to_numpy(), model.evaluate(x), rtol=1e-12, atol=0.0, equal_nan=False)
     heads = ",".join(h["kind"] for h in model.module.head_specs)
     feats = ",".join(sorted({f["kind"] for f in model.module.feature_specs}))
-    return {"relation": name, "inputs": len(rel.inputs), "steps": model.info["steps"], "train_s": round(train_s, 1),
+    return {"relation": name, "method": model.info["method"], "seed": seed, "inputs": len(rel.inputs), "steps": model.info["steps"], "train_s": round(train_s, 1),
             "atol": cert.atol, "max": cert.max_error, "p99": cert.p99_error, "mean": cert.mean_error,
             "refined": cert.refined_points, "heads": heads, "features": feats,
             "warned": "yes" if caught else ""}
@@ -164,11 +164,12 @@ def main(argv=None) -> int:
     p.add_argument("--issue", action="store_true", help="the relations of issue 9's table instead of the ten")
     p.add_argument("--no-groups", action="store_true", help="without the formula's group features")
     p.add_argument("--no-lsq", action="store_true", help="without the least-squares start of the skip path")
+    p.add_argument("--method", choices=("auto", "adam", "lm"), default="auto", help="TrainConfig.method")
     args = p.parse_args(argv)
     rels = issue() if args.issue else ten()
     if args.only:
         rels = {k: v for k, v in rels.items() if k in args.only.split(",")}
-    cfg = sg.TrainConfig(group_features=not args.no_groups, lsq_start=not args.no_lsq)
+    cfg = sg.TrainConfig(group_features=not args.no_groups, lsq_start=not args.no_lsq, method=args.method)
     rows = []
     for name, rel in rels.items():
         rows.append(run(name, rel, args.train, args.points, args.seed, cfg))

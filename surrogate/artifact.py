@@ -63,8 +63,9 @@ def load(path, *, device="cpu") -> Surrogate:
     relation, feats, heads, cfg = fmt.model_parts(manifest, tensors)
     net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
               skip=cfg["skip"])
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
+    # the dtype first: loading float64 weights into float32 parameters would round them
     net.to(device=device, dtype=getattr(torch, cfg["dtype"]))
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
     cert = fmt.certificate(manifest)
     if cert is not None:
         from .verify import Certificate

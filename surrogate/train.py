@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .errors import RelationError, TrainingError
+from . import lm
 from .model import Surrogate
 from .network import MLP
 from .relation import Relation
@@ -69,8 +70,13 @@ class TrainConfig:
     # 2.4 ms to 23 ms: `surrogate train seeds:seed001` did 5 154 steps in 120 s instead of
     # ~55 000 beside a test run.
     cpu_threads: int | None = 1
+    # "adam"; "lm": Levenberg-Marquardt on a small float64 network (lm.py, explicit relations
+    # only); "auto": LM where lm.use_lm says it pays
+    method: str = "auto"
 
     def __post_init__(self):
+        if self.method not in ("auto", "adam", "lm"):
+            raise ValueError(f"method must be 'auto', 'adam' or 'lm', not {self.method!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', not {self.dtype!r}")
         if not 0.0 < self.tail <= 1.0 or self.tail_weight < 0:
@@ -193,6 +199,14 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     head_specs = choose_heads(relation, probe_cols)
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
+    if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit):
+        bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
+        model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, tolerance=tolerance,
+                            time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
+                            lsq_start=_lsq_start, validate=_validate, bar=bar)
+        bar.close()
+        model.info.update(atol=atol, config=asdict(cfg))
+        return model
 
     gen = torch.Generator(device=dev).manual_seed(seed)
 
@@ -293,6 +307,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         step += n
     bar.close()
     model.info = {
+        "method": "adam",
         "steps": step,
         "seconds": round(time.perf_counter() - t0, 3),
         "stop": stop_reason,
