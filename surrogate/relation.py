@@ -175,12 +175,18 @@ class Relation:
         # the compiler.  Names are kept.
         real = _real_symbols(symbols, self.domain, self._parameters, declared)
         symbols = {n: real[n] for n in symbols}
-        eqs = [sp.Eq(_replace(e.lhs, real), _replace(e.rhs, real), evaluate=False) for e in eqs]
+        eqs0, eqs = eqs, [sp.Eq(_replace(e.lhs, real), _replace(e.rhs, real), evaluate=False) for e in eqs]
         self.equations = tuple(eqs)
         self._bounds = {n: (_replace(lo, real), _replace(hi, real)) for n, (lo, hi) in self._bounds.items()}
         if self.domain is not None:
             self.domain = self.domain.with_bounds(self._bounds)
         self._symbols = symbols
+        for n in self.inputs:  # a condition SymPy can decide from the bounds drops its branch
+            if any(symbols[n].name == s.name for e in eqs0 for s in e.free_symbols) and \
+                    not any(symbols[n] in e.free_symbols for e in eqs):
+                problems.append(f"input {n} drops out of the equations over its bounds (they read "
+                                f"{'; '.join(str(e) for e in eqs)} once {n} is known to lie in them: a Piecewise "
+                                f"condition on {n} is decided there); remove its bounds or use it")
 
         self._declared_outputs = outputs is not None
         self._explicit = self._explicit_forms(eqs, problems)

@@ -245,6 +245,10 @@ BAD = [
     ("complex", sp.Eq(z, sp.sqrt(-1 - x)), {x: (0, 1)}, "complex-valued"),
     ("control-character-name", sp.Eq(z, sp.Symbol("a\x07")), {sp.Symbol("a\x07"): (0, 1)}, "non-printable"),
     ("long-name", sp.Eq(z, sp.Symbol("a" * 70)), {sp.Symbol("a" * 70): (0, 1)}, "longer than 64"),
+    # found by the generated relations: with x known to lie in (-1, 0), x < 0.5 is True and the
+    # only branch with x in it goes; saved, the relation would no longer load
+    ("decided-condition", sp.Eq(z, sp.Piecewise((y + 1, x < 0.5), (x * y, True))), {x: (-1, 0), y: (0, 1)},
+     r"input x drops out of the equations over its bounds .*Eq\(z, y \+ 1\)"),
 ]
 
 
