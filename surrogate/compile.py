@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -587,11 +587,3 @@ def _piecewise(expr: sp.Piecewise, xp) -> Node:
         return out
 
     return run
-
-
-def free_names(exprs: Iterable[sp.Basic]) -> set[str]:
-    """Names of the free symbols of several expressions."""
-    out: set[str] = set()
-    for e in exprs:
-        out |= {s.name for s in e.free_symbols}
-    return out

@@ -18,7 +18,6 @@ max error (Objective.errors, the certificate's metric) is kept for the rest.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass

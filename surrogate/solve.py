@@ -94,7 +94,7 @@ def solve(relation, x: np.ndarray, *, tol: float = 1e-13, max_iter: int = 100, g
     missing = [o for o in relation.outputs if relation.output_ranges.get(o) is None]
     if missing:
         raise ValueError(f"outputs {', '.join(missing)} need a declared range to be solved for: outputs={{name: (low, high)}}")
-    fns = _functions(relation)
+    fns = _Functions(relation)  # looks up functions compiled at declaration
     axes = [_Axis.of(relation, o) for o in relation.outputs]
     # NaN and inf are expected on the way (an undefined residual, a singular Jacobian)
     # and are handled by the status logic, row by row
@@ -162,10 +162,6 @@ class _Functions:
              for j in range(len(relation.outputs))]
             for i in range(n)
         ]
-
-
-def _functions(relation) -> _Functions:
-    return _Functions(relation)  # looks up functions compiled at declaration
 
 
 def _evaluate_explicit(relation, cols, n: int) -> SolveResult:
