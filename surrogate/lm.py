@@ -27,6 +27,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from .model import Surrogate
 from .network import MLP
+from .objective import _full
 from .scaling import edge_floors, features, heads, links, n_channels
 
 __all__ = ["LMSettings", "lm_parameters", "train_lm", "use_lm"]
@@ -48,6 +49,8 @@ class LMSettings:
     # between the two: Churchill-Bernstein (60 s, seeds 0, 1) certified 8.0e-3 and 3.4e-4
     # with the training floor, 6.5e-6 and 1.2e-5 with the certificate's
     floors: str = "verify"
+    power: float = 2.0  # the L_p norm minimised by IRLS weights (2: plain least squares)
+    power_from: float = 0.0  # share of the budget after which `power` applies
     corners: bool = False  # measured once (area_ratio seed 1): max 2.4e-2 -> 3.0e-3 but p99 9e-5 -> 9e-4
 
 
@@ -67,19 +70,45 @@ class _Problem:
         self.shapes = [p.shape for _, p in net.named_parameters()]
         self.sizes = [p.numel() for _, p in net.named_parameters()]
         cols = objective._columns(x)
+        self.cols = cols
         self.f = features(x, model.module.feature_specs, model.relation).double()
+        specs = model.module.head_specs
+        self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
+        self.implicit = not objective.explicit
+        self.weight = None  # IRLS row weights of the current step (jacobian(power=...))
+        if self.implicit:  # the Newton weights are set at each Jacobian (below)
+            self.newton = self.fallback = None
+            return
         n = len(x)
         dummy = torch.zeros(n, len(model.relation.outputs), dtype=torch.float64, device=x.device)
         y, s, ok = objective._references(cols, dummy)
         self.y, self.s, self.ok = y, s.clamp(min=objective.atol) if objective.atol else s, ok
-        specs = model.module.head_specs
-        self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
         # log heads: the residual in log space where |y| > 0
         self.logy = []
         for h, o in zip(specs, self.out_index):
             ay = self.y[:, o].abs()
             live = (ay > 0) & ok
             self.logy.append((live, torch.where(live, ay, torch.ones_like(ay)).log(), ay) if h["kind"] == "log" else None)
+
+    def _implicit_residuals(self, pred: torch.Tensor) -> torch.Tensor:
+        """[N, k] residuals of an implicit relation: the Newton estimate of the relative
+        output errors, J^-1 r with J_ij = y_j dr_i/dy_j taken at the step's starting
+        prediction and held for the step (Objective._newton_errors, the measure verify
+        and validation use), or r / S at points where J cannot be solved."""
+        env = dict(self.cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.model.relation.outputs)})
+        r = torch.stack([_full(f(env), pred[:, 0]) for f in self.objective.residuals], 1)
+        if self.newton is None:  # the step's weights, from its starting prediction
+            obj = self.objective
+            inv = obj._newton_inverse(env, pred)
+            scale = torch.stack([_full(f({k: v.detach() for k, v in env.items()}), pred[:, 0])
+                                 for f in obj.residual_scales], 1)
+            self.newton = inv.detach()
+            self.fallback = scale.detach()
+        fine = torch.isfinite(self.newton).all(2).all(1)
+        inv = torch.where(fine[:, None, None], self.newton, torch.zeros_like(self.newton))
+        newton = (inv @ r.unsqueeze(2)).squeeze(2)
+        return torch.where(fine[:, None], newton, r / self.fallback)
 
     def params(self, theta: torch.Tensor) -> dict:
         out, i = {}, 0
@@ -92,6 +121,8 @@ class _Problem:
         """[N, m] residuals from the channels [N, c]."""
         specs = self.model.module.head_specs
         pred = heads(ch, specs)
+        if self.implicit:
+            return self._implicit_residuals(pred)
         lk = links(ch, specs)
         cols = []
         for h, o, lg, l in zip(specs, self.out_index, self.logy, lk):
@@ -104,10 +135,13 @@ class _Problem:
 
     def residuals(self, theta: torch.Tensor) -> torch.Tensor:
         ch = functional_call(self.model.module.net, self.params(theta), (self.f,))
-        return self.residuals_from_channels(ch).reshape(-1)
+        r = self.residuals_from_channels(ch).reshape(-1)
+        return r if self.weight is None else r * self.weight
 
-    def jacobian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(J [N*m, P], r [N*m]) at theta."""
+    def jacobian(self, theta: torch.Tensor, power: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(J [N*m, P], r [N*m]) at theta.  With power p > 2 the rows are weighted by
+        (|r| / rms r)^((p - 2) / 2), held for the step (one IRLS step towards the L_p
+        norm: the worst points weigh more)."""
         net = self.model.module.net
         p = self.params(theta)
 
@@ -115,6 +149,7 @@ class _Problem:
             return functional_call(net, params, (f[None],))[0]
 
         ch = functional_call(net, p, (self.f,)).detach().requires_grad_(True)
+        self.newton = None  # an implicit relation's Newton weights: set anew at each Jacobian
         r = self.residuals_from_channels(ch)  # [N, m]
         n, m = r.shape
         grads = []
@@ -134,18 +169,20 @@ class _Problem:
         if bad.any():  # a point the network cannot evaluate carries no weight in this step
             r = torch.where(bad, torch.zeros_like(r), r)
             jac = torch.where(bad[:, None], torch.zeros_like(jac), jac)
+        self.weight = None
+        if power > 2:
+            rms = r.square().mean().sqrt().clamp(min=1e-300)
+            self.weight = (r.abs() / rms).clamp(1e-3, 1e3) ** ((power - 2) / 2)
+            r, jac = r * self.weight, jac * self.weight[:, None]
         return jac, r
 
 
 def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, time_limit, max_steps, dev, seed,
-             cfg, lsq_start, validate, bar, settings: LMSettings = LMSettings()) -> Surrogate:
+             cfg, lsq_start, validate, bar) -> Surrogate:
     """Levenberg-Marquardt from a few random starts; returns the model with the lowest
     validation max (info as Adam's: steps, seconds, stop, history rows
     (step, seconds, attempt, validation max, validation mean))."""
-    if not relation.is_explicit:
-        raise ValueError("method='lm' trains explicit relations only; use method='adam' (or 'auto') for "
-                         f"{relation.name or 'this relation'}")
-    s = settings
+    s = cfg.lm
     if s.floors != "train":
         dom = relation.domain
         objective = type(objective)(relation, head_specs, objective.edges, edge_floors(dom, s.floors),
@@ -208,7 +245,9 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
                 x = objective.draw(batch - len(corners), gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
                 x = torch.cat([x, corners]) if s.corners else x
                 prob = _Problem(model, objective, x)
-            jac, r = prob.jacobian(theta)
+            done = ((time.perf_counter() - t0) / time_limit if time_limit
+                    else total_steps / max_steps if max_steps else 0.0)
+            jac, r = prob.jacobian(theta, s.power if done >= s.power_from else 2.0)
             a = jac.T @ jac
             g = jac.T @ r
             loss = float(r @ r)
@@ -289,7 +328,7 @@ def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, t
     steps, so the two step counts do not compare."""
     if cfg.method != "auto":
         return cfg.method == "lm"
-    s = LMSettings()
+    s = cfg.lm
     return (relation.is_explicit and dev.type == "cpu" and (time_limit is not None or max_steps is None)
             and len(relation.inputs) <= AUTO_INPUTS
             and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)

@@ -16,7 +16,7 @@ import math
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -75,8 +75,11 @@ class TrainConfig:
     # robust across seeds: at 60 s LM certified 5-300x lower in six of eight runs but worse in
     # two (lm.use_lm, docs/architecture.md)
     method: str = "adam"
+    lm: lm.LMSettings = field(default_factory=lm.LMSettings)  # the LM phase's network and schedule
 
     def __post_init__(self):
+        if isinstance(self.lm, dict):  # a config read back from a model's info
+            object.__setattr__(self, "lm", lm.LMSettings(**self.lm))
         if self.method not in ("auto", "adam", "lm"):
             raise ValueError(f"method must be 'auto', 'adam' or 'lm', not {self.method!r}")
         if self.dtype not in ("float32", "float64"):
