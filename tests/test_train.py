@@ -42,9 +42,14 @@ def test_nan_in_the_relation_is_refused_at_declaration_with_the_point():
 
 
 def test_divergence_is_reported_not_hidden():
-    cfg = sg.TrainConfig(lr=1e6, lr_final=1e6)
-    with pytest.raises(TrainingError, match="diverged.*step"):
-        sg.train(EASY, max_steps=400, config=cfg, progress=False)
+    said = {}
+    for deferred in (False, True):  # True: the GPU's no-sync branch, forced on the CPU
+        cfg = sg.TrainConfig(lr=1e6, lr_final=1e6, deferred_checks=deferred)
+        with pytest.raises(TrainingError, match="diverged.*step") as err:
+            sg.train(EASY, max_steps=400, config=cfg, progress=False)
+        said[deferred] = str(err.value)
+    # the deferred branch names the same first bad step and input as the per-step check
+    assert said[True] == said[False]
 
 
 def test_parameters_must_be_fitted_first():
