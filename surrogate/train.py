@@ -142,6 +142,46 @@ def resolve_atol(relation: Relation, atol: float | None) -> float:
     return float(atol)
 
 
+class Goal:
+    """`tolerance` as the user's intent: the certificate, not the training loss, decides.
+
+    When the validation max reaches the target, a quick certificate (verify on 10^5
+    points with its worst-case search) is taken; training stops only if that meets
+    the tolerance, else it goes on with the validation target lowered by the ratio
+    between the two (a validation set misses the worst points a search finds)."""
+
+    CHECK_POINTS = 100_000
+
+    def __init__(self, tolerance: float | None, atol: float, seed: int):
+        self.tolerance, self.target, self.atol, self.seed = tolerance, tolerance, atol, seed
+        self.met = False
+        self.checks: list[tuple[float, float]] = []  # (validation max, certified max)
+
+    def reached(self, model: Surrogate, stats: dict) -> bool:
+        if self.tolerance is None or stats["max"] > self.target:
+            return False
+        from .verify import verify  # verify reads models; train makes them
+
+        module = model.module
+        was_training = module.training
+        module.eval()
+        try:
+            cert = verify(model, points=self.CHECK_POINTS, atol=self.atol, seed=self.seed)
+        finally:
+            module.train(was_training)
+        self.checks.append((stats["max"], cert.max_error))
+        if cert.max_error <= self.tolerance:
+            self.met = True
+            return True
+        self.target = min(self.target, stats["max"] * self.tolerance / cert.max_error)
+        return False
+
+    def record(self) -> dict | None:
+        if self.tolerance is None:
+            return None
+        return {"tolerance": self.tolerance, "met": self.met, "checks": self.checks}
+
+
 def _check_relation(relation: Relation) -> None:
     if relation.parameters:
         raise RelationError(
@@ -165,9 +205,10 @@ def train(
 ) -> Surrogate:
     """Train a surrogate of `relation` over its whole domain.
 
-    Stops when the worst validation error reaches `tolerance`, after `max_steps`
-    Adam steps or `time_limit` seconds, whichever comes first (60 s when neither
-    limit is given), and returns the best model seen.  Errors are normalised by
+    Stops when a certificate (verify on 10^5 points, taken each time the validation
+    max reaches the target) meets `tolerance`, after `max_steps` steps or
+    `time_limit` seconds, whichever comes first (60 s when neither limit is given),
+    and returns the best model seen (``info["goal"]`` records the checks).  Errors are normalised by
     max(S(x), atol) as in `verify`: give the atol you will verify with (seed 000
     uses 1e-2) so that training does not chase relative accuracy where the output
     is negligibly small.  By default (None) atol is 0 where every output's scale
@@ -209,13 +250,14 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     head_specs = choose_heads(relation, probe_cols)
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
+    goal = Goal(tolerance, atol, seed)
     if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit):
         bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
-        model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, tolerance=tolerance,
+        model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, goal=goal,
                             time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
                             lsq_start=_lsq_start, validate=_validate, bar=bar)
         bar.close()
-        model.info.update(atol=atol, config=asdict(cfg))
+        model.info.update(atol=atol, config=asdict(cfg), goal=goal.record())
         return model
 
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -292,7 +334,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
                     best_state = copy.deepcopy(model.module.net.state_dict())
                 bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
                 bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
-                if tolerance is not None and best_score <= tolerance:
+                if best_stats is stats and goal.reached(model, stats):
                     stop_reason = "tolerance"
                     break
                 collapsed = frac > 0.2 and best_stats.get("mean", 1.0) > 0.5
@@ -327,6 +369,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         "atol": atol,
         "restarts": attempt,
         "validation": best_stats,
+        "goal": goal.record(),
         "config": asdict(cfg),
         "history": history,
     }
