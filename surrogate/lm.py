@@ -1,19 +1,21 @@
-"""Levenberg-Marquardt in float64 for explicit relations (issue 13).
+"""Levenberg-Marquardt in float64 (issue 13).
 
 A small float64 network (depth 2, width 24, the package's features, heads and skip
 path) trained by Gauss-Newton steps with Marquardt's adaptive damping.  The residual
 of a point is the certificate's own error, to first order: where the head is a log
 head, (|y| / max(S, atol)) * (log|y_hat| - log|y|), else (y_hat - y) / max(S, atol);
-so minimising the sum of squares pushes on exactly what is certified.
+so minimising the sum of squares pushes on exactly what is certified.  For an
+implicit relation it is the Newton estimate of the relative output error (J^-1 r,
+J held through a step), what validation and verify measure.
 
 Each step: the Jacobian of the residuals with respect to the parameters on a batch
-of `points_per_param` x parameters points (torch.func: per-sample reverse mode,
-vmapped), J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by
-Cholesky; accepted when the batch's sum of squares falls (lam /= 3), else lam *= 4
-and re-solved with the same Jacobian.  The batch is redrawn every `resample` steps
-(fresh points are free).  LM's failure mode is a bad local minimum, so a few random
-starts run for the first share of the budget and the one with the lowest validation
-max error (Objective.errors, the certificate's metric) is kept for the rest.
+of `points_per_param` x parameters points (the chain rule written out for the MLP),
+J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by Cholesky; accepted
+when the batch's sum of squares falls (lam /= 3), else lam *= 4 and re-solved with
+the same Jacobian.  The batch is redrawn every `resample` steps (fresh points are
+free).  LM's failure mode is a bad local minimum; Adam steps on the same network
+first (`warm_steps`) avoid the ones measured, and `starts` > 1 runs several starts
+for a share of the budget each and keeps the one with the lowest validation max.
 """
 
 from __future__ import annotations
@@ -332,19 +334,16 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, goal, time_l
 
 
 def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:
-    """cfg.method, with "auto" resolved to LM for an explicit relation of at most
-    `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
-    trained on the CPU against a time limit.  Measured at 60 s on one thread, seeds 0
-    and 1 (docs/architecture.md): on planck, fin_tip, area_ratio and Churchill-Bernstein
-    LM certified 2.9e-6 to 2.4e-4 in six of eight runs, where Adam's eight certified
-    6.3e-4 to 3.8e-3; two LM runs (area_ratio and fin_tip, seed 1) ended at 2.4e-2 and
-    1.6e-3, a spike or a poorer minimum the validation set missed.  A budget of
-    `max_steps` alone keeps Adam: one LM step costs about as much as a hundred Adam
-    steps, so the two step counts do not compare."""
+    """cfg.method, with "auto" resolved to LM for a relation (explicit or implicit) of at
+    most `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
+    trained on the CPU against a time limit (docs/architecture.md has the measurements).
+    A budget of `max_steps` alone keeps Adam: one LM step costs about as much as a
+    hundred Adam steps, so the two step counts do not compare.  CUDA keeps Adam: LM has
+    never run on a GPU, and it reads the batch's loss back at every step."""
     if cfg.method != "auto":
         return cfg.method == "lm"
     s = cfg.lm
-    return (relation.is_explicit and dev.type == "cpu" and (time_limit is not None or max_steps is None)
+    return (dev.type == "cpu" and (time_limit is not None or max_steps is None)
             and len(relation.inputs) <= AUTO_INPUTS
             and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)
 

@@ -70,11 +70,10 @@ class TrainConfig:
     # 2.4 ms to 23 ms: `surrogate train seeds:seed001` did 5 154 steps in 120 s instead of
     # ~55 000 beside a test run.
     cpu_threads: int | None = 1
-    # "adam"; "lm": Levenberg-Marquardt on a small float64 network (lm.py, explicit relations
-    # only); "auto": LM where lm.use_lm's rule picks it.  Adam stays the default until LM is
-    # robust across seeds: at 60 s LM certified 5-300x lower in six of eight runs but worse in
-    # two (lm.use_lm, docs/architecture.md)
-    method: str = "adam"
+    # "auto" (LM where lm.use_lm's rule picks it: on the CPU, against a time limit, a network of at
+    # most 1 000 parameters), "adam", or "lm" (Levenberg-Marquardt on a small float64 network,
+    # warm-started by Adam; lm.py).  docs/architecture.md has the measurements behind "auto".
+    method: str = "auto"
     lm: lm.LMSettings = field(default_factory=lm.LMSettings)  # the LM phase's network and schedule
     # how a NaN is caught: at each step, reading the loss (False), or remembered on the device and
     # read at the validation checks only, with no per-step host synchronisation (True).  None:
