@@ -24,25 +24,23 @@ relations at once, each in its own process with one torch thread.
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import importlib
+import json
+import multiprocessing as mp
 import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported, here and in each worker
-
-import argparse  # noqa: E402
-import concurrent.futures as cf  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-from surrogate import shipped  # noqa: E402
+# the checkout's package, not an installed one (an import statement here would have to follow the path change)
+shipped = importlib.import_module("surrogate.shipped")
 
 DOCS = ROOT / "docs" / "catalogue"
 #: The bar of issue 10: a smooth relation's certified max error over its whole validity range.
@@ -51,11 +49,14 @@ BAR = 1e-3
 
 @dataclass(frozen=True)
 class Budget:
-    """Training seconds (on one CPU thread), seed, and TrainConfig overrides of one relation."""
+    """Training budget of one relation: seconds of wall time (one CPU thread), or a number of
+    optimiser steps instead (`steps`: then the CPU result is the same on every run, while a
+    time budget depends on the machine and its load), the seed, and TrainConfig overrides."""
 
     seconds: float = 60.0
     seed: int = 0
     config: dict = field(default_factory=dict)
+    steps: int | None = None
 
 
 #: The one place the budgets are stated.  The default is 60 s of training; the implicit
@@ -80,6 +81,9 @@ def budget(name: str) -> Budget:
 def plan(name: str, scale: float, points: int) -> dict:
     """What the build of `name` will be asked: recorded in the artifact, compared to skip it."""
     b = budget(name)
+    if b.steps is not None:
+        return {"budget_steps": max(1, round(b.steps * scale)), "seed": b.seed, "config": dict(b.config),
+                "verify_points": points, "verify_seed": 0}
     return {"budget_s": round(b.seconds * scale, 3), "seed": b.seed, "config": dict(b.config),
             "verify_points": points, "verify_seed": 0}
 
@@ -114,7 +118,8 @@ def build_one(name: str, want: dict) -> dict:
     e = shipped.entry(name)
     cfg = sg.TrainConfig(**want["config"])
     t_wall, t_cpu = time.perf_counter(), time.process_time()
-    model = sg.train(e.relation, time_limit=want["budget_s"], seed=want["seed"], config=cfg, progress=False)
+    model = sg.train(e.relation, time_limit=want.get("budget_s"), max_steps=want.get("budget_steps"),
+                     seed=want["seed"], config=cfg, progress=False)
     train_wall, train_cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     cert = sg.verify(model, points=want["verify_points"], seed=want["verify_seed"])
@@ -182,9 +187,9 @@ def comparison(e: shipped.Entry, cert) -> str:
     against = ("the formula above (the correlation as printed)" if e.relation.is_explicit
                else "a numeric solve of the equations above")
     text = (f"The surrogate reproduces the correlation, not the physics. Its certified max error, {cert.max_error:.2g}, "
-            f"is measured against {against}, over the declared range. The correlation's own accuracy against "
-            f"experiment is another matter: {e.source['accuracy']}. Against measurements that error dominates; the "
-            "surrogate adds its own on top.")
+            f"is measured against {against}, over the declared range. The correlation's own accuracy, as its source "
+            f"states it: {e.source['accuracy']}. Against measurements (or a more exact model) that error comes first, "
+            "and the surrogate's adds to it.")
     if cert.max_error > BAR:
         text += (f" This surrogate does not reach the catalogue's bar of {BAR:g} max error; it is shipped with its "
                  "true certificate.")
@@ -207,11 +212,11 @@ def write_datasheet(name: str) -> str:
         ("declared range (what the surrogate covers)", inputs_text(e.relation)),
         ("accuracy of the correlation", e.source["accuracy"]),
         ("certified max error of the surrogate", f"{model.certificate.max_error:.3g} (p99 {model.certificate.p99_error:.3g})"),
-        ("shipped as", f"equations/artifacts/{name}.surrogate ({e.path.stat().st_size / 1024:.0f} KiB); "
-                       f"sg.catalogue(\"{name}\"); surrogate predict {name} in.csv"),
-        ("built", f"{rec.get('budget_s', '?')} s of training ({rec.get('method', '?')}, seed {rec.get('seed', '?')}, "
+        ("shipped as", (f"equations/artifacts/{name}.surrogate ({e.path.stat().st_size / 1024:.0f} KiB); "
+                       f"sg.catalogue(\"{name}\"); surrogate predict {name} in.csv")),
+        ("built", (f"{_budget_text(rec)} of training ({rec.get('method', '?')}, seed {rec.get('seed', '?')}, "
                   f"{rec.get('steps', '?')} steps, {rec.get('train_cpu_s', '?')} CPU s), verified in "
-                  f"{rec.get('verify_wall_s', '?')} s; {rec.get('command', '')}"),
+                  f"{rec.get('verify_wall_s', '?')} s; {rec.get('command', '')}")),
     ]
     page = write_report(model, DOCS / name, format="md", points=DOC_POINTS, dpi=DOC_DPI, about=about,
                         note=comparison(e, model.certificate), artifact=f"equations/artifacts/{name}.surrogate")
@@ -237,12 +242,12 @@ def write_catalogue_index(idx: dict) -> Path:
         kind = "" if e.relation.is_explicit else " (implicit: against the solve)"
         rows.append(f"| [{e.name}]({e.name}/README.md) | {inputs_text(e.relation)} | {short_source(e.source['source'])} | "
                     f"{e.source['accuracy']} | {mx:.2g}{flag}{kind} | {r['p99_error']:.2g} | "
-                    f"{r.get('budget_s', '?')} s / {r.get('train_cpu_s', '?')} CPU s | {r['size_bytes'] / 1024:.0f} KiB |")
+                    f"{_budget_text(r)} / {r.get('train_cpu_s', '?')} CPU s | {r['size_bytes'] / 1024:.0f} KiB |")
     head = [
         "# The shipped catalogue",
         "",
-        "Textbook heat-transfer and fluid-flow correlations, trained once, certified over the range declared in "
-        "`equations/`, and shipped in the package (`equations/artifacts/`). Load one without training:",
+        ("Textbook heat-transfer and fluid-flow correlations, trained once, certified over the range declared in "
+        "`equations/`, and shipped in the package (`equations/artifacts/`). Load one without training:"),
         "",
         "```python",
         "import surrogate as sg",
@@ -252,33 +257,39 @@ def write_catalogue_index(idx: dict) -> Path:
         "",
         "or `surrogate predict gnielinski in.csv`; `surrogate list --shipped` lists them with their certificates.",
         "",
-        "**The surrogates reproduce the correlations, not the physics.** The certified max error is measured "
+        ("**The surrogates reproduce the correlations, not the physics.** The certified max error is measured "
         "against the correlation itself (implicit relations: against a numeric solve), over its whole declared "
         "range: a dense check of scrambled Sobol points and a worst-case search (`sg.verify`). Most correlations are "
         "themselves accurate to 10-25 % against experiment (the accuracy column, as their sources state it); "
-        "that error is the one that matters against measurements.",
+        "that error is the one that matters against measurements."),
         "",
-        "| relation | inputs and range | source | accuracy of the correlation | certified max error | p99 | "
-        "training budget (2-core machine, one thread) | artifact |",
+        ("| relation | inputs and range | source | accuracy of the correlation | certified max error | p99 | "
+        "training budget (2-core machine, one thread) | artifact |"),
         "|---|---|---|---|---|---|---|---|",
     ]
     tail = [
         "",
-        f"Total size of the artifacts: {total / 1024:.0f} KiB ({len(idx)} files); training {train_s / 60:.1f} CPU minutes "
-        "in all.",
+        (f"Total size of the artifacts: {total / 1024:.0f} KiB ({len(idx)} files); training {train_s / 60:.1f} CPU minutes "
+        "in all."),
     ]
     if below:
         tail.append(f"Above the bar of {BAR:g}: {', '.join(below)} (each shipped with its true certificate).")
     tail += [
         "",
-        f"Generated by `{shipped.BUILD_COMMAND} --docs-only` from the artifacts and their build records "
+        (f"Generated by `{shipped.BUILD_COMMAND} --docs-only` from the artifacts and their build records "
         "(`equations/artifacts/catalogue.json`); the budgets and seeds are the table `BUDGETS` in "
-        "`bench/build_catalogue.py`. Each page is `surrogate report`'s datasheet with the source added.",
+        "`bench/build_catalogue.py`. Each page is `surrogate report`'s datasheet with the source added."),
     ]
     path = DOCS / "index.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(head + rows + tail) + "\n", encoding="utf-8")
     return path
+
+
+def _budget_text(rec: dict) -> str:
+    if rec.get("budget_steps") is not None:
+        return f"{rec['budget_steps']} steps"
+    return f"{rec.get('budget_s', '?')} s"
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -293,7 +304,7 @@ def _run(jobs: int, fn, items: list[tuple]):
         for it in items:
             try:
                 out[it[0]] = fn(*it)
-            except Exception as err:  # one relation failing does not stop the others
+            except Exception as err:  # noqa: BLE001  (one relation failing does not stop the others)
                 out[it[0]] = err
             yield it[0], out[it[0]]
         return
@@ -303,7 +314,7 @@ def _run(jobs: int, fn, items: list[tuple]):
             name = futures[fut]
             try:
                 out[name] = fut.result()
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001  (as above)
                 out[name] = err
             yield name, out[name]
 
@@ -319,6 +330,8 @@ def main(argv=None) -> int:
     p.add_argument("--docs-only", action="store_true", help="only regenerate the index and the datasheets")
     p.add_argument("--no-docs", action="store_true", help="skip the datasheets")
     args = p.parse_args(argv)
+    # one thread per process: here (jobs=1 trains in this process) and in the workers, which inherit it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.jobs < 1 or not args.scale > 0 or args.points < 16:
         p.error("--jobs must be >= 1, --scale > 0 and --points >= 16")
     all_entries = shipped.entries()
@@ -337,9 +350,9 @@ def main(argv=None) -> int:
                 print(f"{e.name:<36} skipped: up to date (--force rebuilds it)", flush=True)
             else:
                 todo.append((e.name, want))
-                print(f"{e.name:<36} to build ({why}): {want['budget_s']:g} s, seed {want['seed']}", flush=True)
-        est = sum(w["budget_s"] for _, w in todo) / args.jobs
-        print(f"building {len(todo)} relations with {args.jobs} job(s): about {est / 60:.1f} min of training "
+                print(f"{e.name:<36} to build ({why}): {_budget_text(want)}, seed {want['seed']}", flush=True)
+        est = sum(w.get("budget_s", 0.0) for _, w in todo) / args.jobs
+        print(f"building {len(todo)} relations with {args.jobs} job(s): about {est / 60:.1f} min of timed training "
               "plus verification", flush=True)
         for name, res in _run(args.jobs, build_one, todo):
             if isinstance(res, Exception):

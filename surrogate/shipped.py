@@ -34,8 +34,18 @@ from typing import Any
 from . import format as fmt
 from .errors import ArtifactError, SurrogateError
 
-__all__ = ["Entry", "UnknownRelation", "BUILD_COMMAND", "entries", "names", "entry", "fingerprint", "status",
-           "load", "directory"]
+__all__ = [
+    "BUILD_COMMAND",
+    "Entry",
+    "UnknownRelation",
+    "directory",
+    "entries",
+    "entry",
+    "fingerprint",
+    "load",
+    "names",
+    "status",
+]
 
 #: How to (re)build shipped artifacts; error messages append ``--only NAME``.
 BUILD_COMMAND = "python bench/build_catalogue.py"
