@@ -32,6 +32,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -174,13 +175,14 @@ def inputs_text(rel) -> str:
 
 
 def short_source(text: str, limit: int = 90) -> str:
-    """The citation's head: up to the first closing parenthesis (the year), or `limit` characters."""
-    i = text.find(")")
-    if 0 < i < limit:
-        return text[: i + 1]
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + " ..."
+    """The citation's head: authors up to the year, else the textbook equation, else `limit` characters."""
+    year = re.search(r"\((1[89]|20)\d\d\)", text)
+    if year and year.end() <= limit:
+        return text[: year.end()]
+    book = re.search(r"(Incropera|White), 7th ed\., (Eqs?\.|Table|sec\.|ch\.) [\w.\-]*\w(, Eqs?\. [\w.\-]*\w)?", text)
+    if book:
+        return book.group(0)
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def comparison(e: shipped.Entry, cert) -> str:
@@ -267,6 +269,14 @@ def write_catalogue_index(idx: dict) -> Path:
         "training budget (2-core machine, one thread) | artifact |"),
         "|---|---|---|---|---|---|---|---|",
     ]
+    points = sorted({r.get("verify_points") for r in idx.values()} - {None})
+    head[-2:-2] = [(f"Each certificate: {', '.join(f'{p:,}' for p in points)} scrambled Sobol points, then the "
+                   "worst-case search."), ""]
+    off_table = [n for n, r in idx.items() if any(r.get(k) != v for k, v in plan(n, 1.0, POINTS).items())]
+    if off_table:
+        head[-2:-2] = [(f"**A trial build**: {len(off_table)} of these artifacts were built with budgets or verification "
+                       "points other than the table `BUDGETS` in `bench/build_catalogue.py` states (the budget "
+                       f"column says what each had); `{shipped.BUILD_COMMAND} --jobs 2` rebuilds them as stated."), ""]
     tail = [
         "",
         (f"Total size of the artifacts: {total / 1024:.0f} KiB ({len(idx)} files); training {train_s / 60:.1f} CPU minutes "
