@@ -347,7 +347,10 @@ def main(argv=None) -> int:
     all_entries = shipped.entries()
     if args.only:
         for n in args.only:
-            shipped.entry(n)  # UnknownRelation naming the catalogue
+            try:
+                shipped.entry(n)
+            except shipped.UnknownRelation as err:
+                p.error(str(err))
     chosen = [e for e in all_entries if not args.only or e.name in args.only]
     failed = []
     t0 = time.perf_counter()
