@@ -1,6 +1,6 @@
 """Build the shipped catalogue: train, certify and save every textbook relation, then its datasheets.
 
-    OMP_NUM_THREADS=1 python bench/build_catalogue.py --jobs 2     # the full build (about 35 min on 2 cores)
+    OMP_NUM_THREADS=1 python bench/build_catalogue.py --jobs 2     # the full build (about 20 min on 2 idle cores)
     python bench/build_catalogue.py --only gnielinski --force       # one relation again
     python bench/build_catalogue.py --scale 0.1 --points 100000    # a trial build: a tenth of each budget
     python bench/build_catalogue.py --docs-only                    # the index and datasheets from the artifacts

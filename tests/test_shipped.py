@@ -225,7 +225,7 @@ def test_list_shows_inputs_source_and_certificate_of_every_shipped_relation(caps
     assert "seeds:paraboloid" in capsys.readouterr().out
 
 
-def test_predict_takes_a_shipped_name(tmp_path, capsys):
+def test_predict_and_verify_take_a_shipped_name(tmp_path, capsys):
     import pandas as pd
 
     e = _some_shipped()
@@ -235,6 +235,8 @@ def test_predict_takes_a_shipped_name(tmp_path, capsys):
     assert main(["predict", e.name, str(csv), "-o", str(tmp_path / "out.csv")]) == 0
     out = pd.read_csv(tmp_path / "out.csv")
     np.testing.assert_allclose(out[e.relation.outputs].to_numpy(), _torch_model(e.name).evaluate(x), rtol=1e-9)
+    assert main(["verify", e.name, "--points", "256"]) == 0  # every command that takes a file takes a name
+    assert f"certificate for {e.name}" in capsys.readouterr().out
     assert main(["predict", "gnielinsky", str(csv)]) == 2
     err = capsys.readouterr().err
     assert "neither a file nor a shipped surrogate" in err and "did you mean gnielinski?" in err
