@@ -97,27 +97,47 @@ def _contract(vs: list, c):
     return r.reshape(n)
 
 
-def _breaks(relation) -> list[list[float]]:
-    """Per input, chart coordinates u of the jumps of a Piecewise: thresholds `Re < 4000`
-    on one input with fixed bounds, strictly inside its range; [0, 1] where there is none."""
+def _breaks(relation) -> list[list[tuple[float, float, bool]]]:
+    """Per input, the jumps of a Piecewise: thresholds `Re < 4000` on one input with fixed
+    bounds, strictly inside its range, as (u in the chart, value, whether the value itself
+    belongs to the piece above), between (0, low, True) and (1, high, True)."""
     dom = relation.domain
-    cuts: list[set[float]] = [set() for _ in dom.inputs]
+    cuts: list[dict[float, tuple[float, float, bool]]] = [{} for _ in dom.inputs]
     for o in relation.outputs if relation.is_explicit else []:
         for pw in relation.expression(o).atoms(sp.Piecewise):
             for _, cond in pw.args:
                 for rel in (cond.atoms(sp.core.relational.Relational) if cond is not sp.true else ()):
                     syms = rel.free_symbols
-                    if len(syms) != 1:
+                    if len(syms) != 1 or not rel.lhs.is_Symbol or not rel.rhs.is_number:
                         continue
-                    name = next(iter(syms)).name
-                    k = dom.names.index(name)
+                    k = dom.names.index(next(iter(syms)).name)
                     spec = dom.inputs[k]
-                    if spec.dependent or not rel.lhs.is_Symbol or not rel.rhs.is_number:
+                    if spec.dependent:
                         continue
                     v, lo, hi = float(rel.rhs), float(spec.low), float(spec.high)
                     if lo < v < hi:
-                        cuts[k].add(math.log(v / lo) / math.log(hi / lo) if spec.scale == "log" else (v - lo) / (hi - lo))
-    return [[0.0, *sorted(c), 1.0] for c in cuts]
+                        u = math.log(v / lo) / math.log(hi / lo) if spec.scale == "log" else (v - lo) / (hi - lo)
+                        # x < v or x >= v: v itself lies in the piece above
+                        cuts[k][v] = (u, v, isinstance(rel, (sp.StrictLessThan, sp.GreaterThan)))
+    return [[(0.0, float(spec.low), True), *(c[v] for v in sorted(c)), (1.0, float(spec.high), True)]
+            for spec, c in zip(dom.inputs, cuts)]
+
+
+def _in_cell(x, box):
+    """Rows of physical x inside a cell (None: every row), compared with the thresholds in
+    the input's own units, as the Piecewise does: in chart coordinates a point at the cut
+    (Re = 4000 exactly) would round into the wrong piece."""
+    masks = []
+    for k, ((ua, va, inc_a), (ub, vb, inc_b)) in enumerate(box):
+        xk = x[:, k]
+        if ua > 0:
+            masks.append((xk >= va) if inc_a else (xk > va))
+        if ub < 1:
+            masks.append((xk < vb) if inc_b else (xk <= vb))
+    inside = masks[0] if masks else None
+    for m in masks[1:]:
+        inside = inside & m
+    return inside
 
 
 class Chebyshev:
@@ -133,7 +153,7 @@ class Chebyshev:
         self.info: dict = {}
         dom = relation.domain
         d, n = dom.dim, degree
-        self.breaks = breaks or [[0.0, 1.0]] * d
+        self.breaks = breaks or [[(0.0, math.nan, True), (1.0, math.nan, True)]] * d
         t = C.chebpts1(n + 1)
         v = C.chebvander(t, n)
         # the first-kind points are discretely orthogonal: V^T V = diag(n+1, (n+1)/2, ...)
@@ -143,7 +163,7 @@ class Chebyshev:
         t_values = t_fit = 0.0
         self.unsolved = 0
         for box in _cells(self.breaks):
-            grids = np.meshgrid(*[a + (b - a) * 0.5 * (t + 1.0) for a, b in box], indexing="ij")
+            grids = np.meshgrid(*[a[0] + (b[0] - a[0]) * 0.5 * (t + 1.0) for a, b in box], indexing="ij")
             u = np.stack([g.reshape(-1) for g in grids], 1)
             t0 = time.perf_counter()
             x = dom.chart(u)
@@ -177,16 +197,9 @@ class Chebyshev:
         for j, (kind, sign) in enumerate(self.heads):
             p = np.empty(len(x))
             for box, coefs in self.cells:
-                rows = np.ones(len(x), dtype=bool)
-                ts = []
-                for k, (a, b) in enumerate(box):
-                    uk = u[:, k]
-                    if a > 0:
-                        rows &= uk >= a
-                    if b < 1:
-                        rows &= uk < b
-                    ts.append(np.clip(2.0 * (uk - a) / (b - a) - 1.0, -1.0, 1.0))
-                if len(self.cells) == 1:
+                ts = [np.clip(2.0 * (u[:, k] - a[0]) / (b[0] - a[0]) - 1.0, -1.0, 1.0) for k, (a, b) in enumerate(box)]
+                rows = _in_cell(x, box)
+                if rows is None:
                     p = _contract([_vander(tk, self.degree) for tk in ts], coefs[j])
                 elif rows.any():
                     p[rows] = _contract([_vander(tk[rows], self.degree) for tk in ts], coefs[j])
@@ -220,17 +233,11 @@ class _Module(torch.nn.Module):
         for j, (kind, sign) in enumerate(cheb.heads):
             p = torch.zeros(x.shape[0], dtype=x.dtype)
             for box, coefs in cheb.cells:
-                inside = torch.ones(x.shape[0], dtype=torch.bool)
-                ts = []
-                for k, (a, b) in enumerate(box):
-                    uk = u[:, k]
-                    if a > 0:
-                        inside = inside & (uk >= a)
-                    if b < 1:
-                        inside = inside & (uk < b)
-                    ts.append((2.0 * (uk - a) / (b - a) - 1.0).clamp(-1.0, 1.0))
+                ts = [(2.0 * (u[:, k] - a[0]) / (b[0] - a[0]) - 1.0).clamp(-1.0, 1.0) for k, (a, b) in enumerate(box)]
                 c = torch.from_numpy(coefs[j]).to(x.dtype)
-                p = torch.where(inside, _contract([_vander(tk, cheb.degree) for tk in ts], c), p)
+                inside = _in_cell(x, box)
+                q = _contract([_vander(tk, cheb.degree) for tk in ts], c)
+                p = q if inside is None else torch.where(inside, q, p)
             out.append(sign * torch.exp(p) if kind == "log" else p)
         return torch.stack(out, 1)
 
