@@ -56,6 +56,7 @@ class LMSettings:
     # 2000 Adam steps (docs/architecture.md)
     warm_steps: int = 2000
     warm_lr: float = 1e-2
+    warm_share: float = 0.1
     power: float = 2.0  # the L_p norm minimised by IRLS weights (2: plain least squares)
     power_from: float = 0.0  # share of the budget after which `power` applies
     corners: bool = False  # measured once (area_ratio seed 1): max 2.4e-2 -> 3.0e-3 but p99 9e-5 -> 9e-4
@@ -215,7 +216,12 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, goal, time_l
             lsq_start(model, objective, gen, dev, cfg)
         if s.warm_steps:  # Adam on the same float64 network first: a global fit for LM to refine
             opt = torch.optim.Adam(model.module.net.parameters(), lr=s.warm_lr)
+            # against a time limit, at most `warm_share` of it per start (under load 2000 steps
+            # took half of seed 000's 60 s); a step budget keeps every step, reproducibly
+            stop = time.perf_counter() + s.warm_share * time_limit / max(1, s.starts) if time_limit else None
             for k in range(s.warm_steps):
+                if stop is not None and time.perf_counter() > stop:
+                    break
                 for g in opt.param_groups:
                     g["lr"] = s.warm_lr * (0.01 ** (k / s.warm_steps))
                 x = objective.draw(512, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
