@@ -217,6 +217,10 @@ class Relation:
         for faces in self._program.zero_faces.values():  # an output vanishing on a face: resolve that layer
             for k, side in faces:
                 self.domain.zero_faces.setdefault(k, side)
+        from .piecewise import plan
+
+        #: one sub-relation per piece of a Piecewise output (piecewise.py), or None: one network
+        self.pieces = plan(self)
 
     # -- construction helpers ---------------------------------------------------------
     def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:
