@@ -112,11 +112,12 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         blocks.append(("img", "training.png", "validation error during training"))
     facts = [[k, _fmt(info[k])] for k in ("steps", "seconds", "stop", "device", "seed", "atol", "restarts",
                                          "validation") if k in info]
-    cfg = model.module.net.config
+    pieces = getattr(model, "models", None)  # a piecewise model: one network per piece (piecewise.py)
+    cfg = (pieces[0] if pieces else model).module.net.config
     skip = ", skip connections" if cfg.get("skip") else ""
     dtype = str(model.dtype).replace("torch.", "")
     layers = f"{cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip})"
-    facts.append(["network", f"MLP, {layers}, {dtype}"])
+    facts.append(["network", f"MLP, {layers}, {dtype}" + (f", one per piece ({len(pieces)})" if pieces else "")])
     blocks.append(("table", ["", ""], facts))
 
     blocks.append(("h2", "Load and call it"))

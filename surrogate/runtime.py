@@ -24,7 +24,7 @@ from . import format as fmt
 from .inputs import Predictor
 from .scaling import features, heads
 
-__all__ = ["Runtime", "PiecewiseRuntime", "load"]
+__all__ = ["PiecewiseRuntime", "Runtime", "load"]
 
 #: Rows per block of the forward pass: big enough to amortise NumPy's per-call cost, small
 #: enough that a block's activations (rows x width) stay in the CPU's cache.
