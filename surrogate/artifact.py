@@ -137,7 +137,7 @@ def export_onnx(model: Surrogate, path, *, precision: str | None = None) -> None
     from .model import SurrogateModule
 
     if precision is None:
-        nets = [m.module.net for m in model.models] if hasattr(model, "pieces") else [model.module.net]
+        nets = [m.module.net for m in model.networks] if hasattr(model, "pieces") else [model.module.net]
         precision = "float32" if any(n.config["activation"] == "gelu" for n in nets) else "float64"
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")

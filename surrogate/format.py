@@ -272,8 +272,8 @@ def expected_weights(net: dict[str, int | str]) -> dict[str, tuple[int, ...]]:
 
 
 def piece_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
-    """(relation, [(feature specs, head specs, network config, weights)] per piece) of a
-    piecewise artifact (schema 3): the pieces are derived again from the stored relation
+    """(relation, [(feature specs, head specs, network config, weights) or None for a constant
+    piece] per piece) of a piecewise artifact (schema 3): the pieces are derived again from the stored relation
     and must be as many as the manifest's; every tensor belongs to one piece."""
     if "relation" not in manifest:
         raise ArtifactError("manifest has no 'relation' section; the file is not a complete surrogate artifact")
@@ -294,6 +294,13 @@ def piece_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
         by_piece[int(k)][rest] = t
     out = []
     for p, part, weights in zip(relation.pieces, parts, by_piece):
+        if p.constant is not None:  # its value is derived from the relation; the file holds it for readers
+            if set(part) != {"constant"} or weights or not isinstance(part["constant"], list) or \
+                    [as_float(v, "constant piece value") for v in part["constant"]] != list(p.constant):
+                raise ArtifactError(f"piece {p.number} of the stored relation is the constant {list(p.constant)}; "
+                                    f"the manifest has {short(part)} and {len(weights)} tensors for it")
+            out.append(None)
+            continue
         _, feats, heads, cfg = model_parts(part, weights, relation=p.relation)
         out.append((feats, heads, cfg, weights))
     return relation, out

@@ -56,8 +56,9 @@ class Piece:
     index: int  # position of the expression among the Piecewise's arguments
     condition: str  # the region, as text ("4 <= Re < 40")
     region: dict[str, tuple[float, float, bool, bool]]
-    relation: Any  # Relation
+    relation: Any  # the sub-Relation; None for a constant piece
     columns: tuple[int, ...]  # the parent's input columns the sub-relation takes
+    constant: tuple[float, ...] | None = None  # a piece whose expression uses no input: its values, no network
 
     def mask(self, x, inputs: list[str], xp=np, closed: bool = False):
         """Boolean [N]: which rows of x (parent input order) lie in the region (or its closure)."""
@@ -241,8 +242,19 @@ def _piece(relation, output: str, number: int, index: int, expr, box) -> Piece:
         grow = used != before
     inputs = [n for n in relation.inputs if n in used]
     what = f"piece {number} ({_describe(box)}, {output} = {expr})"
-    if not inputs:
-        raise _Inexpressible(f"{what} uses no input (a constant piece needs no network, which is not supported yet)")
+    region = {}
+    for n, iv in box.items():
+        lo = -math.inf if iv.start == dom[n].low else float(iv.start)
+        hi = math.inf if iv.end == dom[n].high else float(iv.end)
+        region[n] = (lo, hi, not iv.left_open, not iv.right_open)
+    if not inputs:  # banded constants: the piece is its value, exactly; no network
+        try:
+            values = tuple(float(exprs[o]) for o in relation.outputs)
+        except (TypeError, ValueError):
+            values = (math.nan,)
+        if not all(math.isfinite(v) for v in values):
+            raise _Inexpressible(f"{what} is a constant that is not a finite real number")
+        return Piece(number, index, _describe(box), region, None, tuple(range(len(relation.inputs))), values)
     bounds = {}
     for n in inputs:
         lo, hi = relation.bounds[n]
@@ -261,11 +273,6 @@ def _piece(relation, output: str, number: int, index: int, expr, box) -> Piece:
     except RelationError as e:
         raise _Inexpressible(f"{what} does not make a relation of its own: {e}") from None
     sub.pieces = None  # a piece is one network, whatever nested Piecewise its expression holds
-    region = {}
-    for n, iv in box.items():
-        lo = -math.inf if iv.start == dom[n].low else float(iv.start)
-        hi = math.inf if iv.end == dom[n].high else float(iv.end)
-        region[n] = (lo, hi, not iv.left_open, not iv.right_open)
     return Piece(number, index, _describe(box), region, sub, tuple(relation.inputs.index(n) for n in inputs))
 
 
@@ -278,7 +285,6 @@ def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, devic
 
     _check_relation(relation)
     pieces = relation.pieces
-    n = len(pieces)
     cfg = config or TrainConfig()
     atol = resolve_atol(relation, atol)  # once, for the whole relation; each piece gets it as given
     if max_steps is not None and (not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1):
@@ -290,12 +296,16 @@ def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, devic
         raise ValueError(f"time_limit must be a positive number of seconds, not {time_limit!r}")
     t0 = time.perf_counter()
     models, interrupted = [], False
-    for k, p in enumerate(pieces):
-        left = n - k
+    trained = [p for p in pieces if p.constant is None]  # a constant piece is exact and takes no budget
+    for p in pieces:
+        if p.constant is not None:
+            models.append(ConstantPiece(p.constant, relation.outputs))
+            continue
+        left = len(trained) - trained.index(p)
         share_time = None
         if time_limit is not None:  # what earlier pieces left unused goes to the later ones
             share_time = max((time_limit - (time.perf_counter() - t0)) / left, 1e-3)
-        share_steps = max(1, max_steps // n) if max_steps is not None else None
+        share_steps = max(1, max_steps // len(trained)) if max_steps is not None else None
         if interrupted:  # Ctrl-C: the pieces not reached get a one-step network, so the model is whole
             share_time, share_steps = None, 1
         m = train_one(p.relation, tolerance=tolerance, time_limit=share_time, max_steps=share_steps, device=device,
@@ -305,12 +315,12 @@ def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, devic
     infos = [m.info for m in models]
     stops = sorted({i["stop"] for i in infos})
     info = {
-        "method": infos[0].get("method"),
+        "method": next((i["method"] for i in infos if "method" in i), "constant"),
         "pieces": [{"piece": p.number, "condition": p.condition, **i} for p, i in zip(pieces, infos)],
         "steps": sum(i.get("steps", 0) for i in infos),
         "seconds": round(time.perf_counter() - t0, 3),
         "stop": "interrupted" if interrupted else ", ".join(stops),
-        "device": infos[0].get("device"),
+        "device": next((i["device"] for i in infos if "device" in i), "cpu"),
         "seed": seed,
         "atol": atol,
         "validation": {"max": max(i["validation"].get("max", math.inf) for i in infos),
@@ -320,6 +330,39 @@ def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, devic
 
 
 # -- the model -----------------------------------------------------------------------------------
+class ConstantPiece:
+    """The model of a piece whose expression uses no input: its values, exactly (float64)."""
+
+    def __init__(self, values, outputs):
+        self.values = np.asarray(values, dtype=np.float64)
+        self.outputs = list(outputs)
+        self.info = {"steps": 0, "seconds": 0.0, "stop": "constant", "validation": {"max": 0.0, "mean": 0.0}}
+        self._module = None
+
+    def evaluate(self, x, **kw) -> np.ndarray:
+        return np.broadcast_to(self.values, (np.asarray(x).shape[0], len(self.values))).copy()
+
+    @property
+    def module(self):
+        """A torch module returning the values for every row (full inputs in)."""
+        if self._module is None:
+            import torch
+
+            class _Constant(torch.nn.Module):
+                def __init__(self, values):
+                    super().__init__()
+                    self.register_buffer("values", torch.from_numpy(values))
+
+                def forward(self, x):
+                    return torch.ones_like(x[:, :1], dtype=self.values.dtype) * self.values
+
+            self._module = _Constant(self.values)
+        return self._module
+
+    def to(self, device=None, dtype=None):
+        return self
+
+
 class PiecewiseSurrogate(Predictor):
     """A surrogate of a piecewise relation: one `Surrogate` per piece, each point
     evaluated by the network of the piece that holds it.
@@ -342,20 +385,32 @@ class PiecewiseSurrogate(Predictor):
         self.certificate = certificate
         self.info = dict(info or {})
 
+    @property
+    def networks(self) -> list:
+        """The pieces' Surrogates (constant pieces have none)."""
+        return [m for m in self.models if not isinstance(m, ConstantPiece)]
+
     def __repr__(self) -> str:
-        cfg = self.models[0].module.net.config
+        nets = self.networks
+        cfg = nets[0].module.net.config if nets else None
+        what = f"MLP {cfg['depth']}x{cfg['width']} {cfg['activation']} each" if cfg else "constants"
+        consts = len(self.models) - len(nets)
         cert = f", max error {self.certificate.max_error:.3g}" if self.certificate is not None else ""
         return (f"PiecewiseSurrogate({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
-                f"{', '.join(self.outputs)}; {len(self.models)} pieces, MLP {cfg['depth']}x{cfg['width']} "
-                f"{cfg['activation']} each{cert})")
+                f"{', '.join(self.outputs)}; {len(self.models)} pieces, {what}"
+                f"{f' ({consts} constant)' if consts and cfg else ''}{cert})")
 
     @property
     def device(self):
-        return self.models[0].device
+        import torch
+
+        return self.networks[0].device if self.networks else torch.device("cpu")
 
     @property
     def dtype(self):
-        return self.models[0].dtype
+        import torch
+
+        return self.networks[0].dtype if self.networks else torch.float64
 
     def to(self, device=None, dtype=None):
         for m in self.models:
@@ -413,6 +468,7 @@ def onnx_module(model, precision: str):
     from .model import SurrogateModule
 
     mods = torch.nn.ModuleList([
+        m.module if isinstance(m, ConstantPiece) else
         SurrogateModule(m.relation, m.module.feature_specs, m.module.head_specs,
                         copy.deepcopy(m.module.net).cpu().eval().to(getattr(torch, precision)))
         for m in model.models])
@@ -452,8 +508,9 @@ def verify_pieces(model, relation, *, points, atol, seed, search, starts, steps)
     atol = resolve_atol(relation, atol)
     n = len(model.models)
     each = max(16, points // n)
-    certs = [verify(m, p.relation, points=each, atol=atol, seed=seed, search=search, starts=starts, steps=steps)
-             for p, m in zip(relation.pieces, model.models)]
+    certs = [_verify_constant(model, relation, k, each, atol, seed) if p.constant is not None else
+             verify(m, p.relation, points=each, atol=atol, seed=seed, search=search, starts=starts, steps=steps)
+             for k, (p, m) in enumerate(zip(relation.pieces, model.models))]
     worst = max(range(n), key=lambda k: certs[k].max_error if not math.isnan(certs[k].max_error) else math.inf)
     c = certs[worst]
     weights = np.array([x.points - x.undefined_points for x in certs], dtype=np.float64)
@@ -492,6 +549,31 @@ def verify_pieces(model, relation, *, points, atol, seed, search, starts, steps)
     )
 
 
+def _verify_constant(model, relation, k: int, points: int, atol: float, seed: int):
+    """A constant piece's certificate: the model against the whole relation's reference on
+    the relation's own dense sample, at the points that fall in the piece's region."""
+    from .verify import Certificate, _dense_points, point_errors
+
+    x, _ = _dense_points(relation, max(points, 4096), seed)
+    x = x[assign(relation.pieces, relation.inputs, x) == k][:points]
+    err, defined = point_errors(model, x, atol=atol, relation=relation)
+    e = err[defined].max(1) if len(x) else np.zeros(0)
+    mx = float(e.max()) if e.size else 0.0
+    i = int(np.argmax(e)) if e.size else None
+    worst = {n: float(v) for n, v in zip(relation.inputs, x[defined][i])} if i is not None else {}
+    per = {o: {"max": float(err[defined][:, j].max()) if e.size else 0.0,
+               "p99": float(np.quantile(err[defined][:, j], 0.99)) if e.size else 0.0,
+               "mean": float(err[defined][:, j].mean()) if e.size else 0.0} for j, o in enumerate(relation.outputs)}
+    cert = Certificate(relation=relation.name or "relation", outputs=list(relation.outputs), max_error=mx,
+                       p99_error=float(np.quantile(e, 0.99)) if e.size else 0.0,
+                       mean_error=float(e.mean()) if e.size else 0.0, worst=worst, dense_max_error=mx,
+                       per_output=per, points=len(x), atol=float(atol), seed=int(seed),
+                       search={"method": "none: a constant piece", "edges": False},
+                       undefined_points=int((~defined).sum()),
+                       note="" if len(x) else "no sampled point fell in this constant piece's region")
+    return cert
+
+
 # -- the file ------------------------------------------------------------------------------------
 def save(model: PiecewiseSurrogate, path) -> None:
     """The relation once, then per piece its features, heads and network; tensors
@@ -501,6 +583,9 @@ def save(model: PiecewiseSurrogate, path) -> None:
 
     parts, tensors = [], {}
     for k, m in enumerate(model.models):
+        if isinstance(m, ConstantPiece):
+            parts.append({"constant": [float(v) for v in m.values]})
+            continue
         net = m.module.net
         parts.append({"features": m.module.feature_specs, "heads": m.module.head_specs,
                       "network": {**net.config, "dtype": str(m.dtype).replace("torch.", "")}})
@@ -526,7 +611,11 @@ def load(manifest, tensors, device="cpu") -> PiecewiseSurrogate:
 
     relation, parts = fmt.piece_parts(manifest, tensors)
     models = []
-    for p, (feats, heads, cfg, weights) in zip(relation.pieces, parts):
+    for p, part in zip(relation.pieces, parts):
+        if p.constant is not None:
+            models.append(ConstantPiece(p.constant, relation.outputs))
+            continue
+        feats, heads, cfg, weights = part
         net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
                   skip=cfg["skip"])
         net.to(device=device, dtype=getattr(torch, cfg["dtype"]))

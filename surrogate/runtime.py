@@ -49,8 +49,11 @@ def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
 
     if "pieces" in manifest:  # one network per piece (piecewise.py)
         relation, parts = fmt.piece_parts(manifest, tensors)
-        runs = [Runtime(p.relation, feats, head_specs, dtype(cfg), weights)
-                for p, (feats, head_specs, cfg, weights) in zip(relation.pieces, parts)]
+        from .piecewise import ConstantPiece
+
+        runs = [ConstantPiece(p.constant, relation.outputs) if part is None else
+                Runtime(p.relation, part[0], part[1], dtype(part[2]), part[3])
+                for p, part in zip(relation.pieces, parts)]
         return PiecewiseRuntime(relation, runs, certificate=fmt.certificate(manifest))
     relation, feats, head_specs, cfg = fmt.model_parts(manifest, tensors)
     return Runtime(relation, feats, head_specs, dtype(cfg), tensors, certificate=fmt.certificate(manifest))
@@ -157,7 +160,7 @@ class PiecewiseRuntime(Predictor):
         for k, (p, r) in enumerate(zip(self.pieces, self.runtimes)):
             rows = idx == k
             if rows.any():
-                out[rows] = r.evaluate(x[rows][:, list(p.columns)], block_rows=block_rows)
+                out[rows] = r.evaluate(x[rows][:, list(p.columns)])
         return out
 
 

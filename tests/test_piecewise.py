@@ -159,6 +159,38 @@ def test_a_tampered_piecewise_file_is_refused(jump_model, tmp_path):
         sg.load(tmp_path / "smooth.surrogate")
 
 
+def test_banded_constants_need_no_network(tmp_path):
+    """A piece that uses no input is its value, exactly, in every runtime; only the other pieces train."""
+    rel = sg.Relation(sp.Eq(y, sp.Piecewise((2.5, x < 1), (x * z, x < 5), (0.75, True))),
+                      bounds={x: (0.1, 10), z: (1, 2)}, name="bands")
+    assert [p.constant for p in rel.pieces] == [(2.5,), None, (0.75,)]
+    m = sg.train(rel, max_steps=10, progress=False)
+    assert m.info["steps"] == 10 and [p["steps"] for p in m.info["pieces"]] == [0, 10, 0]
+    m.certificate = sg.verify(m, points=600, steps=5, starts=4)
+    assert [p["max_error"] for p in m.certificate.pieces][::2] == [0.0, 0.0]
+    assert all(p["points"] > 0 for p in m.certificate.pieces)
+    pts = np.array([[0.5, 1.5], [np.nextafter(1.0, 0.0), 1.5], [5.0, 1.2], [10.0, 2.0]])
+    want = np.array([2.5, 2.5, 0.75, 0.75])
+    np.testing.assert_array_equal(m.evaluate(pts)[[0, 1, 2, 3], 0], want)
+    m.save(tmp_path / "bands.surrogate")
+    np.testing.assert_array_equal(runtime.load(tmp_path / "bands.surrogate").evaluate(pts)[:, 0], want)
+    np.testing.assert_array_equal(sg.load(tmp_path / "bands.surrogate").evaluate(pts), m.evaluate(pts))
+    ort = pytest.importorskip("onnxruntime")
+    m.export_onnx(tmp_path / "bands.onnx")
+    got = ort.InferenceSession(str(tmp_path / "bands.onnx")).run(None, {"inputs": pts.astype(np.float32)})[0]
+    np.testing.assert_array_equal(got[[0, 2, 3], 0], want[[0, 2, 3]].astype(np.float32))
+
+
+def test_a_piece_keeps_the_inputs_its_bounds_depend_on():
+    """Piece 2 uses only b, whose bounds depend on a: its network takes a too."""
+    a, b = sp.symbols("a b")
+    rel = sg.Relation(sp.Eq(y, sp.Piecewise((a + 1, a < 0.5), (b + 1, True))), bounds={a: (0.0, 1.0), b: (0.0, a + 1)})
+    assert [p.relation.inputs for p in rel.pieces] == [["a"], ["a", "b"]]
+    assert str(rel.pieces[1].relation.bounds["b"][1]) == "a + 1"
+    with pytest.raises(sg.RelationError, match="input a appears in no equation"):
+        sg.Relation(sp.Eq(y, b + 1), bounds={a: (0.0, 1.0), b: (0.0, 2.0)})
+
+
 def test_budget_is_split_between_pieces():
     m = sg.train(_jump(), max_steps=10, progress=False)
     assert [p["steps"] for p in m.info["pieces"]] == [5, 5] and m.info["steps"] == 10
