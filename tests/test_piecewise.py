@@ -220,12 +220,16 @@ def test_cli_train_verify_predict_export(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["hilpert_cylinder", "flat_plate_average"])
-def test_every_piece_certified_to_1e_3(name):
+@pytest.mark.parametrize("name,seconds,method", [
+    ("hilpert_cylinder", 30, "adam"),
+    # Adam reached 2.7e-3 on flat plate's mixed piece (0.037 Re^0.8 - 871) Pr^(1/3) in its 30 s; LM 5.9e-4
+    ("flat_plate_average", 60, "lm"),
+])
+def test_every_piece_certified_to_1e_3(name, seconds, method):
     from equations import external
 
     rel = getattr(external, name)
-    model = sg.train(rel, time_limit=60, progress=False)
+    model = sg.train(rel, time_limit=seconds, progress=False, config=sg.TrainConfig(method=method))
     cert = sg.verify(model)
     assert len(cert.pieces) == len(rel.pieces)
     assert all(p["max_error"] <= 1e-3 for p in cert.pieces), str(cert)
