@@ -191,6 +191,23 @@ def test_a_piece_keeps_the_inputs_its_bounds_depend_on():
         sg.Relation(sp.Eq(y, b + 1), bounds={a: (0.0, 1.0), b: (0.0, 2.0)})
 
 
+def test_a_malformed_piece_certificate_is_refused(jump_certified, tmp_path):
+    jump_certified.save(tmp_path / "jump.surrogate")
+    manifest, tensors = fmt.read(tmp_path / "jump.surrogate")
+    for bad in ("all good", [{"piece": 1}], [dict(manifest["certificate"]["pieces"][0], max_error="0.001")]):
+        cert = dict(manifest["certificate"], pieces=bad)
+        fmt.write(tmp_path / "bad.surrogate", dict(manifest, certificate=cert), tensors, schema=3)
+        with pytest.raises(ArtifactError, match="certificate piece"):
+            runtime.load(tmp_path / "bad.surrogate")
+
+
+def test_verify_refuses_a_relation_with_other_pieces(jump_model):
+    other = sg.Relation(sp.Eq(y, sp.Piecewise((x * z, x < 2), (2 * x * z, x < 5), (x, True))),
+                        bounds={x: (0.1, 10), z: (1, 2)})
+    with pytest.raises(sg.SurrogateError, match="the model has 2 pieces"):
+        sg.verify(jump_model, other, points=64)
+
+
 def test_budget_is_split_between_pieces():
     m = sg.train(_jump(), max_steps=10, progress=False)
     assert [p["steps"] for p in m.info["pieces"]] == [5, 5] and m.info["steps"] == 10
