@@ -114,15 +114,15 @@ def plan(relation) -> tuple[Piece, ...] | None:
         return None
     label = relation.name or "relation"
     try:
-        if len(found) > 1:
-            raise _Inexpressible(f"outputs {', '.join(o for o, _ in found)} are each a Piecewise; "
-                                 "pieces are separated for one Piecewise output only")
-        output, pw = found[0]
-        kept = _regions(relation, pw)
+        conditions = [tuple(c for _, c in pw.args) for _, pw in found]
+        if any(c != conditions[0] for c in conditions[1:]):
+            raise _Inexpressible(f"outputs {', '.join(o for o, _ in found)} are Piecewise with different "
+                                 "conditions; pieces are separated where every Piecewise output has the same ones")
+        kept = _regions(relation, found[0][1])
         if len(kept) < 2:
             return None  # one piece of positive measure: the current single network
-        return tuple(_piece(relation, output, number, index, expr, box)
-                     for number, (index, expr, box) in enumerate(kept, 1))
+        return tuple(_piece(relation, {o: pw.args[index].expr for o, pw in found}, number, index, box)
+                     for number, (index, _, box) in enumerate(kept, 1))
     except _Inexpressible as why:
         warnings.warn(f"{label}: its Piecewise is trained as one network, not one per piece, because {why}; "
                       "a smooth network is then fitted across the switch (write each condition as a threshold "
@@ -223,13 +223,14 @@ def _num(v) -> str:
     return f"{float(v):.12g}"
 
 
-def _piece(relation, output: str, number: int, index: int, expr, box) -> Piece:
+def _piece(relation, own: dict[str, sp.Expr], number: int, index: int, box) -> Piece:
+    """Piece `number`: `own` gives the piece's expression of each Piecewise output."""
     from .errors import RelationError
     from .relation import Relation
 
     dom = {s.name: s for s in relation.domain.inputs}
     syms = relation.symbols
-    exprs = {o: (expr if o == output else sp.piecewise_fold(relation.expression(o))) for o in relation.outputs}
+    exprs = {o: own.get(o, relation.expression(o)) for o in relation.outputs}
     used = set()
     for e in [*exprs.values(), *relation.normalizer.values()]:
         used |= {s.name for s in e.free_symbols}
@@ -241,7 +242,7 @@ def _piece(relation, output: str, number: int, index: int, expr, box) -> Piece:
                 used |= dom[n].depends_on
         grow = used != before
     inputs = [n for n in relation.inputs if n in used]
-    what = f"piece {number} ({_describe(box)}, {output} = {expr})"
+    what = f"piece {number} ({_describe(box)}, {', '.join(f'{o} = {e}' for o, e in own.items())})"
     region = {}
     for n, iv in box.items():
         lo = -math.inf if iv.start == dom[n].low else float(iv.start)

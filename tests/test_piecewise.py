@@ -56,6 +56,18 @@ def test_a_piecewise_factor_is_lifted():
     assert sp.simplify(rel.pieces[1].relation.expression("y") - 2 * rel.symbols["z"] * rel.symbols["x"] ** 2) == 0
 
 
+def test_outputs_with_the_same_conditions_split_together():
+    w = sp.Symbol("w")
+    rel = sg.Relation([sp.Eq(y, sp.Piecewise((x, x < 1), (2 * x, True))),
+                       sp.Eq(w, z * sp.Piecewise((x ** 2, x < 1), (3 * x, True)))], bounds={x: (0.1, 10), z: (1, 2)})
+    assert [[str(p.relation.expression(o)) for o in ("y", "w")] for p in rel.pieces] == \
+        [["x", "x**2*z"], ["2*x", "3*x*z"]]
+    with pytest.warns(PiecewiseWarning, match="y, w are Piecewise with different conditions"):
+        rel = sg.Relation([sp.Eq(y, sp.Piecewise((x, x < 1), (2 * x, True))),
+                           sp.Eq(w, sp.Piecewise((x ** 2, x < 2), (3 * x, True)))], bounds={x: (0.1, 10)})
+    assert rel.pieces is None
+
+
 def test_the_counterflow_face_stays_one_network():
     """epsilon-NTU's Cr = 1 piece is a face (zero measure), the limit of the first: one network."""
     from equations.exchangers import counterflow_effectiveness
