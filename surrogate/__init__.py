@@ -4,6 +4,7 @@
     model = sg.train(rel, time_limit=120)
     cert = sg.verify(model)
     model.save("f.surrogate"); same = sg.load("f.surrogate")
+    nu = sg.catalogue("gnielinski")        # a shipped, certified textbook correlation: no training
 
 Without the `train` extra (torch, pandas) the package still imports, with the torch-free
 parts: `Relation` and `surrogate.runtime`, which predicts from a saved artifact with NumPy.
@@ -22,11 +23,13 @@ from .errors import (
     UnsupportedExpressionError,
 )
 from .relation import Relation
+from .shipped import load as catalogue
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Relation",
+    "catalogue",
     "train",
     "TrainConfig",
     "verify",

@@ -57,13 +57,60 @@ def _catalogue():
                 yield mod_name, name, rel
 
 
+def _bound(e) -> str:
+    return str(e) if getattr(e, "free_symbols", None) else f"{float(e):g}"
+
+
 def cmd_list(args) -> int:
+    from . import shipped
+
+    catalogue = {e.name: e for e in shipped.entries()}
     for mod_name, name, rel in _catalogue():
+        entry = catalogue.get(name) if catalogue.get(name) and catalogue[name].module == mod_name else None
+        if args.shipped and entry is None:
+            continue
         short = mod_name.removeprefix("equations.")
         eqs = "; ".join(str(e) for e in rel.equations)
         extra = f"  (parameters: {', '.join(rel.parameters)})" if rel.parameters else ""
         print(f"{short}:{name:<14} {eqs}{extra}")
+        ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}" for n, (lo, hi) in rel.bounds.items())
+        print(f"    inputs     {ranges}")
+        if entry is None:
+            continue
+        print(f"    validity   {entry.source['validity']}")
+        print(f"    source     {entry.source['source']}")
+        print(f"    accuracy   {entry.source['accuracy']} (the correlation's, as its source states it)")
+        st = shipped.status(entry)
+        cert = st.certificate if st.ok else None
+        if cert is not None:
+            how = f"{cert.get('points', 0):,} points + search" if cert.get("points") else "verify"
+            print(f"    surrogate  certified max error {cert.get('max_error', float('nan')):.3g} "
+                  f"(p99 {cert.get('p99_error', float('nan')):.3g}; {how}); sg.catalogue(\"{name}\"), "
+                  f"surrogate predict {name} in.csv")
+        else:
+            print(f"    surrogate  {st.message or 'shipped without a certificate'}")
     return 0
+
+
+def _artifact(arg: str) -> str:
+    """A path to an artifact: `arg` itself when it is a file (or looks like a path), else the shipped
+    surrogate of that name (UsageError naming the catalogue when there is none)."""
+    import os
+
+    from . import shipped
+
+    if os.path.exists(arg) or os.sep in arg or "/" in arg or arg.endswith(".surrogate"):
+        return arg
+    try:
+        e = shipped.entry(arg)
+    except shipped.UnknownRelation as err:
+        raise UsageError(f"{arg!r} is neither a file nor a shipped surrogate: {err}") from None
+    st = shipped.status(e)
+    if not st.ok:
+        from .errors import ArtifactError
+
+        raise ArtifactError(st.message)
+    return str(e.path)
 
 
 def cmd_train(args) -> int:
@@ -103,7 +150,7 @@ def cmd_verify(args) -> int:
         from .plot import require_matplotlib
 
         require_matplotlib()
-    model = load(args.file)
+    model = load(_artifact(args.file))
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
         cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
@@ -147,8 +194,9 @@ def cmd_report(args) -> int:
         raise UsageError(f"--points must be at least 16, not {args.points}")
     if args.tolerance is not None and not args.tolerance > 0:
         raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
+    path = _artifact(args.file)  # a shipped name's report goes to NAME-report here, not into the package
     out = args.output or os.path.splitext(args.file)[0] + "-report"
-    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
     print(f"wrote {page}")
     return 0
 
@@ -158,7 +206,7 @@ def cmd_predict(args) -> int:
 
     from .artifact import load
 
-    model = load(args.file)
+    model = load(_artifact(args.file))
     try:
         df = pd.read_csv(args.csv)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
@@ -180,8 +228,9 @@ def cmd_export(args) -> int:
 
     if args.onnx is None:
         raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
+    path = _artifact(args.file)  # a shipped name's graph goes to NAME.onnx here, not into the package
     out = args.onnx or os.path.splitext(args.file)[0] + ".onnx"
-    model = load(args.file)
+    model = load(path)
     try:
         model.export_onnx(out)
     except ImportError as e:
@@ -232,11 +281,16 @@ def _fit_summary(result) -> dict:
     }
 
 
+_FILE_HELP = "a .surrogate file, or the name of a shipped surrogate (surrogate list --shipped), e.g. gnielinski"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surrogate", description="Verified neural surrogates of physical formulas.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("list", help="list the catalogue's relations")
+    s = sub.add_parser("list", help="list the catalogue's relations, with the shipped surrogates' certificates")
+    s.add_argument("--shipped", action="store_true",
+                   help="only the relations shipped trained (sg.catalogue(NAME), surrogate predict NAME in.csv)")
     s.set_defaults(run=cmd_list)
 
     s = sub.add_parser("train", help="train a relation, verify it and save the artifact")
@@ -255,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_train)
 
     s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
-    s.add_argument("file")
+    s.add_argument("file", help=_FILE_HELP)
     s.add_argument("--points", type=int, default=1_000_000)
     s.add_argument("--atol", type=float, default=None,
                    help="absolute error floor (default: the one the surrogate was trained with)")
@@ -268,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_verify)
 
     s = sub.add_parser("report", help="write a one-page report of a saved surrogate (needs matplotlib)")
-    s.add_argument("file")
+    s.add_argument("file", help=_FILE_HELP)
     s.add_argument("-o", "--output", metavar="DIR", help="folder for the page and its PNGs (default: FILE-report)")
     s.add_argument("--format", choices=("html", "md"), default="html", help="DIR/index.html or DIR/README.md")
     s.add_argument("--tolerance", type=float, help="draw this error level on the map")
@@ -276,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_report)
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
-    s.add_argument("file")
+    s.add_argument("file", help=_FILE_HELP)
     s.add_argument("csv")
     s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
@@ -284,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_predict)
 
     s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX)")
-    s.add_argument("file")
+    s.add_argument("file", help=_FILE_HELP)
     s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
                    help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
                         "to OUT (default: FILE with the suffix .onnx); needs pip install 'surrogate-formula[onnx]'")

@@ -1,19 +1,21 @@
-"""Levenberg-Marquardt in float64 for explicit relations (issue 13).
+"""Levenberg-Marquardt in float64 (issue 13).
 
 A small float64 network (depth 2, width 24, the package's features, heads and skip
 path) trained by Gauss-Newton steps with Marquardt's adaptive damping.  The residual
 of a point is the certificate's own error, to first order: where the head is a log
 head, (|y| / max(S, atol)) * (log|y_hat| - log|y|), else (y_hat - y) / max(S, atol);
-so minimising the sum of squares pushes on exactly what is certified.
+so minimising the sum of squares pushes on exactly what is certified.  For an
+implicit relation it is the Newton estimate of the relative output error (J^-1 r,
+J held through a step), what validation and verify measure.
 
 Each step: the Jacobian of the residuals with respect to the parameters on a batch
-of `points_per_param` x parameters points (torch.func: per-sample reverse mode,
-vmapped), J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by
-Cholesky; accepted when the batch's sum of squares falls (lam /= 3), else lam *= 4
-and re-solved with the same Jacobian.  The batch is redrawn every `resample` steps
-(fresh points are free).  LM's failure mode is a bad local minimum, so a few random
-starts run for the first share of the budget and the one with the lowest validation
-max error (Objective.errors, the certificate's metric) is kept for the rest.
+of `points_per_param` x parameters points (the chain rule written out for the MLP),
+J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by Cholesky; accepted
+when the batch's sum of squares falls (lam /= 3), else lam *= 4 and re-solved with
+the same Jacobian.  The batch is redrawn every `resample` steps (fresh points are
+free).  LM's failure mode is a bad local minimum; Adam steps on the same network
+first (`warm_steps`) avoid the ones measured, and `starts` > 1 runs several starts
+for a share of the budget each and keeps the one with the lowest validation max.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from .model import Surrogate
 from .network import MLP
+from .objective import _full
 from .scaling import edge_floors, features, heads, links, n_channels
 
 __all__ = ["LMSettings", "lm_parameters", "train_lm", "use_lm"]
@@ -39,7 +42,7 @@ class LMSettings:
     activation: str = "tanh"
     points_per_param: int = 8  # batch = 8 x parameters
     resample: int = 10  # steps per batch
-    starts: int = 3  # random starts, each given `explore` of the budget
+    starts: int = 1  # random starts, each given `explore` of the budget, the best going on
     explore: float = 0.05
     lam0: float = 1e-2
     mu: float = 1e-12  # absolute damping, relative to the mean of diag(J^T J)
@@ -48,6 +51,13 @@ class LMSettings:
     # between the two: Churchill-Bernstein (60 s, seeds 0, 1) certified 8.0e-3 and 3.4e-4
     # with the training floor, 6.5e-6 and 1.2e-5 with the certificate's
     floors: str = "verify"
+    # Adam steps on the LM network before each start's LM steps.  Colebrook (250 LM steps, one
+    # start): seeds 0 and 1 stuck at 3.9e-3 and 2.3e-2 from a cold start, 4.2e-5 and 7.1e-5 after
+    # 2000 Adam steps (docs/architecture.md)
+    warm_steps: int = 2000
+    warm_lr: float = 1e-2
+    power: float = 2.0  # the L_p norm minimised by IRLS weights (2: plain least squares)
+    power_from: float = 0.0  # share of the budget after which `power` applies
     corners: bool = False  # measured once (area_ratio seed 1): max 2.4e-2 -> 3.0e-3 but p99 9e-5 -> 9e-4
 
 
@@ -67,19 +77,45 @@ class _Problem:
         self.shapes = [p.shape for _, p in net.named_parameters()]
         self.sizes = [p.numel() for _, p in net.named_parameters()]
         cols = objective._columns(x)
+        self.cols = cols
         self.f = features(x, model.module.feature_specs, model.relation).double()
+        specs = model.module.head_specs
+        self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
+        self.implicit = not objective.explicit
+        self.weight = None  # IRLS row weights of the current step (jacobian(power=...))
+        if self.implicit:  # the Newton weights are set at each Jacobian (below)
+            self.newton = self.fallback = None
+            return
         n = len(x)
         dummy = torch.zeros(n, len(model.relation.outputs), dtype=torch.float64, device=x.device)
         y, s, ok = objective._references(cols, dummy)
         self.y, self.s, self.ok = y, s.clamp(min=objective.atol) if objective.atol else s, ok
-        specs = model.module.head_specs
-        self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
         # log heads: the residual in log space where |y| > 0
         self.logy = []
         for h, o in zip(specs, self.out_index):
             ay = self.y[:, o].abs()
             live = (ay > 0) & ok
             self.logy.append((live, torch.where(live, ay, torch.ones_like(ay)).log(), ay) if h["kind"] == "log" else None)
+
+    def _implicit_residuals(self, pred: torch.Tensor) -> torch.Tensor:
+        """[N, k] residuals of an implicit relation: the Newton estimate of the relative
+        output errors, J^-1 r with J_ij = y_j dr_i/dy_j taken at the step's starting
+        prediction and held for the step (Objective._newton_errors, the measure verify
+        and validation use), or r / S at points where J cannot be solved."""
+        env = dict(self.cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.model.relation.outputs)})
+        r = torch.stack([_full(f(env), pred[:, 0]) for f in self.objective.residuals], 1)
+        if self.newton is None:  # the step's weights, from its starting prediction
+            obj = self.objective
+            inv = obj._newton_inverse(env, pred)
+            scale = torch.stack([_full(f({k: v.detach() for k, v in env.items()}), pred[:, 0])
+                                 for f in obj.residual_scales], 1)
+            self.newton = inv.detach()
+            self.fallback = scale.detach()
+        fine = torch.isfinite(self.newton).all(2).all(1)
+        inv = torch.where(fine[:, None, None], self.newton, torch.zeros_like(self.newton))
+        newton = (inv @ r.unsqueeze(2)).squeeze(2)
+        return torch.where(fine[:, None], newton, r / self.fallback)
 
     def params(self, theta: torch.Tensor) -> dict:
         out, i = {}, 0
@@ -92,6 +128,8 @@ class _Problem:
         """[N, m] residuals from the channels [N, c]."""
         specs = self.model.module.head_specs
         pred = heads(ch, specs)
+        if self.implicit:
+            return self._implicit_residuals(pred)
         lk = links(ch, specs)
         cols = []
         for h, o, lg, l in zip(specs, self.out_index, self.logy, lk):
@@ -104,10 +142,13 @@ class _Problem:
 
     def residuals(self, theta: torch.Tensor) -> torch.Tensor:
         ch = functional_call(self.model.module.net, self.params(theta), (self.f,))
-        return self.residuals_from_channels(ch).reshape(-1)
+        r = self.residuals_from_channels(ch).reshape(-1)
+        return r if self.weight is None else r * self.weight
 
-    def jacobian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(J [N*m, P], r [N*m]) at theta."""
+    def jacobian(self, theta: torch.Tensor, power: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(J [N*m, P], r [N*m]) at theta.  With power p > 2 the rows are weighted by
+        (|r| / rms r)^((p - 2) / 2), held for the step (one IRLS step towards the L_p
+        norm: the worst points weigh more)."""
         net = self.model.module.net
         p = self.params(theta)
 
@@ -115,6 +156,7 @@ class _Problem:
             return functional_call(net, params, (f[None],))[0]
 
         ch = functional_call(net, p, (self.f,)).detach().requires_grad_(True)
+        self.newton = None  # an implicit relation's Newton weights: set anew at each Jacobian
         r = self.residuals_from_channels(ch)  # [N, m]
         n, m = r.shape
         grads = []
@@ -134,18 +176,20 @@ class _Problem:
         if bad.any():  # a point the network cannot evaluate carries no weight in this step
             r = torch.where(bad, torch.zeros_like(r), r)
             jac = torch.where(bad[:, None], torch.zeros_like(jac), jac)
+        self.weight = None
+        if power > 2:
+            rms = r.square().mean().sqrt().clamp(min=1e-300)
+            self.weight = (r.abs() / rms).clamp(1e-3, 1e3) ** ((power - 2) / 2)
+            r, jac = r * self.weight, jac * self.weight[:, None]
         return jac, r
 
 
-def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, time_limit, max_steps, dev, seed,
-             cfg, lsq_start, validate, bar, settings: LMSettings = LMSettings()) -> Surrogate:
+def train_lm(relation, objective, feature_specs, head_specs, xv, *, goal, time_limit, max_steps, dev, seed,
+             cfg, lsq_start, validate, bar) -> Surrogate:
     """Levenberg-Marquardt from a few random starts; returns the model with the lowest
     validation max (info as Adam's: steps, seconds, stop, history rows
     (step, seconds, attempt, validation max, validation mean))."""
-    if not relation.is_explicit:
-        raise ValueError("method='lm' trains explicit relations only; use method='adam' (or 'auto') for "
-                         f"{relation.name or 'this relation'}")
-    s = settings
+    s = cfg.lm
     if s.floors != "train":
         dom = relation.domain
         objective = type(objective)(relation, head_specs, objective.edges, edge_floors(dom, s.floors),
@@ -169,6 +213,16 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
         model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=torch.float64))
         if cfg.lsq_start and cfg.skip:
             lsq_start(model, objective, gen, dev, cfg)
+        if s.warm_steps:  # Adam on the same float64 network first: a global fit for LM to refine
+            opt = torch.optim.Adam(model.module.net.parameters(), lr=s.warm_lr)
+            for k in range(s.warm_steps):
+                for g in opt.param_groups:
+                    g["lr"] = s.warm_lr * (0.01 ** (k / s.warm_steps))
+                x = objective.draw(512, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+                loss = objective.loss(model, x).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
         return model
 
     history: list[tuple] = []
@@ -202,13 +256,15 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
                         best_stats, best_state = stats, theta.clone()
                     bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
                     bar.update((min(time.perf_counter() - t0, time_limit) if time_limit else total_steps) - bar.n)
-                    if tolerance is not None and best_stats["max"] <= tolerance:
+                    if best_stats is stats and goal.reached(model, stats):
                         why = "tolerance"
                         break
                 x = objective.draw(batch - len(corners), gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
                 x = torch.cat([x, corners]) if s.corners else x
                 prob = _Problem(model, objective, x)
-            jac, r = prob.jacobian(theta)
+            done = ((time.perf_counter() - t0) / time_limit if time_limit
+                    else total_steps / max_steps if max_steps else 0.0)
+            jac, r = prob.jacobian(theta, s.power if done >= s.power_from else 2.0)
             a = jac.T @ jac
             g = jac.T @ r
             loss = float(r @ r)
@@ -256,7 +312,7 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
                 torch.nn.utils.vector_to_parameters(state, model.module.net.parameters())
         else:
             attempt, model, st, state = 0, fresh(0), {"max": math.inf, "mean": math.inf}, None
-        stop = "tolerance" if st["max"] <= (tolerance if tolerance is not None else -1) else stop
+        stop = "tolerance" if goal.met else stop
         if stop != "tolerance":
             left_steps = max_steps - total_steps if max_steps else None
             deadline = t0 + time_limit if time_limit else None
@@ -278,19 +334,16 @@ def train_lm(relation, objective, feature_specs, head_specs, xv, *, tolerance, t
 
 
 def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:
-    """cfg.method, with "auto" resolved to LM for an explicit relation of at most
-    `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
-    trained on the CPU against a time limit.  Measured at 60 s on one thread, seeds 0
-    and 1 (docs/architecture.md): on planck, fin_tip, area_ratio and Churchill-Bernstein
-    LM certified 2.9e-6 to 2.4e-4 in six of eight runs, where Adam's eight certified
-    6.3e-4 to 3.8e-3; two LM runs (area_ratio and fin_tip, seed 1) ended at 2.4e-2 and
-    1.6e-3, a spike or a poorer minimum the validation set missed.  A budget of
-    `max_steps` alone keeps Adam: one LM step costs about as much as a hundred Adam
-    steps, so the two step counts do not compare."""
+    """cfg.method, with "auto" resolved to LM for a relation (explicit or implicit) of at
+    most `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
+    trained on the CPU against a time limit (docs/architecture.md has the measurements).
+    A budget of `max_steps` alone keeps Adam: one LM step costs about as much as a
+    hundred Adam steps, so the two step counts do not compare.  CUDA keeps Adam: LM has
+    never run on a GPU, and it reads the batch's loss back at every step."""
     if cfg.method != "auto":
         return cfg.method == "lm"
-    s = LMSettings()
-    return (relation.is_explicit and dev.type == "cpu" and (time_limit is not None or max_steps is None)
+    s = cfg.lm
+    return (dev.type == "cpu" and (time_limit is not None or max_steps is None)
             and len(relation.inputs) <= AUTO_INPUTS
             and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)
 

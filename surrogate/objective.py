@@ -135,13 +135,18 @@ class Objective:
         a solve: a point where the residual is flat in y (Colebrook at low Re and
         high roughness) gets the weight its output error deserves, and the gradient
         with respect to log y_hat is the identity, as in Gauss-Newton."""
+        return (self._newton_inverse(env, pred) @ r.unsqueeze(2)).squeeze(2)
+
+    def _newton_inverse(self, env: dict, pred: torch.Tensor) -> torch.Tensor:
+        """[N, k, k]: J^-1 for the Newton step above, detached (inf/NaN where J is singular)."""
         fixed = {k: v.detach() for k, v in env.items()}
         y = pred.detach()
         jac = torch.stack([torch.stack([_full(f(fixed), y[:, 0]) for f in row], 1) for row in self.jacobian], 1)
         jac = jac * y[:, None, :]
         if jac.shape[1] == 1:
-            return r / jac[:, 0, :]
-        return torch.linalg.solve(jac, r.unsqueeze(2)).squeeze(2)
+            return 1.0 / jac
+        inv, info = torch.linalg.inv_ex(jac)
+        return torch.where((info == 0)[:, None, None], inv, torch.full_like(inv, math.nan))
 
     def _residual_loss(self, cols: dict, pred: torch.Tensor) -> torch.Tensor:
         """log1p of the Newton-estimated relative output errors where the Jacobian

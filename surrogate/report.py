@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,15 @@ FORMATS = {"html": "index.html", "md": "README.md"}
 
 
 def write_report(source, directory, *, format: str = "html", tolerance: float | None = None,
-                 points: int = PLOT_POINTS, dpi: int = 100) -> Path:
+                 points: int = PLOT_POINTS, dpi: int = 100, about: Sequence[tuple[str, str]] = (),
+                 note: str | None = None, artifact: str | None = None) -> Path:
     """Write the report of `source` (an artifact path or a Surrogate) into `directory`.
+
+    `about` adds a section "Source and validity" after the relation: a two-column
+    table of (what, text) rows (the catalogue's datasheets give the source, its
+    validity and its accuracy there), followed by the paragraph `note`.  `artifact`
+    is the file name the "load and call it" examples use (default: the file's, or
+    NAME.surrogate).
 
     Returns the page's path.  Writes the page and its PNGs (error-map.png,
     training.png when the model has a training history, equation-N.png for each
@@ -41,10 +49,11 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     require_matplotlib()  # fail before writing anything when matplotlib is missing
     if isinstance(source, (str, os.PathLike)):
-        model, artifact = load(source), os.path.basename(os.fspath(source))
+        model, default = load(source), os.path.basename(os.fspath(source))
     else:
         model = source
-        artifact = f"{model.relation.name or 'model'}.surrogate"
+        default = f"{model.relation.name or 'model'}.surrogate"
+    artifact = artifact or default
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     rel, cert, info = model.relation, model.certificate, dict(model.info or {})
@@ -68,6 +77,12 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
     if any(r is not None for r in rel.output_ranges.values()):
         rows = [[o, "" if r is None else f"{r[0]:.6g} .. {r[1]:.6g}"] for o, r in rel.output_ranges.items()]
         blocks.append(("table", ["output", "declared range"], rows))
+    if about or note:
+        blocks.append(("h2", "Source and validity"))
+        if about:
+            blocks.append(("table", ["", ""], [[k, v] for k, v in about]))
+        if note:
+            blocks.append(("p", note))
 
     blocks.append(("h2", "Certificate"))
     if cert is None:

@@ -62,7 +62,8 @@ DEPENDENT_EDGE = Edge(delta=1e-15, train_floor=1e-14, verify_floor=1e-16)
 ZERO_EDGE = Edge(delta=1e-4, train_floor=1e-5, verify_floor=1e-6)
 
 
-#: Channel bound of implicit outputs' heads: the declared range widened by a half.
+#: Channel bound of implicit outputs' heads: the declared range widened by a half, where
+#: the residual allows it (implicit_bound).
 IMPLICIT_BOUND = 1.5
 
 
@@ -163,13 +164,15 @@ def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
     for o in relation.outputs:
         if not relation.is_explicit:  # implicit: the declared range sets the head
             lo, hi = relation.output_ranges[o]
-            if relation.output_scale(o) == "log":
+            log = relation.output_scale(o) == "log"
+            if log:
                 a, b = 0.5 * (math.log(hi) + math.log(lo)), 0.5 * (math.log(hi) - math.log(lo))
-                out.append({"kind": "log", "sign": 1.0, "a": a, "b": b, "channels": [channel], "output": o,
-                            "bound": IMPLICIT_BOUND})
             else:
-                out.append({"kind": "linear", "a": 0.5 * (lo + hi), "b": 0.5 * (hi - lo), "channels": [channel],
-                            "output": o, "bound": IMPLICIT_BOUND})
+                a, b = 0.5 * (lo + hi), 0.5 * (hi - lo)
+            bound = implicit_bound(relation, o, a, b, log, sample)
+            out.append({"kind": "log", "sign": 1.0, "a": a, "b": b, "channels": [channel], "output": o,
+                        "bound": bound} if log else
+                       {"kind": "linear", "a": a, "b": b, "channels": [channel], "output": o, "bound": bound})
             channel += 1
             continue
         y = np.asarray(relation.compiled("expression", o, "numpy")(sample), dtype=np.float64)
@@ -197,6 +200,43 @@ def choose_heads(relation, sample: dict[str, np.ndarray]) -> list[dict]:
         channel += len(head["channels"])
         out.append(head)
     return out
+
+
+def implicit_bound(relation, output: str, a: float, b: float, log: bool, sample: dict[str, np.ndarray]) -> float:
+    """How far beyond its declared range an implicit output's head may reach: IMPLICIT_BOUND
+    (a half on either side, in the head's coordinates) where every equation stays defined
+    and keeps the sign it has at the declared end, else less, down to the declared range.
+
+    Past the range a residual may meet a pole or another root: zeta tan(zeta) = Bi declared
+    on (0.05, 1.57) widened by a half reaches 3.7, beyond tan's pole at pi/2, where the
+    residual changes sign and training settled on zeta = 3.7 at Bi = 100 (the root is
+    1.555).  Checked for one-output relations on `sample` (the other outputs of a system
+    have no value to hold without a solve; systems keep IMPLICIT_BOUND)."""
+    if len(relation.outputs) != 1 or not sample:
+        return IMPLICIT_BOUND
+    n = len(next(iter(sample.values())))
+    rows = slice(None) if n <= 2048 else slice(None, None, max(1, n // 2048))
+    cols = {k: np.asarray(v, dtype=np.float64)[rows] for k, v in sample.items()}
+    residuals = [relation.compiled("residual", i, "numpy") for i in range(len(relation.equations))]
+
+    def at(u: float) -> list[np.ndarray]:
+        y = math.exp(a + b * u) if log else a + b * u
+        env = {**cols, output: np.full(len(next(iter(cols.values()))), y)}
+        with np.errstate(all="ignore"):
+            return [np.broadcast_to(np.asarray(f(env), dtype=np.float64), env[output].shape) for f in residuals]
+
+    for bound in (IMPLICIT_BOUND, 1.25, 1.1):
+        fine = True
+        for side in (-1.0, 1.0):
+            end = at(side)
+            for u in np.linspace(1.0, bound, 9)[1:]:
+                for r0, r in zip(end, at(side * u)):
+                    keep = np.isfinite(r0) & (r0 != 0)
+                    if not np.all(np.isfinite(r[keep])) or np.any(np.sign(r[keep]) != np.sign(r0[keep])):
+                        fine = False
+        if fine:
+            return bound
+    return 1.0
 
 
 def _log_span(v: np.ndarray) -> tuple[float, float]:

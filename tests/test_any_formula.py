@@ -136,6 +136,12 @@ def test_counterflow_effectiveness_at_cr_1_trains_and_certifies(tmp_path):
     near = np.array([[2.0, 1.0], [2.0, 1 - 2**-52], [2.0, 1 - 1e-10]])
     ref = rel.evaluate({"NTU": near[:, 0], "Cr": near[:, 1]})["epsilon"]
     np.testing.assert_allclose(ref, 2.0 / 3.0, rtol=1e-9)
+    # small NTU next to Cr = 1: exp(-NTU (1 - Cr)) rounds to 1 and float64 says 0, stably
+    # under ulp moves; the reference must still give NTU / (1 + NTU) (found by verify's search)
+    tiny = np.array([[0.011, 1 - 2**-52], [0.011, 1 - 2**-50]])
+    assert np.all(rel.compiled("expression", "epsilon", "numpy")({"NTU": tiny[:, 0], "Cr": tiny[:, 1]}) == 0)
+    ref = rel.evaluate({"NTU": tiny[:, 0], "Cr": tiny[:, 1]})["epsilon"]
+    np.testing.assert_allclose(ref, 0.011 / 1.011, rtol=1e-9)
     _, _, cert = _round_trip(rel, tmp_path)
     assert math.isfinite(cert.max_error)
 

@@ -62,3 +62,22 @@ def test_a_system_trains_and_round_trips(tmp_path):
     x = parallel_pipes.domain.sobol(64).numpy()
     np.testing.assert_array_equal(model.evaluate(x), same.evaluate(x))
     assert same.relation.output_ranges == parallel_pipes.output_ranges
+
+
+def test_an_implicit_head_reaches_past_its_range_only_where_the_residual_allows():
+    from surrogate.scaling import IMPLICIT_BOUND, choose_heads
+
+    zeta, Bi = sp.symbols("zeta Bi", positive=True)
+
+    def bound(rel):
+        p = rel.domain.sobol(1024, seed=0).numpy()
+        (head,) = choose_heads(rel, {n: p[:, j] for j, n in enumerate(rel.inputs)})
+        return head["bound"]
+
+    # tan's pole at pi/2 lies just past the declared range: the head stops at the range
+    wall = sg.Relation(sp.Eq(zeta * sp.tan(zeta), Bi), bounds={Bi: (0.01, 100)}, outputs={zeta: (0.05, 1.57)})
+    assert bound(wall) == 1.0
+    # declared well inside (0, pi/2): widened by a half (log scale) it still ends at 1.12
+    inner = sg.Relation(sp.Eq(zeta * sp.tan(zeta), Bi), bounds={Bi: (0.01, 0.3)}, outputs={zeta: (0.05, 0.6)})
+    assert bound(inner) == IMPLICIT_BOUND
+    assert bound(colebrook) == IMPLICIT_BOUND

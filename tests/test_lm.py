@@ -79,14 +79,58 @@ def test_lm_jacobian_is_the_chain_rule_of_the_network():
             assert torch.allclose(got[i, 0], want, atol=1e-12)
 
 
-def test_method_is_checked_and_lm_refuses_implicit_relations():
+def test_method_is_checked():
     with pytest.raises(ValueError, match="method must be"):
         sg.TrainConfig(method="newton")
-    f, Re = sp.symbols("f Re", positive=True)
-    rel = sg.Relation(sp.Eq(1 / sp.sqrt(f), -2 * sp.log(2.51 / (Re * sp.sqrt(f)), 10)),
-                      bounds={Re: (4e3, 1e7)}, outputs={f: (0.005, 0.1)}, name="colebrook")
-    with pytest.raises(ValueError, match="explicit relations only"):
-        sg.train(rel, max_steps=1, progress=False, config=LM)
+
+
+f_, Re_ = sp.symbols("f Re", positive=True)
+# Colebrook for a smooth pipe: implicit in f, one input
+SMOOTH_PIPE = sg.Relation(sp.Eq(1 / sp.sqrt(f_), -2 * sp.log(2.51 / (Re_ * sp.sqrt(f_)), 10)),
+                          bounds={Re_: (4e3, 1e7)}, outputs={f_: (0.005, 0.1)}, name="smooth_pipe")
+
+
+def _implicit_problem(seed=0):
+    rel = SMOOTH_PIPE
+    dom = rel.domain
+    heads = choose_heads(rel, {})
+    feats = choose_features(rel)
+    obj = Objective(rel, heads, edge_sides(dom), edge_floors(dom, "train"))
+    torch.manual_seed(seed)
+    net = MLP(len(feats), 1, width=6, depth=2, activation="tanh").double()
+    model = sg.Surrogate(rel, feats, heads, net)
+    x = dom.sobol(40, seed=seed).double()
+    return model, obj, x, lm._Problem(model, obj, x)
+
+
+def test_implicit_residuals_are_the_newton_estimate_validation_uses():
+    model, obj, x, prob = _implicit_problem()
+    theta = torch.nn.utils.parameters_to_vector(model.module.net.parameters()).detach()
+    _, r = prob.jacobian(theta)
+    want = obj.errors(model, x)  # |Newton estimate| of the relative output error, as validation scores it
+    assert torch.allclose(r.abs(), want, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("power", [2.0, 6.0])
+def test_implicit_jacobian_matches_finite_differences(power):
+    model, obj, x, prob = _implicit_problem(seed=1)
+    theta = torch.nn.utils.parameters_to_vector(model.module.net.parameters()).detach()
+    jac, r = prob.jacobian(theta, power)  # holds the Newton and IRLS weights at theta
+    assert torch.allclose(prob.residuals(theta), r, rtol=1e-12, atol=1e-15)
+    h = 1e-6
+    for k in (0, 7, len(theta) - 1):  # a first-layer weight, a hidden one, the last bias
+        e = torch.zeros_like(theta)
+        e[k] = h
+        fd = (prob.residuals(theta + e) - prob.residuals(theta - e)) / (2 * h)
+        assert torch.allclose(jac[:, k], fd, rtol=1e-5, atol=1e-8 * float(fd.abs().max()))
+
+
+def test_lm_trains_an_implicit_relation_from_its_residual():
+    small = sg.TrainConfig(method="lm", lm=lm.LMSettings(width=10))  # 152 parameters: fast steps
+    m = sg.train(SMOOTH_PIPE, max_steps=60, seed=0, progress=False, config=small)
+    assert m.info["method"] == "lm" and m.dtype == torch.float64
+    cert = sg.verify(m, points=20_000, seed=0)  # against the numeric solve, not the residual
+    assert cert.max_error < 1e-4
 
 
 def test_adam_still_trains():

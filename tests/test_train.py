@@ -30,9 +30,26 @@ def test_training_reduces_the_error_and_keeps_the_best():
     assert model.info["validation"]["max"] < min(0.01, hist[0][3] / 2)
 
 
-def test_tolerance_stops_early():
-    model = sg.train(EASY, tolerance=0.5, max_steps=5000, progress=False)
+def test_tolerance_stops_early_once_the_certificate_meets_it():
+    model = sg.train(EASY, tolerance=0.05, max_steps=5000, progress=False)
     assert model.info["stop"] == "tolerance" and model.info["steps"] < 5000
+    goal = model.info["goal"]
+    assert goal["met"] and goal["checks"][-1][1] <= 0.05  # the certificate decided, not the loss
+    assert sg.verify(model, points=100_000).max_error <= 0.05  # and it is the one verify gives
+
+
+def test_tolerance_not_met_by_the_certificate_keeps_training(monkeypatch):
+    import sys
+    import types
+
+    # a certificate that always finds 1.0, whatever validation says: training must go on
+    # to its budget, lowering the validation target after each failed check
+    monkeypatch.setattr(sys.modules["surrogate.verify"], "verify", lambda *a, **k: types.SimpleNamespace(max_error=1.0))
+    model = sg.train(EASY, tolerance=0.05, max_steps=1000, progress=False)
+    goal = model.info["goal"]
+    assert model.info["stop"] == "max_steps" and not goal["met"] and goal["checks"]
+    vals = [v for v, _ in goal["checks"]]
+    assert all(b <= 0.05 * a for a, b in zip(vals, vals[1:]))  # each check asked for 1/20 of the last
 
 
 def test_nan_in_the_relation_is_refused_at_declaration_with_the_point():
@@ -42,9 +59,14 @@ def test_nan_in_the_relation_is_refused_at_declaration_with_the_point():
 
 
 def test_divergence_is_reported_not_hidden():
-    cfg = sg.TrainConfig(lr=1e6, lr_final=1e6)
-    with pytest.raises(TrainingError, match="diverged.*step"):
-        sg.train(EASY, max_steps=400, config=cfg, progress=False)
+    said = {}
+    for deferred in (False, True):  # True: the GPU's no-sync branch, forced on the CPU
+        cfg = sg.TrainConfig(lr=1e6, lr_final=1e6, deferred_checks=deferred)
+        with pytest.raises(TrainingError, match="diverged.*step") as err:
+            sg.train(EASY, max_steps=400, config=cfg, progress=False)
+        said[deferred] = str(err.value)
+    # the deferred branch names the same first bad step and input as the per-step check
+    assert said[True] == said[False]
 
 
 def test_parameters_must_be_fitted_first():
