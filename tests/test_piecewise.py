@@ -249,16 +249,17 @@ def test_cli_train_verify_predict_export(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,seconds,method", [
-    ("hilpert_cylinder", 30, "adam"),
-    # Adam reached 2.7e-3 on flat plate's mixed piece (0.037 Re^0.8 - 871) Pr^(1/3) in its 30 s; LM 5.9e-4
-    ("flat_plate_average", 60, "lm"),
+@pytest.mark.parametrize("name,seconds,tolerance", [
+    ("hilpert_cylinder", 30, None),
+    # flat plate's mixed piece (0.037 Re^0.8 - 871) Pr^(1/3) is the hard one: a tolerance of a tenth of
+    # the bar lets the laminar piece stop early and leave it its time (docs/architecture.md)
+    ("flat_plate_average", 60, 1e-4),
 ])
-def test_every_piece_certified_to_1e_3(name, seconds, method):
+def test_every_piece_certified_to_1e_3(name, seconds, tolerance):
     from equations import external
 
     rel = getattr(external, name)
-    model = sg.train(rel, time_limit=seconds, progress=False, config=sg.TrainConfig(method=method))
+    model = sg.train(rel, time_limit=seconds, tolerance=tolerance, progress=False)
     cert = sg.verify(model)
     assert len(cert.pieces) == len(rel.pieces)
     assert all(p["max_error"] <= 1e-3 for p in cert.pieces), str(cert)
