@@ -40,6 +40,10 @@ def _jsonable(v: Any) -> Any:
 
 def save(model: Surrogate, path) -> None:
     """Write `model` to `path`: weights, relation, scaling, certificate, versions."""
+    if hasattr(model, "pieces"):  # one network per piece (piecewise.py)
+        from .piecewise import save as save_pieces
+
+        return save_pieces(model, path)
     net = model.module.net
     manifest = {
         "relation": fmt.relation_to_dict(model.relation),
@@ -51,7 +55,7 @@ def save(model: Surrogate, path) -> None:
         "versions": _versions(),
     }
     tensors = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
-    fmt.write(path, _jsonable(manifest), tensors)
+    fmt.write(path, _jsonable(manifest), tensors, schema=fmt.SINGLE_SCHEMA)
 
 
 def load(path, *, device="cpu") -> Surrogate:
@@ -60,6 +64,10 @@ def load(path, *, device="cpu") -> Surrogate:
     Raises ArtifactError naming the problem for a corrupt, hostile or unknown file.
     """
     manifest, tensors = fmt.read(path)
+    if "pieces" in manifest:  # one network per piece (piecewise.py)
+        from .piecewise import load as load_pieces
+
+        return load_pieces(manifest, tensors, device)
     relation, feats, heads, cfg = fmt.model_parts(manifest, tensors)
     net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
               skip=cfg["skip"])
@@ -129,11 +137,17 @@ def export_onnx(model: Surrogate, path, *, precision: str | None = None) -> None
     from .model import SurrogateModule
 
     if precision is None:
-        precision = "float32" if model.module.net.config["activation"] == "gelu" else "float64"
+        nets = [m.module.net for m in model.networks] if hasattr(model, "pieces") else [model.module.net]
+        precision = "float32" if any(n.config["activation"] == "gelu" for n in nets) else "float64"
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
-    net = copy.deepcopy(model.module.net).cpu().eval().to(getattr(torch, precision))
-    graph = _OnnxGraph(SurrogateModule(model.relation, model.module.feature_specs, model.module.head_specs, net))
+    if hasattr(model, "pieces"):  # every piece's network, then torch.where by the regions (piecewise.py)
+        from .piecewise import onnx_module
+
+        graph = _OnnxGraph(onnx_module(model, precision))
+    else:
+        net = copy.deepcopy(model.module.net).cpu().eval().to(getattr(torch, precision))
+        graph = _OnnxGraph(SurrogateModule(model.relation, model.module.feature_specs, model.module.head_specs, net))
     centre = model.relation.domain.chart(np.full((2, len(model.inputs)), 0.5))
     example = torch.from_numpy(centre).to(torch.float32)  # traced once; the values do not matter
     buf = io.BytesIO()

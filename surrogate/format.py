@@ -38,7 +38,12 @@ FORMAT = "surrogate"
 #: Bumped on any change a reader of an older version could not handle; every version stays readable.
 #: 1: the first layout.  2: the network may have a linear skip path (network.skip, tensor
 #: skip.weight) and linear or log heads a bound (bound * tanh(n / bound) before the head).
-SCHEMA = 2
+#: 3: a piecewise relation's networks, one per piece (manifest 'pieces', tensors 'piece<k>.*';
+#: piecewise.py).  Files of one network are still written as version 2.
+SCHEMA = 3
+SINGLE_SCHEMA = 2
+PIECEWISE_SCHEMA = 3
+MAX_PIECES = 64
 MAX_HEADER_BYTES = 4 << 20
 MAX_FILE_BYTES = 512 << 20
 
@@ -266,7 +271,42 @@ def expected_weights(net: dict[str, int | str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
+def piece_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
+    """(relation, [(feature specs, head specs, network config, weights) or None for a constant
+    piece] per piece) of a piecewise artifact (schema 3): the pieces are derived again from the stored relation
+    and must be as many as the manifest's; every tensor belongs to one piece."""
+    if "relation" not in manifest:
+        raise ArtifactError("manifest has no 'relation' section; the file is not a complete surrogate artifact")
+    parts = manifest["pieces"]
+    if not isinstance(parts, list) or not 2 <= len(parts) <= MAX_PIECES or not all(isinstance(p, dict) for p in parts):
+        raise ArtifactError(f"manifest 'pieces' must be a list of 2 to {MAX_PIECES} objects")
+    relation = relation_from_dict(manifest["relation"])
+    if relation.pieces is None or len(relation.pieces) != len(parts):
+        raise ArtifactError(f"the manifest holds {len(parts)} piece networks but the stored relation has "
+                            f"{len(relation.pieces or ())} pieces as this version derives them; retrain the surrogate "
+                            "with this version")
+    by_piece: list[dict[str, np.ndarray]] = [{} for _ in parts]
+    for name, t in tensors.items():
+        head, _, rest = name.partition(".")
+        k = head.removeprefix("piece")
+        if not (head.startswith("piece") and k.isascii() and k.isdigit() and int(k) < len(parts) and rest):
+            raise ArtifactError(f"tensor {short(name)} belongs to no piece (names are piece<k>.<weight>)")
+        by_piece[int(k)][rest] = t
+    out = []
+    for p, part, weights in zip(relation.pieces, parts, by_piece):
+        if p.constant is not None:  # its value is derived from the relation; the file holds it for readers
+            if set(part) != {"constant"} or weights or not isinstance(part["constant"], list) or \
+                    [as_float(v, "constant piece value") for v in part["constant"]] != list(p.constant):
+                raise ArtifactError(f"piece {p.number} of the stored relation is the constant {list(p.constant)}; "
+                                    f"the manifest has {short(part)} and {len(weights)} tensors for it")
+            out.append(None)
+            continue
+        _, feats, heads, cfg = model_parts(part, weights, relation=p.relation)
+        out.append((feats, heads, cfg, weights))
+    return relation, out
+
+
+def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray], relation=None):
     """(relation, feature specs, head specs, network config) of a checked manifest.
 
     The network config holds n_in, n_out, width, depth, activation, skip (False
@@ -274,9 +314,10 @@ def model_parts(manifest: dict[str, Any], tensors: dict[str, np.ndarray]):
     ArtifactError naming the first problem.
     """
     for key in ("relation", "features", "heads", "network"):
-        if key not in manifest:
+        if key not in manifest and not (key == "relation" and relation is not None):
             raise ArtifactError(f"manifest has no {key!r} section; the file is not a complete surrogate artifact")
-    relation = relation_from_dict(manifest["relation"])
+    if relation is None:  # given: a piece's sub-relation, derived from the stored relation (piece_parts)
+        relation = relation_from_dict(manifest["relation"])
     feats, heads = manifest["features"], manifest["heads"]
     if not isinstance(feats, list) or not 1 <= len(feats) <= 1024:
         raise ArtifactError("manifest 'features' must be a non-empty list")
@@ -396,6 +437,20 @@ def certificate(manifest: dict[str, Any]) -> dict[str, Any] | None:
             raise ArtifactError(f"certificate per_output must map outputs to objects, not {short(per)}")
         out["per_output"] = {o: {k: number(v, f"certificate per_output {o} {k}") for k, v in d.items()}
                              for o, d in per.items()}
+    if "pieces" in out:  # a piecewise model's certificate: one entry per piece
+        pieces = out["pieces"]
+        if not isinstance(pieces, list) or len(pieces) > MAX_PIECES or not all(isinstance(p, dict) for p in pieces):
+            raise ArtifactError(f"certificate pieces must be a list of objects, not {short(pieces)}")
+        checked = []
+        for p in pieces:
+            if set(p) != {"piece", "condition", "max_error", "p99_error", "mean_error", "dense_max_error", "points",
+                          "worst"} or not isinstance(p["condition"], str) or not isinstance(p["worst"], dict) or \
+                    any(not isinstance(p[k], int) or isinstance(p[k], bool) for k in ("piece", "points")):
+                raise ArtifactError(f"certificate piece {short(p)} is malformed")
+            checked.append({**p, **{k: number(p[k], f"certificate piece {k}")
+                                    for k in ("max_error", "p99_error", "mean_error", "dense_max_error")},
+                            "worst": {k: number(v, "certificate piece worst") for k, v in p["worst"].items()}})
+        out["pieces"] = checked
     for k in ("search", "unsolved", "residual"):
         if out.get(k) is not None and not isinstance(out[k], dict):
             raise ArtifactError(f"certificate {k} must be an object, not {short(out[k])}")

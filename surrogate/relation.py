@@ -136,8 +136,11 @@ class Relation:
         self.outputs: list[str] = outs
         self.parameters: list[str] = list(self._parameters)
         self.output_ranges: dict[str, tuple[float, float] | None] = {o: declared.get(o) for o in outs}
+        # an input no equation uses is refused, unless another input's bounds depend on it (it shapes
+        # the domain: a piece of a Piecewise relation, piecewise.py, may use b in (0, a + 1) but not a)
+        shaping = {s.name for lo, hi in self._bounds.values() for s in lo.free_symbols | hi.free_symbols}
         for n in self.inputs:
-            if not any(symbols[n] in e.free_symbols for e in eqs):
+            if not any(symbols[n] in e.free_symbols for e in eqs) and n not in shaping:
                 problems.append(f"input {n} appears in no equation; remove its bounds or use it")
         if eqs and not outs:
             problems.append("the equations have no output: every free symbol has bounds or is a parameter")
@@ -217,6 +220,10 @@ class Relation:
         for faces in self._program.zero_faces.values():  # an output vanishing on a face: resolve that layer
             for k, side in faces:
                 self.domain.zero_faces.setdefault(k, side)
+        from .piecewise import plan
+
+        #: one sub-relation per piece of a Piecewise output (piecewise.py), or None: one network
+        self.pieces = plan(self)
 
     # -- construction helpers ---------------------------------------------------------
     def _explicit_forms(self, eqs, problems) -> dict[str, sp.Expr]:

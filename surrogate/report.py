@@ -127,11 +127,16 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         blocks.append(("img", "training.png", "validation error during training"))
     facts = [[k, _fmt(info[k])] for k in ("steps", "seconds", "stop", "device", "seed", "atol", "restarts",
                                          "validation") if k in info]
-    cfg = model.module.net.config
-    skip = ", skip connections" if cfg.get("skip") else ""
-    dtype = str(model.dtype).replace("torch.", "")
-    layers = f"{cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip})"
-    facts.append(["network", f"MLP, {layers}, {dtype}"])
+    pieces = getattr(model, "models", None)  # a piecewise model: one network per piece (piecewise.py)
+    nets = model.networks if pieces else [model]
+    if nets:
+        cfg = nets[0].module.net.config
+        skip = ", skip connections" if cfg.get("skip") else ""
+        dtype = str(model.dtype).replace("torch.", "")
+        layers = f"{cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip})"
+        facts.append(["network", f"MLP, {layers}, {dtype}" + (f", one per piece ({len(pieces)})" if pieces else "")])
+    if pieces and len(nets) < len(pieces):
+        facts.append(["constant pieces", f"{len(pieces) - len(nets)} (their values, exactly; no network)"])
     blocks.append(("table", ["", ""], facts))
 
     blocks.append(("h2", "Load and call it"))

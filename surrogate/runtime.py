@@ -24,14 +24,14 @@ from . import format as fmt
 from .inputs import Predictor
 from .scaling import features, heads
 
-__all__ = ["Runtime", "load"]
+__all__ = ["PiecewiseRuntime", "Runtime", "load"]
 
 #: Rows per block of the forward pass: big enough to amortise NumPy's per-call cost, small
 #: enough that a block's activations (rows x width) stay in the CPU's cache.
 BLOCK_ROWS = 8192
 
 
-def load(path, *, precision: str = "float64") -> Runtime:
+def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
     """Read a surrogate artifact for NumPy-only prediction.
 
     precision="float64" (the default) evaluates the stored weights in float64, as
@@ -43,9 +43,20 @@ def load(path, *, precision: str = "float64") -> Runtime:
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
     manifest, tensors = fmt.read(path)
+
+    def dtype(cfg):
+        return {**cfg, "dtype": "float64" if precision == "float64" else cfg.get("dtype", "float32")}
+
+    if "pieces" in manifest:  # one network per piece (piecewise.py)
+        relation, parts = fmt.piece_parts(manifest, tensors)
+        from .piecewise import ConstantPiece
+
+        runs = [ConstantPiece(p.constant, relation.outputs) if part is None else
+                Runtime(p.relation, part[0], part[1], dtype(part[2]), part[3])
+                for p, part in zip(relation.pieces, parts)]
+        return PiecewiseRuntime(relation, runs, certificate=fmt.certificate(manifest))
     relation, feats, head_specs, cfg = fmt.model_parts(manifest, tensors)
-    cfg = {**cfg, "dtype": "float64" if precision == "float64" else cfg.get("dtype", "float32")}
-    return Runtime(relation, feats, head_specs, cfg, tensors, certificate=fmt.certificate(manifest))
+    return Runtime(relation, feats, head_specs, dtype(cfg), tensors, certificate=fmt.certificate(manifest))
 
 
 class Runtime(Predictor):
@@ -119,6 +130,39 @@ class Runtime(Predictor):
         if self._skip is not None:
             h += f @ self._skip
         return heads(h.astype(np.float64), self.head_specs)
+
+class PiecewiseRuntime(Predictor):
+    """A piecewise surrogate in NumPy: each point evaluated by the `Runtime` of the piece
+    whose region holds it (piecewise.assign, the rule the torch model and ONNX use)."""
+
+    def __init__(self, relation, runtimes: list[Runtime], *, certificate: dict[str, Any] | None = None):
+        self.relation = relation
+        self.pieces = relation.pieces
+        self.runtimes = list(runtimes)
+        self.certificate = certificate
+
+    def __repr__(self) -> str:
+        c = self.certificate
+        cert = f", max error {c['max_error']:.3g}" if c and "max_error" in c else ""
+        return (f"PiecewiseRuntime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
+                f"{', '.join(self.outputs)}; {len(self.runtimes)} pieces{cert})")
+
+    def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
+        """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check)."""
+        from .piecewise import assign
+
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(self.inputs):
+            raise ValueError(f"x must have shape [N, {len(self.inputs)}] (columns {', '.join(self.inputs)}), "
+                             f"not {list(x.shape)}")
+        idx = assign(self.pieces, self.inputs, x)
+        out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
+        for k, (p, r) in enumerate(zip(self.pieces, self.runtimes)):
+            rows = idx == k
+            if rows.any():
+                out[rows] = r.evaluate(x[rows][:, list(p.columns)])
+        return out
+
 
 # -- activations, in place, matching torch.nn's definitions ---------------------------------
 def _silu(h: np.ndarray) -> None:

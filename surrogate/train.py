@@ -219,6 +219,11 @@ def train(
     Interrupting (Ctrl-C, KeyboardInterrupt) ends training as a time limit does:
     the best model so far comes back, with ``info["stop"] == "interrupted"``.
     """
+    if getattr(relation, "pieces", None):  # a Piecewise output: one network per piece (piecewise.py)
+        from .piecewise import train_pieces
+
+        return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
+                            device=device, seed=seed, progress=progress, config=config, atol=atol)
     cfg = config or TrainConfig()
     dev = resolve_device(device)
     with cpu_threads(cfg.cpu_threads if dev.type == "cpu" else None):

@@ -62,6 +62,8 @@ class Certificate:
     # singularity, cancellation next to it) and was redone in extended precision (reference.py)
     refined_points: int = 0
     note: str = ""  # why a figure is what it is (an infinite max where a scale vanishes without atol)
+    # a piecewise model (piecewise.py): per piece its condition, max, p99, mean, dense max, points, worst
+    pieces: list[dict[str, Any]] = field(default_factory=list)
 
     def to_frame(self):
         """One row per output (and 'all'): max, p99 and mean error."""
@@ -116,6 +118,9 @@ class Certificate:
                          "cancellation) redone in 40-digit arithmetic")
         if self.note:
             lines.append(f"  note       {self.note}")
+        for p in self.pieces:
+            lines.append(f"  piece {p['piece']:<4} {p['condition']}: max {p['max_error']:.4g}, p99 {p['p99_error']:.4g}, "
+                         f"mean {p['mean_error']:.4g} ({p['points']} points)")
         return "\n".join(lines)
 
 
@@ -221,6 +226,11 @@ def verify(
     vanishes; train.resolve_atol).  Returns a Certificate; never raises for a bad
     model, only for a relation that does not match the model.
     """
+    if hasattr(model, "pieces"):  # one network per piece: each certified on its own sub-domain (piecewise.py)
+        from .piecewise import verify_pieces
+
+        return verify_pieces(model, relation, points=points, atol=atol, seed=seed, search=search, starts=starts,
+                             steps=steps)
     t0 = time.perf_counter()
     relation = relation or model.relation
     if list(relation.inputs) != list(model.inputs) or list(relation.outputs) != list(model.outputs):

@@ -14,7 +14,7 @@ from surrogate import cli, runtime
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from test_runtime import EXPECTED, GOLDEN, agreement, points  # noqa: E402
+from test_runtime import EXPECTED, GOLDEN, model_agreement, points  # noqa: E402
 
 
 def session(path):
@@ -51,10 +51,8 @@ def test_onnx_matches_torch_and_numpy_to_float32_rounding(exported):
     y_onnx = session(path).run(None, {"inputs": x32})[0].astype(np.float64)
     y_torch = model.evaluate(x)
     y_numpy = runtime.load(GOLDEN / f"{path.stem}.surrogate").evaluate(x)
-    with torch.no_grad():
-        channels = model.module.channels(torch.from_numpy(x)).double().numpy()
     for other in (y_torch, y_numpy):
-        ulps = agreement(y_onnx, other, model.module.head_specs, channels)
+        ulps = model_agreement(y_onnx, other, model, x)
         assert ulps < 16, f"ONNX differs by {ulps:.1f} float32 roundings of the network"
 
 
@@ -121,7 +119,5 @@ def test_catalogue_surrogates_agree_across_torch_onnx_and_numpy(rel, tmp_path):
     y_torch = model.evaluate(x)
     y_numpy = runtime.load(tmp_path / "m.surrogate").evaluate(x)
     y_onnx = session(tmp_path / "m.onnx").run(None, {"inputs": x.astype(np.float32)})[0].astype(np.float64)
-    with torch.no_grad():
-        channels = model.module.channels(torch.from_numpy(x)).double().numpy()
     for a, b in ((y_numpy, y_torch), (y_onnx, y_torch), (y_onnx, y_numpy)):
-        assert agreement(a, b, model.module.head_specs, channels) < 16
+        assert model_agreement(a, b, model, x) < 16

@@ -47,6 +47,26 @@ def agreement(y, ref, head_specs, channels) -> float:
     return worst
 
 
+def model_agreement(y, ref, model, x) -> float:
+    """`agreement` over a model's networks: its one network, or for a piecewise model
+    (surrogate.piecewise) each piece's network on the rows it evaluates, and a constant
+    piece's rows in float32 roundings of its value."""
+    if not hasattr(model, "pieces"):
+        with torch.no_grad():
+            channels = model.module.channels(torch.from_numpy(x)).double().numpy()
+        return agreement(y, ref, model.module.head_specs, channels)
+    idx, worst = model.piece_of(x), 0.0
+    for k, (p, m) in enumerate(zip(model.pieces, model.models)):
+        rows = idx == k
+        if not rows.any():
+            continue
+        if p.constant is not None:
+            worst = max(worst, float(np.max(np.abs(y[rows] - ref[rows]) / (np.abs(ref[rows]) * EPS32))))
+        else:
+            worst = max(worst, model_agreement(y[rows], ref[rows], m, x[rows][:, list(p.columns)]))
+    return worst
+
+
 def points(model, n=4000, seed=3):
     return model.relation.domain.sobol(n, seed=seed).numpy()
 
@@ -60,9 +80,7 @@ def pair(request):
 def test_runtime_matches_torch_to_float32_rounding(pair):
     torch_model, numpy_model = pair
     x = points(torch_model)
-    with torch.no_grad():
-        channels = torch_model.module.channels(torch.from_numpy(x)).double().numpy()
-    ulps = agreement(numpy_model.evaluate(x), torch_model.evaluate(x), torch_model.module.head_specs, channels)
+    ulps = model_agreement(numpy_model.evaluate(x), torch_model.evaluate(x), torch_model, x)
     assert ulps < 16, f"runtime and torch differ by {ulps:.1f} float32 roundings of the network"
 
 

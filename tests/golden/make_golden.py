@@ -36,6 +36,14 @@ piecewise = sg.Relation(
     name="piecewise",
 )
 
+#: A relation split into pieces (schema 3, one network per piece): a threshold on x, a box on
+#: x and y, a constant piece.
+pieces = sg.Relation(
+    sp.Eq(z, sp.Piecewise((x * y + 2, x < sp.Rational(1, 2)), (sp.Float(3), y < 0), (x + y**2 + 1, True))),
+    bounds={x: (0, 1), y: (-1, 1)},
+    name="pieces",
+)
+
 #: name -> (relation, training config, drop the network's 'skip' key)
 CASES = {
     "paraboloid_silu": (paraboloid, sg.TrainConfig(width=16, depth=2, activation="silu"), False),
@@ -44,6 +52,8 @@ CASES = {
                         sg.TrainConfig(width=16, depth=2, activation="tanh", dtype="float64"), False),
     # A schema-1 file: the layout from before the network had its linear skip path.
     "piecewise_relu_noskip": (piecewise, sg.TrainConfig(width=16, depth=2, activation="relu", skip=False), True),
+    # A schema-3 file: one network per piece of a Piecewise relation (surrogate.piecewise).
+    "pieces_silu": (pieces, sg.TrainConfig(width=16, depth=2, activation="silu"), False),
 }
 
 
@@ -58,7 +68,7 @@ def main() -> None:
         model = sg.train(rel, max_steps=30, progress=False, device="cpu", seed=0, config=cfg)
         model.certificate = sg.verify(model, points=4096, starts=4, steps=10)
         model.save(path)
-        schema = fmt.SCHEMA
+        schema = fmt.PIECEWISE_SCHEMA if hasattr(model, "pieces") else fmt.SINGLE_SCHEMA
         if drop_skip:  # as written before schema 2
             manifest, tensors = fmt.read(path)
             assert not manifest["network"].pop("skip")
