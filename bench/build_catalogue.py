@@ -69,6 +69,8 @@ class Budget:
 DEFAULT = Budget(steps=400, config={"method": "lm"})
 BUDGETS: dict[str, Budget] = {
     "pump_pipe_operating_point": Budget(steps=600, config={"method": "lm"}),
+    # piecewise: the steps are shared evenly among the pieces that need a network
+    "flat_plate_average": Budget(steps=800, config={"method": "lm"}),
 }
 #: Points of each certificate's dense check (then the worst-case search): verify's default.
 POINTS = 1_000_000
