@@ -1,0 +1,483 @@
+"""Interval enclosures, vectorised over boxes, for the proven certificate (prove.py).
+
+Everything here works on NumPy float64 arrays whose first axis runs over boxes.  An
+`Interval` is a pair of arrays (lo, hi); a `Dual` is an interval value together with
+interval enclosures of its partial derivatives with respect to the box coordinates
+(forward-mode differentiation, [B, d] per derivative), so that a function is enclosed
+over a box both by its natural interval extension and by the mean-value form.
+
+Rounding.  Every operation widens its result outward by `REL` of its magnitude plus
+`ABS` (`widen`): a relative margin of 2**-50 (8 units in the last place), which covers
+the correctly rounded +, -, *, / of IEEE float64 (half an ulp) and NumPy's exp, log,
+sqrt, tanh and pow, whose errors are within a few ulps.  Matrix products (`affine`)
+carry the classical bound gamma_n |W| |x| of a float64 dot product of length n.  This
+is the stated safety margin of docs/prove.md, not directed rounding.
+
+Expressions.  `Enclosure` walks a SymPy expression tree once per call, sharing common
+sub-expressions, over boxes in the unit cube of the relation's chart (u coordinates):
+an input x_k is lo + (hi - lo) u_k or exp(log lo + log(hi/lo) u_k).  Monomials of
+log-charted inputs (0.023 Re**0.8 Pr**0.4, 6.9/Re) are exp of a linear function of u and
+are enclosed exactly; log of a log-charted input is linear in u.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["Interval", "Dual", "Enclosure", "widen", "REL", "ABS", "affine", "activation", "ACTIVATIONS"]
+
+#: Outward widening of every interval operation, relative (8 ulps) and absolute.
+REL = 2.0**-50
+ABS = 1e-300
+_U = 2.0**-53  # unit roundoff of float64
+
+
+def widen(lo, hi):
+    """(lo, hi) widened outward by the stated margin; NaN becomes the whole line."""
+    lo = lo - np.abs(lo) * REL - ABS
+    hi = hi + np.abs(hi) * REL + ABS
+    lo = np.where(np.isnan(lo), -np.inf, lo)
+    hi = np.where(np.isnan(hi), np.inf, hi)
+    return lo, hi
+
+
+@dataclass
+class Interval:
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @staticmethod
+    def const(c: float, shape) -> Interval:
+        lo, hi = widen(np.full(shape, c), np.full(shape, c))
+        return Interval(lo, hi)
+
+    def mag(self) -> np.ndarray:
+        """max |x| over the interval."""
+        return np.maximum(np.abs(self.lo), np.abs(self.hi))
+
+    def __add__(self, o: Interval) -> Interval:
+        return Interval(*widen(self.lo + o.lo, self.hi + o.hi))
+
+    def __sub__(self, o: Interval) -> Interval:
+        return Interval(*widen(self.lo - o.hi, self.hi - o.lo))
+
+    def __neg__(self) -> Interval:
+        return Interval(-self.hi, -self.lo)
+
+    def __mul__(self, o: Interval) -> Interval:
+        with np.errstate(invalid="ignore"):
+            p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
+        bad = np.isnan(p).any(0)  # 0 * inf: the whole line
+        lo, hi = widen(p.min(0), p.max(0))
+        return Interval(np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi))
+
+    def scale(self, c: float) -> Interval:
+        a, b = self.lo * c, self.hi * c
+        return Interval(*widen(np.minimum(a, b), np.maximum(a, b)))
+
+    def recip(self) -> Interval:
+        zero = (self.lo <= 0) & (self.hi >= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = widen(1.0 / self.hi, 1.0 / self.lo)
+        return Interval(np.where(zero, -np.inf, lo), np.where(zero, np.inf, hi))
+
+    def hull(self, o: Interval) -> Interval:
+        return Interval(np.minimum(self.lo, o.lo), np.maximum(self.hi, o.hi))
+
+
+def _monotone(f, a: Interval, increasing: bool = True) -> Interval:
+    with np.errstate(all="ignore"):
+        lo, hi = (f(a.lo), f(a.hi)) if increasing else (f(a.hi), f(a.lo))
+    return Interval(*widen(lo, hi))
+
+
+def _turning(f, a: Interval, points: list[float], pad: float = 1e-12) -> Interval:
+    """Range of f over a, f monotone between the given turning points: f at the ends and
+    at the turning points inside (their values padded outward)."""
+    with np.errstate(all="ignore"):
+        flo, fhi = f(a.lo), f(a.hi)
+        lo, hi = np.minimum(flo, fhi), np.maximum(flo, fhi)
+        for t in points:
+            inside = (a.lo < t) & (t < a.hi)
+            v = float(f(np.float64(t)))
+            lo = np.where(inside, np.minimum(lo, v - pad), lo)
+            hi = np.where(inside, np.maximum(hi, v + pad), hi)
+    return Interval(*widen(lo, hi))
+
+
+def ipow(a: Interval, p: float) -> Interval:
+    """a ** p for a real constant p (a >= 0 unless p is an integer)."""
+    if p == int(p):
+        n = int(p)
+        if n == 0:
+            return Interval.const(1.0, a.lo.shape)
+        if n < 0:
+            return ipow(a, -n).recip()
+        if n % 2:
+            return _monotone(lambda v: v**n, a)
+        m = Interval(np.where((a.lo <= 0) & (a.hi >= 0), 0.0, np.minimum(np.abs(a.lo), np.abs(a.hi))), a.mag())
+        return _monotone(lambda v: v**n, m)
+    neg = a.lo < 0
+    out = _monotone(lambda v: np.power(v, p), a, increasing=p > 0)
+    if p < 0:
+        zero = a.lo <= 0
+        out = Interval(out.lo, np.where(zero, np.inf, out.hi))
+    return Interval(np.where(neg, -np.inf, out.lo), np.where(neg, np.inf, out.hi))
+
+
+# -- activations of the network: value and derivative, piecewise monotone -------------------
+def _silu(z):
+    return z / (1.0 + np.exp(-z))
+
+
+def _dsilu(z):
+    s = 1.0 / (1.0 + np.exp(-z))
+    return s * (1.0 + z * (1.0 - s))
+
+
+def _dtanh(z):
+    return 1.0 - np.tanh(z) ** 2
+
+
+#: SiLU's minimum, and the extremes of its derivative (roots of s'' = 0: z = +-2.3994).
+SILU_MIN = -1.2784645427610738
+SILU_D_TURN = (-2.399357280515467, 2.399357280515467)
+
+#: name -> (value enclosure, derivative enclosure)
+ACTIVATIONS = {
+    "silu": (lambda a: _turning(_silu, a, [SILU_MIN]), lambda a: _turning(_dsilu, a, list(SILU_D_TURN))),
+    "tanh": (lambda a: _monotone(np.tanh, a), lambda a: _turning(_dtanh, a, [0.0])),
+}
+
+
+def activation(name: str):
+    return ACTIVATIONS[name]
+
+
+def affine(W: np.ndarray, b: np.ndarray | None, x: Interval) -> Interval:
+    """x @ W.T + b over intervals x [B, n] (W exact float64), with the float64 dot-product bound."""
+    with np.errstate(invalid="ignore"):  # an infinite end: centre 0, radius inf
+        m = 0.5 * (x.lo + x.hi)
+        r = np.maximum(x.hi - m, m - x.lo)
+    r = np.where(np.isfinite(m), r, np.inf)
+    m = np.where(np.isfinite(m), m, 0.0)
+    aW = np.abs(W)
+    n = W.shape[1]
+    gamma = (n + 2) * _U / (1 - (n + 2) * _U)
+    c = m @ W.T + (0.0 if b is None else b)
+    rad = r @ aW.T
+    rad = rad * (1 + gamma) + gamma * ((np.abs(m) @ aW.T) + (0.0 if b is None else np.abs(b))) + ABS
+    return Interval(c - rad, c + rad)
+
+
+def affine_grad(W: np.ndarray, g: Interval) -> Interval:
+    """W @ g over interval Jacobians g [B, n, d]."""
+    with np.errstate(invalid="ignore"):
+        m = 0.5 * (g.lo + g.hi)
+        r = np.maximum(g.hi - m, m - g.lo)
+    r = np.where(np.isfinite(m), r, np.inf)
+    m = np.where(np.isfinite(m), m, 0.0)
+    aW = np.abs(W)
+    n = W.shape[1]
+    gamma = (n + 2) * _U / (1 - (n + 2) * _U)
+    c = np.einsum("on,bnd->bod", W, m)
+    rad = np.einsum("on,bnd->bod", aW, r) * (1 + gamma) + gamma * np.einsum("on,bnd->bod", aW, np.abs(m)) + ABS
+    return Interval(c - rad, c + rad)
+
+
+# -- forward-mode interval differentiation of SymPy expressions ------------------------------
+@dataclass
+class Dual:
+    v: Interval
+    g: Interval  # [B, d]: enclosures of the partial derivatives in u
+
+
+class UnsupportedEnclosure(Exception):
+    """An expression node without an interval rule."""
+
+
+class Enclosure:
+    """Encloses expressions of the relation's inputs over boxes of u in [0, 1]^d.
+
+    `inputs`: [(symbol name, chart scale, lo, hi)] in column order, lo and hi the
+    input's global range.  `charts`: for inputs whose bounds depend on other inputs,
+    the chart as an expression of the other inputs and a unit symbol (`unit(k)`):
+    x_k = low + (high - low) u_k, or its log-scaled form; such inputs are enclosed
+    through it, so that a box of u stays a box.
+    """
+
+    def __init__(self, inputs: list[tuple[str, str, float, float]], charts: dict[int, sp.Expr] | None = None,
+                 floors: dict[int, float] | None = None):
+        self.inputs = inputs
+        self.index = {n: k for k, (n, _, _, _) in enumerate(inputs)}
+        self.charts = dict(charts or {})
+        self.units = {self.unit(k).name: k for k in range(len(inputs))}
+        self.floors = dict(floors or {})
+        self.rels = {self.rel(k).name: k for k in self.floors}
+
+    @staticmethod
+    def unit(k: int) -> sp.Symbol:
+        """The chart coordinate u_k as a symbol (a name no input can have)."""
+        return sp.Symbol(f"\x00u{k}", real=True)
+
+    @staticmethod
+    def rel(k: int) -> sp.Symbol:
+        """The relative distance to input k's edge as a function of u_k (`edge_rel`), as a symbol."""
+        return sp.Symbol(f"\x00r{k}", nonnegative=True)
+
+    def edge_rel(self, k: int) -> Dual:
+        """rel = 4 floor u on u <= 1/4 (a thin slab at the edge), floor**((1 - u) 4/3) above: boxes of u
+        are then boxes in the log-distance to the edge, where the network's edge feature is smooth."""
+        floor = self.floors[k]
+        lo, hi = self.ulo[:, k], self.uhi[:, k]
+        lin = Interval(*widen(4 * floor * lo, 4 * floor * hi))
+        lin.lo = np.maximum(lin.lo, 0.0)  # a distance
+        c = -math.log(floor) * 4.0 / 3.0  # rel = exp(-c (1 - u))
+        t = Interval(*widen(-c * (1 - lo), -c * (1 - hi)))
+        lg = _monotone(np.exp, t)
+        slab = hi <= 0.25
+        above = lo >= 0.25
+        v = Interval(np.where(slab, lin.lo, np.where(above, lg.lo, np.minimum(lin.lo, lg.lo))),
+                     np.where(slab, lin.hi, np.where(above, lg.hi, np.maximum(lin.hi, lg.hi))))
+        glo = np.where(slab, 4 * floor, np.where(above, widen(lg.lo * c, lg.lo * c)[0], -np.inf))
+        ghi = np.where(slab, 4 * floor, np.where(above, widen(lg.hi * c, lg.hi * c)[1], np.inf))
+        g = self.zero_grad()
+        g.lo[:, k], g.hi[:, k] = glo, ghi
+        return Dual(v, g)
+
+    @staticmethod
+    def edge_rel_numpy(u: np.ndarray, floor: float) -> np.ndarray:
+        return np.where(u <= 0.25, 4 * floor * u, floor ** ((1 - u) * 4.0 / 3.0))
+
+    def independent_log(self, name: str) -> bool:
+        k = self.index.get(name)
+        return k is not None and k not in self.charts and self.inputs[k][1] == "log"
+
+    # the box: u in [ulo, uhi] [B, d]
+    def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray) -> list[Dual]:
+        self.ulo, self.uhi = ulo, uhi
+        self.B, self.d = ulo.shape
+        self.memo: dict[sp.Basic, Dual] = {}
+        return [self.walk(e) for e in exprs]
+
+    # -- helpers ----------------------------------------------------------------------
+    def zero_grad(self) -> Interval:
+        z = np.zeros((self.B, self.d))
+        return Interval(z, z.copy())
+
+    def const(self, c: float) -> Dual:
+        return Dual(Interval.const(c, (self.B,)), self.zero_grad())
+
+    def chain(self, a: Dual, value: Interval, slope: Interval) -> Dual:
+        """f(a) with f' (a) enclosed by `slope`."""
+        return Dual(value, Interval(slope.lo[:, None], slope.hi[:, None]) * a.g)
+
+    def linear_log(self, node) -> tuple[float, np.ndarray] | None:
+        """node = c * exp(sum_k p_k log x_k) over log-charted inputs: (c, p) or None."""
+        c, p = 1.0, np.zeros(self.d)
+        for f in sp.Mul.make_args(node):
+            if not f.free_symbols:
+                c *= float(f)
+                continue
+            base, ex = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.S.One)
+            if not (base.is_Symbol and self.independent_log(base.name) and ex.is_number):
+                return None
+            p[self.index[base.name]] += float(ex)
+        return c, p
+
+    def log_linear(self, p: np.ndarray, c0: float) -> Dual:
+        """exp(c0 + sum_k p_k log x_k) exactly: log x_k = L_k + S_k u_k."""
+        L = np.array([math.log(lo) if s == "log" else 0.0 for _, s, lo, _ in self.inputs])
+        S = np.array([math.log(hi / lo) if s == "log" else 0.0 for _, s, lo, hi in self.inputs])
+        a = p * S
+        base = c0 + float(p @ L)
+        lo = base + np.where(a > 0, self.ulo, self.uhi) @ a
+        hi = base + np.where(a > 0, self.uhi, self.ulo) @ a
+        t = Interval(*widen(lo, hi))  # the exponent, linear in u
+        v = _monotone(np.exp, t)
+        # d/du_k exp(t) = a_k exp(t)
+        glo = np.where(a >= 0, v.lo[:, None] * a, v.hi[:, None] * a)
+        ghi = np.where(a >= 0, v.hi[:, None] * a, v.lo[:, None] * a)
+        return Dual(v, Interval(*widen(glo, ghi)))
+
+    # -- the walk -------------------------------------------------------------------------
+    def walk(self, e: sp.Basic) -> Dual:
+        got = self.memo.get(e)
+        if got is None:
+            got = self.memo[e] = self._node(e)
+        return got
+
+    def _node(self, e: sp.Basic) -> Dual:  # noqa: C901 - one dispatch, read top to bottom
+        if not e.free_symbols:
+            return self.const(float(e))
+        if e.is_Symbol:
+            if e.name in self.units:
+                k = self.units[e.name]
+                g = self.zero_grad()
+                g.lo[:, k], g.hi[:, k] = 1.0, 1.0
+                return Dual(Interval(self.ulo[:, k].copy(), self.uhi[:, k].copy()), g)
+            if e.name in self.rels:
+                return self.edge_rel(self.rels[e.name])
+            k = self.index[e.name]
+            if k in self.charts:
+                d = self.walk(self.charts[k])
+                # the input lies in its declared range whatever the rounding of its chart says
+                _, _, lo, hi = self.inputs[k]
+                return Dual(Interval(np.clip(d.v.lo, lo, hi), np.clip(d.v.hi, lo, hi)), d.g)
+            _, scale, lo, hi = self.inputs[k]
+            if scale == "log":
+                p = np.zeros(self.d)
+                p[k] = 1.0
+                return self.log_linear(p, 0.0)
+            v = Interval(*widen(lo + (hi - lo) * self.ulo[:, k], lo + (hi - lo) * self.uhi[:, k]))
+            g = self.zero_grad()
+            g.lo[:, k], g.hi[:, k] = widen(np.float64(hi - lo), np.float64(hi - lo))
+            return Dual(v, g)
+        if isinstance(e, (sp.Mul, sp.Pow)):
+            mono = self.linear_log(e)
+            if mono is not None and mono[0] != 0.0:
+                c, p = mono
+                d = self.log_linear(p, math.log(abs(c)))
+                return d if c > 0 else Dual(-d.v, -d.g)
+        if isinstance(e, sp.Add):
+            out = None
+            for a in e.args:
+                d = self.walk(a)
+                out = d if out is None else Dual(out.v + d.v, out.g + d.g)
+            return out
+        if isinstance(e, sp.Mul):
+            out = None
+            for a in e.args:
+                d = self.walk(a)
+                if out is None:
+                    out = d
+                else:
+                    gv = Interval(out.v.lo[:, None], out.v.hi[:, None])
+                    dv = Interval(d.v.lo[:, None], d.v.hi[:, None])
+                    out = Dual(out.v * d.v, out.g * dv + gv * d.g)
+            return out
+        if isinstance(e, sp.Pow):
+            if not e.exp.is_number:
+                return self.walk(sp.exp(e.exp * sp.log(e.base)))
+            p = float(e.exp)
+            a = self.walk(e.base)
+            return self.chain(a, ipow(a.v, p), ipow(a.v, p - 1.0).scale(p) if p != 1.0 else Interval.const(1.0, (self.B,)))
+        if isinstance(e, sp.log) and len(e.args) == 1:
+            arg = e.args[0]
+            if arg.is_Symbol and self.independent_log(arg.name):
+                k = self.index[arg.name]
+                _, _, lo, hi = self.inputs[k]
+                S = math.log(hi / lo)
+                v = Interval(*widen(math.log(lo) + S * self.ulo[:, k], math.log(lo) + S * self.uhi[:, k]))
+                g = self.zero_grad()
+                g.lo[:, k], g.hi[:, k] = widen(np.float64(S), np.float64(S))
+                return Dual(v, g)
+            a = self.walk(arg)
+            bad = a.v.lo <= 0
+            v = _monotone(np.log, a.v)
+            v = Interval(np.where(bad, -np.inf, v.lo), np.where(a.v.hi <= 0, np.inf, v.hi))
+            return self.chain(a, v, a.v.recip())
+        if isinstance(e, sp.exp):
+            a = self.walk(e.args[0])
+            v = _monotone(np.exp, a.v)
+            return self.chain(a, v, v)
+        if isinstance(e, sp.tanh):
+            a = self.walk(e.args[0])
+            return self.chain(a, _monotone(np.tanh, a.v), _turning(_dtanh, a.v, [0.0]))
+        if isinstance(e, sp.atan):
+            a = self.walk(e.args[0])
+            return self.chain(a, _monotone(np.arctan, a.v), _turning(lambda z: 1.0 / (1.0 + z * z), a.v, [0.0]))
+        if isinstance(e, (sp.erf, sp.erfc)):
+            from scipy.special import erf, erfc
+
+            a = self.walk(e.args[0])
+            slope = _turning(lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z), a.v, [0.0])
+            if isinstance(e, sp.erf):
+                return self.chain(a, _monotone(erf, a.v), slope)
+            return self.chain(a, _monotone(erfc, a.v, increasing=False), -slope)
+        if isinstance(e, sp.Abs):
+            a = self.walk(e.args[0])
+            pos, neg = a.v.lo >= 0, a.v.hi <= 0
+            v = Interval(np.where(pos, a.v.lo, np.where(neg, -a.v.hi, 0.0)), a.v.mag())
+            # the derivative's sign, [-1, 1] where a may be zero (a Clarke gradient: the
+            # mean-value form stays valid for this Lipschitz function)
+            s = Interval(np.where(pos, 1.0, -1.0), np.where(neg, -1.0, 1.0))
+            return self.chain(a, v, s)
+        if isinstance(e, (sp.Max, sp.Min)):
+            ds = [self.walk(a) for a in e.args]
+            out = ds[0]
+            for d in ds[1:]:
+                if isinstance(e, sp.Max):
+                    v = Interval(np.maximum(out.v.lo, d.v.lo), np.maximum(out.v.hi, d.v.hi))
+                    first, second = out.v.lo >= d.v.hi, d.v.lo >= out.v.hi
+                else:
+                    v = Interval(np.minimum(out.v.lo, d.v.lo), np.minimum(out.v.hi, d.v.hi))
+                    first, second = out.v.hi <= d.v.lo, d.v.hi <= out.v.lo
+                h = out.g.hull(d.g)  # Clarke gradient of a max of two smooth functions
+                g = Interval(np.where(first[:, None], out.g.lo, np.where(second[:, None], d.g.lo, h.lo)),
+                             np.where(first[:, None], out.g.hi, np.where(second[:, None], d.g.hi, h.hi)))
+                out = Dual(v, g)
+            return out
+        if isinstance(e, sp.Piecewise):
+            return self.piecewise(e)
+        raise UnsupportedEnclosure(f"{type(e).__name__} (in {e})")
+
+    def piecewise(self, e: sp.Piecewise) -> Dual:
+        """The piece whose condition holds over the whole box; where the box straddles a
+        condition, the hull of the possible pieces' values and no usable derivative (a
+        piecewise formula may jump there)."""
+        B = self.B
+        undecided_before = np.zeros(B, dtype=bool)
+        taken = np.zeros(B, dtype=bool)
+        vlo, vhi = np.full(B, np.inf), np.full(B, -np.inf)
+        glo, ghi = np.zeros((B, self.d)), np.zeros((B, self.d))
+        straddle = np.zeros(B, dtype=bool)
+        for value, cond in e.args:
+            t, f = self.condition(cond)
+            possible = ~taken & ~f
+            if not possible.any():
+                continue
+            d = self.walk(value)
+            sole = possible & t & ~undecided_before
+            vlo = np.where(possible, np.minimum(vlo, d.v.lo), vlo)
+            vhi = np.where(possible, np.maximum(vhi, d.v.hi), vhi)
+            glo = np.where(sole[:, None], d.g.lo, glo)
+            ghi = np.where(sole[:, None], d.g.hi, ghi)
+            straddle |= possible & ~sole
+            undecided_before |= possible & ~t
+            taken |= possible & t
+        straddle |= ~taken  # a point of the box may lie outside every piece: undefined
+        vlo = np.where(taken, vlo, -np.inf)
+        vhi = np.where(taken, vhi, np.inf)
+        glo = np.where(straddle[:, None], -np.inf, glo)
+        ghi = np.where(straddle[:, None], np.inf, ghi)
+        return Dual(Interval(vlo, vhi), Interval(glo, ghi))
+
+    def condition(self, c) -> tuple[np.ndarray, np.ndarray]:
+        """(certainly true, certainly false) over each box."""
+        B = self.B
+        if c is sp.true:
+            return np.ones(B, dtype=bool), np.zeros(B, dtype=bool)
+        if c is sp.false:
+            return np.zeros(B, dtype=bool), np.ones(B, dtype=bool)
+        if isinstance(c, sp.And):
+            parts = [self.condition(a) for a in c.args]
+            return np.all([p[0] for p in parts], 0), np.any([p[1] for p in parts], 0)
+        if isinstance(c, sp.Or):
+            parts = [self.condition(a) for a in c.args]
+            return np.any([p[0] for p in parts], 0), np.all([p[1] for p in parts], 0)
+        if isinstance(c, sp.Not):
+            t, f = self.condition(c.args[0])
+            return f, t
+        if isinstance(c, (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)):
+            small, big = (c.lhs, c.rhs) if isinstance(c, (sp.StrictLessThan, sp.LessThan)) else (c.rhs, c.lhs)
+            d = self.walk(small).v - self.walk(big).v  # small - big
+            strict = isinstance(c, (sp.StrictLessThan, sp.StrictGreaterThan))
+            true = d.hi < 0 if strict else d.hi <= 0
+            false = d.lo >= 0 if strict else d.lo > 0
+            return true, false
+        raise UnsupportedEnclosure(f"condition {c}")
