@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-__all__ = ["Interval", "Dual", "Enclosure", "widen", "REL", "ABS", "affine", "activation", "ACTIVATIONS"]
+__all__ = ["ABS", "ACTIVATIONS", "REL", "Dual", "Enclosure", "Interval", "activation", "affine", "widen"]
 
 #: Outward widening of every interval operation, relative (8 ulps) and absolute.
 REL = 2.0**-50
@@ -311,7 +311,7 @@ class Enclosure:
             got = self.memo[e] = self._node(e)
         return got
 
-    def _node(self, e: sp.Basic) -> Dual:  # noqa: C901 - one dispatch, read top to bottom
+    def _node(self, e: sp.Basic) -> Dual:
         if not e.free_symbols:
             return self.const(float(e))
         if e.is_Symbol:

@@ -35,11 +35,21 @@ import numpy as np
 import sympy as sp
 
 from .errors import SurrogateError
-from .interval import ABS, REL, Dual, Enclosure, Interval, UnsupportedEnclosure, activation, affine, affine_grad
+from .interval import (
+    ABS,
+    REL,
+    Dual,
+    Enclosure,
+    Interval,
+    UnsupportedEnclosure,
+    activation,
+    affine,
+    affine_grad,
+)
 from .interval import ACTIVATIONS as _ACTS
 from .metric import DEFINITION
 
-__all__ = ["prove", "Proof", "ROUNDING", "MAX_INPUTS"]
+__all__ = ["MAX_INPUTS", "ROUNDING", "Proof", "prove"]
 
 #: Inputs beyond this are refused: the number of boxes grows as (1/h)^d.
 MAX_INPUTS = 3
