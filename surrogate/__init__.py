@@ -33,6 +33,8 @@ __all__ = [
     "train",
     "TrainConfig",
     "verify",
+    "prove",
+    "Proof",
     "Certificate",
     "Surrogate",
     "load",
@@ -50,7 +52,7 @@ __all__ = [
     "__version__",
 ]
 
-_NEEDS_TORCH = ("train", "TrainConfig", "verify", "Certificate", "Surrogate", "load", "fit", "FitResult", "plot_error",
+_NEEDS_TORCH = ("train", "TrainConfig", "verify", "prove", "Proof", "Certificate", "Surrogate", "load", "fit", "FitResult", "plot_error",
                 "plot_training")
 
 try:  # everything that trains or runs a torch model; absent without the `train` extra
@@ -65,6 +67,7 @@ if _torch is not None:
     from .fit import FitResult, fit
     from .model import Surrogate
     from .plot import plot_error, plot_training  # matplotlib is imported when they are called
+    from .prove import Proof, prove
     from .train import TrainConfig, train
     from .verify import Certificate, verify
 

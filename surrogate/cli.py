@@ -154,6 +154,12 @@ def cmd_verify(args) -> int:
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
         cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
+    if args.prove:
+        from .prove import prove
+
+        model.certificate = cert
+        prove(model, within=args.within, time_limit=args.prove_time, atol=cert.atol)  # attaches itself
+        cert = model.certificate
     print(cert)
     if args.plot:
         cert.plot(model, tolerance=args.tolerance).savefig(args.plot, dpi=100)
@@ -319,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
                         "error they find into the result")
     s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
+    s.add_argument("--prove", action="store_true",
+                   help="also prove an upper bound on the max error over the whole domain (explicit relations of "
+                        "up to 3 inputs; docs/prove.md)")
+    s.add_argument("--within", type=float, default=2.0,
+                   help="with --prove: stop once the bound is within this factor of the largest error found")
+    s.add_argument("--prove-time", type=float, default=60.0, metavar="SECONDS",
+                   help="with --prove: the time limit of the proof (the best bound so far is shown)")
     s.set_defaults(run=cmd_verify)
 
     s = sub.add_parser("report", help="write a one-page report of a saved surrogate (needs matplotlib)")

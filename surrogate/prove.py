@@ -92,18 +92,39 @@ class Proof:
     def from_dict(cls, d: dict[str, Any]) -> Proof:
         return cls(**d)
 
+    def _ratio(self) -> float:
+        b, lo = _num(self.bound), _num(self.lower)
+        return b / lo if lo > 0 else math.inf
+
+    def summary(self) -> str:
+        """One line: the bound, what it is measured against, and how it was reached."""
+        state = "proven" if self.proven else f"{self.status.replace('_', ' ')} reached, best bound so far"
+        return (f"max error <= {_fmt(self.bound)} over every point of the domain ({state}; {self._ratio():.3g}x the "
+                f"largest error found, {_fmt(self.lower)}; {self.boxes:,} boxes, {self.seconds:.1f} s)")
+
     def __str__(self) -> str:
-        ratio = self.bound / self.lower if self.lower and self.lower > 0 else math.inf
-        state = (f"proven within {self.within:g}x of the largest error found" if self.proven
+        state = (f"within {self.within:g}x of the largest error found" if self.proven
                  else f"NOT within {self.within:g}x: {self.status.replace('_', ' ')} reached, best bound so far")
         lines = [
-            f"  proven max <= {_fmt(self.bound)}   ({state}; {ratio:.3g}x)",
+            (f"  proven max <= {_fmt(self.bound)}   (rigorous, every point of the domain; {state}: "
+            f"{self._ratio():.3g}x)"),
             f"  found max  {_fmt(self.lower)}   (largest error at a point: box centres, Sobol sample, worst point)",
-            f"  proof      branch and bound over {self.boxes:,} boxes in {self.seconds:.1f} s",
+            (f"  proof      branch and bound over {self.boxes:,} boxes in {self.seconds:.1f} s; rounding: stated "
+            "margin (docs/prove.md)"),
         ]
         if self.limit:
             lines.append(f"  limit      {self.limit}")
         return "\n".join(lines)
+
+
+def _width(a: Interval) -> np.ndarray:
+    """Half the width of each interval (what the enclosure adds to the mean-value spread)."""
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(0.5 * (a.hi - a.lo), nan=np.inf)
+
+
+def _num(v) -> float:
+    return math.inf if v is None else float(v)  # null in JSON: an infinite bound
 
 
 def _fmt(v) -> str:
@@ -298,6 +319,17 @@ class _Bounder:
         FG = Interval(np.stack([q.g.lo for q in duals], 1), np.stack([q.g.hi for q in duals], 1))
         return F, FG
 
+    def enclose(self, ulo: np.ndarray, uhi: np.ndarray, grad: bool = True):
+        """Over boxes [ulo, uhi]: the network's channels (interval [B, c]), their u-Jacobian
+        ([B, c, d]), the bound on their float64 evaluation error ([B, c]), the targets (Duals)
+        and the value-only enclosures (scales, |y|, P + N)."""
+        nf, nt = len(self.features), len(self.targets)
+        with np.errstate(all="ignore"):
+            box = self.enc(self.features + self.targets + (self.values if grad else []), ulo, uhi)
+            F, FG = self._stack(box[:nf])
+            N, NG, dN = self.network(F, FG, grad=grad)
+        return N, NG, dN, box[nf:nf + nt], [q.v for q in box[nf + nt:]]
+
     # -- the bound ---------------------------------------------------------------------------
     def bound(self, ulo: np.ndarray, uhi: np.ndarray):
         """(error bound [B], split coordinate [B], parts) over boxes [ulo, uhi] of the unit cube.
@@ -305,18 +337,9 @@ class _Bounder:
         parts: per box, the mean-value spread of the network and of the formula
         (sum_i r_i max|dg/du_i| and sum_i r_i max|dt/du_i|), for reporting what limits."""
         B = len(ulo)
-        nf = len(self.features)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
-        with np.errstate(all="ignore"):
-            box = self.enc(self.features + self.targets + self.values, ulo, uhi)
-            cen = self.enc(self.features + self.targets, c, c)
-        F, FG = self._stack(box[:nf])
-        N, NG, dN = self.network(F, FG)
-        Fc, FGc = self._stack(cen[:nf])
-        Nc, _, dNc = self.network(Fc, FGc, grad=False)
-        tb, tc = box[nf:nf + len(self.targets)], cen[nf:]
-        vals = [q.v for q in box[nf + len(self.targets):]]
+        (N, NG, dN, tb, vals), (Nc, _, dNc, tc, _) = self.enclose(ulo, uhi), self.enclose(c, c, grad=False)
         ub = np.zeros(B)
         split = np.argmax(r, 1)
         best = np.full(B, -1.0)
@@ -350,7 +373,7 @@ class _Bounder:
                 E = E * (1 + REL) + ABS
                 Es.append(E)
                 use_mv = np.isfinite(mv) & (mv <= natural)
-                rows.append((contrib, use_mv, (r * ng.mag()).sum(1), (r * t.g.mag()).sum(1)))
+                rows.append((contrib, use_mv, (r * _width(ng)).sum(1), (r * _width(t.g)).sum(1)))
             if h["kind"] == "linear":
                 with np.errstate(divide="ignore", invalid="ignore"):
                     err = Es[0] / denom
@@ -401,6 +424,7 @@ def prove(
     batch: int = 1024,
     sample: int = 4096,
     seed: int = 0,
+    attach: bool = True,
 ) -> Proof:
     """Prove an upper bound on the max error of `model` over its relation's whole domain.
 
@@ -410,6 +434,9 @@ def prove(
     in `verify` (the model's own).  Refuses, with the reason, models and relations it
     cannot bound: implicit relations, more than three inputs, dependent bounds,
     activations other than SiLU and tanh, a scale that vanishes without atol.
+
+    With `attach` (the default) the proof is also put on the model's certificate, when
+    it has one computed with the same atol, so that saving the model keeps it.
     """
     t0 = time.perf_counter()
     if not within >= 1.0:
@@ -424,11 +451,17 @@ def prove(
     atol = resolve_atol(relation, atol)
     _check(model, relation, atol)
     with cpu_threads(1):
-        bounder = _Bounder(model, relation, atol)
         try:
-            return _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0)
+            bounder = _Bounder(model, relation, atol)
+            proof = _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0)
         except UnsupportedEnclosure as e:
             raise SurrogateError(f"prove has no interval enclosure for {e}; use verify") from None
+    cert = getattr(model, "certificate", None)
+    if attach and cert is not None and cert.atol == proof.atol:
+        import dataclasses
+
+        model.certificate = dataclasses.replace(cert, proof=proof.to_dict())
+    return proof
 
 
 def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0) -> Proof:
@@ -498,8 +531,8 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
         pn, pt = parts[i]
         limit = (f"{len(ub):,} boxes above {within:g}x the largest error found when the "
                  f"{'time' if status == 'time_limit' else 'box count'} ran out; on the worst box "
-                 f"({_box_text(bounder, lo[i], hi[i])}) the mean-value spread of the network is {pn:.3g} "
-                 f"and of the formula {pt:.3g} (in link space)")
+                 f"({_box_text(bounder, lo[i], hi[i])}) the width of the gradient enclosures adds "
+                 f"{pn:.3g} (network) and {pt:.3g} (formula) to the mean-value bound, in link space")
     if bound < lower:
         raise SurrogateError(f"internal error: the proven bound {bound:.6g} is below an error found at a point "
                              f"({lower:.6g}); the enclosures are unsound here, please report it")

@@ -113,6 +113,10 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         elif cert.undefined_points:
             facts.append(["reference undefined", f"{cert.undefined_points:,} points (excluded above)"])
         facts.append(["took", f"{cert.seconds:.1f} s"])
+        if cert.proof:
+            from .prove import Proof
+
+            facts.append(["proven bound (all points)", Proof.from_dict(cert.proof).summary()])
         blocks.append(("table", ["", ""], facts))
 
     blocks.append(("h2", "Error over the domain"))

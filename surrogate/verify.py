@@ -64,6 +64,8 @@ class Certificate:
     note: str = ""  # why a figure is what it is (an infinite max where a scale vanishes without atol)
     # a piecewise model (piecewise.py): per piece its condition, max, p99, mean, dense max, points, worst
     pieces: list[dict[str, Any]] = field(default_factory=list)
+    # a proven upper bound over the whole domain (prove.Proof.to_dict()), where one was proven
+    proof: dict[str, Any] | None = None
 
     def to_frame(self):
         """One row per output (and 'all'): max, p99 and mean error."""
@@ -121,6 +123,10 @@ class Certificate:
         for p in self.pieces:
             lines.append(f"  piece {p['piece']:<4} {p['condition']}: max {p['max_error']:.4g}, p99 {p['p99_error']:.4g}, "
                          f"mean {p['mean_error']:.4g} ({p['points']} points)")
+        if self.proof:
+            from .prove import Proof
+
+            lines.append(str(Proof.from_dict(self.proof)))
         return "\n".join(lines)
 
 
