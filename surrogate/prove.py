@@ -14,8 +14,9 @@ as boxes), for explicit relations of up to three inputs:
   its expression tree (interval.py);
 - the error of the certificate, metric.error = |y_hat - y| / max(S, atol), follows:
   |y|/max(S, atol) * (exp(E) - 1) for a log head (|y| <= S holds by the construction of
-  the magnitude S), (P + N)/max(S, atol) * (exp(max(Ep, En)) - 1) for a signed-log
-  head, E / max(S, atol) for a linear one;
+  the magnitude S) and E / max(S, atol) for a linear one; a signed-log head's error
+  D = exp(p) - exp(n) - y is enclosed directly (its channels are fitted only through
+  their difference), E / max(S, atol);
 - the box with the largest bound is split in two along the coordinate that
   contributes most, until the bound is within `within` of the largest error found at
   a point (box centres, a Sobol sample, the certificate's worst point), or the time
@@ -45,6 +46,7 @@ from .interval import (
     activation,
     affine,
     affine_grad,
+    widen,
 )
 from .interval import ACTIVATIONS as _ACTS
 from .metric import DEFINITION
@@ -212,14 +214,6 @@ def _charts(relation, feature_specs) -> tuple[dict[int, sp.Expr], dict[int, floa
     return charts, floors
 
 
-def _top_level_split(expr: sp.Expr, p: sp.Expr, n: sp.Expr) -> bool:
-    """Whether P and N are the positive and (minus) negative top-level terms of expr: then
-    P + N <= S, the magnitude being the sum of its terms' magnitudes."""
-    terms = list(sp.Add.make_args(expr))
-    split = list(sp.Add.make_args(p)) + [-t for t in sp.Add.make_args(n)]
-    return sorted(map(sp.srepr, terms)) == sorted(map(sp.srepr, split))
-
-
 class _Bounder:
     """Bounds the error of a model over boxes of the chart's unit cube."""
 
@@ -257,12 +251,7 @@ class _Bounder:
                 targets.append(sp.expand_log(sp.log(h["sign"] * expr)))
                 entry["le1"] = o not in relation.normalizer  # |y| <= S: the magnitude's construction
                 values.append(sp.Abs(expr))
-            elif h["kind"] == "signed_log":
-                p, n = prog.groups[o]
-                targets += [sp.expand_log(sp.log(p)), sp.expand_log(sp.log(n))]
-                entry["le1"] = o not in relation.normalizer and _top_level_split(expr, p, n)
-                values.append(p + n)
-            else:
+            else:  # the formula itself: linear heads, and signed-log ones (bound as exp(p) - exp(n) - y)
                 targets.append(expr)
             self.heads.append(entry)
         self.targets, self.values = targets, values
@@ -331,6 +320,78 @@ class _Bounder:
         return N, NG, dN, box[nf:nf + nt], [q.v for q in box[nf + nt:]]
 
     # -- the bound ---------------------------------------------------------------------------
+    @staticmethod
+    def _mv(r, e_box: Interval, e_c: Interval, eg: Interval):
+        """min(natural, mean-value) bound on |e| over the boxes, the per-coordinate contributions
+        of the mean-value form, and where it is the one used."""
+        natural = e_box.mag()
+        contrib = r * eg.mag()
+        mv = e_c.mag() + contrib.sum(1)
+        with np.errstate(invalid="ignore"):
+            E = np.fmin(natural, mv)
+        return np.where(np.isnan(E), np.inf, E), contrib, np.isfinite(mv) & (mv <= natural)
+
+    def _link(self, h, entry, r, box, cen, denom, vals):
+        """Log and linear heads: e = a + b n - t in link space (t = log|y| or y)."""
+        (N, NG, dN, tb), (Nc, dNc, tc) = box, cen
+        B = len(r)
+        ch = h["channels"][0]
+        a, bcoef = h["a"], h["b"]
+        t, t0 = tb[entry["t"]], tc[entry["t"]]
+        g = Interval(N.lo[:, ch], N.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
+        gc = Interval(Nc.lo[:, ch], Nc.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
+        ng = Interval(NG.lo[:, ch, :], NG.hi[:, ch, :]).scale(bcoef)
+        E, contrib, use_mv = self._mv(r, g - t.v, gc - t0.v, ng - t.g)
+        # the float64 evaluation of the network and of a + b n, in link space
+        E = E + abs(bcoef) * np.maximum(dN[:, ch], dNc[:, ch]) + 4 * _U * (abs(a) + abs(bcoef) * N.mag()[:, ch])
+        E = E * (1 + REL) + ABS
+        rows = [(E, contrib, use_mv, (r * _width(ng)).sum(1), (r * _width(t.g)).sum(1))]
+        if h["kind"] == "linear":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return E / denom, rows
+        with np.errstate(over="ignore"):
+            grow = np.expm1(E)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            R = vals[entry["s"] + 1].hi / denom  # |y| / max(S, atol)
+        R = np.where(np.isnan(R), np.inf, R)
+        if entry["le1"]:
+            R = np.minimum(R, 1.0)
+        # |y_hat - y| = |y| |e^e - 1|; exp in float64 adds a few ulps of |y_hat| <= |y| e^E
+        return R * (grow + 8 * _U * (1.0 + grow)), rows
+
+    def _signed(self, h, entry, r, box, cen, denom):
+        """A signed-log head: D = exp(p) - exp(n) - y enclosed directly (its two channels are
+        not each fitted to P and N, only their difference to y)."""
+        (N, NG, dN, tb), (Nc, dNc, tc) = box, cen
+        B = len(r)
+        c0, c1 = h["channels"]
+
+        def link(M, ch, a, b):
+            return Interval(M.lo[:, ch], M.hi[:, ch]).scale(b) + Interval.const(a, (B,))
+
+        def exp(v):
+            with np.errstate(over="ignore"):
+                return Interval(*widen(np.exp(v.lo), np.exp(v.hi)))
+
+        eP, eQ = exp(link(N, c0, h["ap"], h["bp"])), exp(link(N, c1, h["an"], h["bn"]))
+        ePc, eQc = exp(link(Nc, c0, h["ap"], h["bp"])), exp(link(Nc, c1, h["an"], h["bn"]))
+        t, t0 = tb[entry["t"]], tc[entry["t"]]
+
+        def col(v):
+            return Interval(v.lo[:, None], v.hi[:, None])
+
+        gn = col(eP) * Interval(NG.lo[:, c0, :], NG.hi[:, c0, :]).scale(h["bp"]) \
+            - col(eQ) * Interval(NG.lo[:, c1, :], NG.hi[:, c1, :]).scale(h["bn"])
+        E, contrib, use_mv = self._mv(r, eP - eQ - t.v, ePc - eQc - t0.v, gn - t.g)
+        # float64: the channels (dN), the exponentials and the difference (a few ulps each)
+        d0, d1 = np.maximum(dN[:, c0], dNc[:, c0]), np.maximum(dN[:, c1], dNc[:, c1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = E + eP.hi * np.expm1(abs(h["bp"]) * d0) + eQ.hi * np.expm1(abs(h["bn"]) * d1) \
+                + 8 * _U * (eP.hi + eQ.hi)
+            E = E * (1 + REL) + ABS
+            err = E / denom
+        return err, [(E, contrib, use_mv, (r * _width(gn)).sum(1), (r * _width(t.g)).sum(1))]
+
     def bound(self, ulo: np.ndarray, uhi: np.ndarray):
         """(error bound [B], split coordinate [B], parts) over boxes [ulo, uhi] of the unit cube.
 
@@ -342,62 +403,24 @@ class _Bounder:
         (N, NG, dN, tb, vals), (Nc, _, dNc, tc, _) = self.enclose(ulo, uhi), self.enclose(c, c, grad=False)
         ub = np.zeros(B)
         split = np.argmax(r, 1)
-        best = np.full(B, -1.0)
         parts = np.zeros((B, 2))
         for entry in self.heads:
             h = entry["head"]
-            chans = h["channels"]
-            S = vals[entry["s"]]
-            denom = np.maximum(S.lo, self.atol)
-            Es, rows = [], []
-            for j, ch in enumerate(chans):
-                a, bcoef = (h["a"], h["b"]) if h["kind"] != "signed_log" else (
-                    (h["ap"], h["bp"]) if j == 0 else (h["an"], h["bn"]))
-                t, t0 = tb[entry["t"] + j], tc[entry["t"] + j]
-                sign = 1.0
-                # e = a + b n - t
-                g = Interval(N.lo[:, ch], N.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
-                gc = Interval(Nc.lo[:, ch], Nc.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
-                e_box = g - t.v
-                e_c = gc - t0.v
-                ng = Interval(NG.lo[:, ch, :], NG.hi[:, ch, :]).scale(bcoef * sign)
-                eg = ng - t.g
-                natural = e_box.mag()
-                contrib = r * eg.mag()
-                mv = e_c.mag() + contrib.sum(1)
-                with np.errstate(invalid="ignore"):
-                    E = np.fmin(natural, mv)
-                E = np.where(np.isnan(E), np.inf, E)
-                # the float64 evaluation of the network, in link space
-                E = E + abs(bcoef) * np.maximum(dN[:, ch], dNc[:, ch]) + 4 * _U * (abs(a) + abs(bcoef) * N.mag()[:, ch])
-                E = E * (1 + REL) + ABS
-                Es.append(E)
-                use_mv = np.isfinite(mv) & (mv <= natural)
-                rows.append((contrib, use_mv, (r * _width(ng)).sum(1), (r * _width(t.g)).sum(1)))
-            if h["kind"] == "linear":
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    err = Es[0] / denom
-                # the head's float64 evaluation a + b n: a few ulps of its size
-                err = err + 4 * _U * (abs(h["a"]) + abs(h["b"]) * N.mag()[:, chans[0]]) / denom
+            denom = np.maximum(vals[entry["s"]].lo, self.atol)
+            if h["kind"] == "signed_log":
+                err, rows = self._signed(h, entry, r, (N, NG, dN, tb), (Nc, dNc, tc), denom)
             else:
-                E = np.maximum.reduce(Es)
-                with np.errstate(over="ignore"):
-                    grow = np.expm1(E)
-                num = vals[entry["s"] + 1]  # |y| or P + N
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    R = num.hi / denom
-                R = np.where(np.isnan(R), np.inf, R)
-                if entry["le1"]:
-                    R = np.minimum(R, 1.0)
-                # exp in float64: a few ulps of the prediction, |y_hat| <= |y| e^E
-                err = R * (grow + 8 * _U * (1.0 + grow))
+                err, rows = self._link(h, entry, r, (N, NG, dN, tb), (Nc, dNc, tc), denom, vals)
             err = np.where(np.isnan(err), np.inf, err) * (1 + REL)
             worse = err > ub
             ub = np.maximum(ub, err)
-            for E, (contrib, use_mv, pn, pt) in zip(Es, rows):
-                pick = worse & (E >= best)
+            best = np.full(B, -1.0)
+            for E, contrib, use_mv, pn, pt in rows:  # the channel that makes most of this head's bound
+                pick = worse & (E > best)
                 best = np.where(pick, E, best)
-                split = np.where(pick & use_mv, np.argmax(contrib, 1), np.where(pick, np.argmax(r, 1), split))
+                with np.errstate(invalid="ignore"):
+                    k = np.argmax(np.nan_to_num(contrib, nan=np.inf), 1)
+                split = np.where(pick & use_mv, k, np.where(pick, np.argmax(r, 1), split))
                 parts = np.where(pick[:, None], np.stack([pn, pt], 1), parts)
         return ub, split, parts
 
@@ -443,6 +466,12 @@ def prove(
         raise ValueError(f"within must be at least 1 (the bound over the largest error found), not {within!r}")
     if not time_limit > 0:
         raise ValueError(f"time_limit must be positive seconds, not {time_limit!r}")
+    from .model import Surrogate
+
+    if not isinstance(model, Surrogate):
+        raise SurrogateError(
+            f"prove supports a single-network Surrogate (features, one MLP, heads); got {type(model).__name__}. "
+            "Piecewise or composite surrogates are not supported yet: prove each piece's model on its own domain")
     relation = model.relation
     if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
         atol = model.info["atol"]

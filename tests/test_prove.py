@@ -1,0 +1,263 @@
+"""The proven certificate (surrogate/prove.py): soundness tests that can fail.
+
+- the proven bound over random sub-boxes is never below the error at thousands of points
+  drawn inside them (log, signed-log and linear heads; edge, group and dependent-bound
+  charts; two and three inputs);
+- the interval enclosures contain the network's and the formula's values and their
+  finite-difference slopes (a forward difference is a mean of the derivative over a
+  segment inside the box, so it lies in any enclosure of the derivative);
+- a planted spike narrower than the sample's spacing is missed by the sample and caught
+  by the proof;
+- what cannot be proven is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import surrogate as sg
+from surrogate.compile import compile_expr
+from surrogate.errors import SurrogateError
+from surrogate.model import Surrogate
+from surrogate.network import MLP
+from surrogate.prove import Proof, _Bounder, _errors_at, prove
+from surrogate.scaling import choose_features, choose_heads, features
+from surrogate.train import resolve_atol
+from surrogate.verify import Certificate, point_errors
+
+x1, x2, x3, x4, y = sp.symbols("x1 x2 x3 x4 y")
+
+SIGNED = sg.Relation(sp.Eq(y, x1**2 - x2), bounds={x1: (1, 2), x2: (0.5, 3)}, name="signed")
+LINEAR = sg.Relation(sp.Eq(y, x1 * x2), bounds={x1: (-1, 1), x2: (1, 2)}, name="linear")
+
+
+def _train(rel, steps=150, **kw):
+    return sg.train(rel, max_steps=steps, seed=0, progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def models():
+    from equations.convection import sieder_tate
+    from equations.external import churchill_bernstein, ranz_marshall
+
+    return {
+        # log head, edge feature in a dependent bound, group features
+        "churchill_bernstein": _train(churchill_bernstein),
+        # log head, a zero bound of a linearly scaled input (edge), sqrt at 0
+        "ranz_marshall": _train(ranz_marshall),
+        "signed": _train(SIGNED),  # signed-log head
+        "linear": _train(LINEAR, atol=1e-2),  # linear head, atol where the scale vanishes
+        "sieder_tate": _train(sieder_tate, steps=60),  # three inputs
+    }
+
+
+def _bounder(model):
+    return _Bounder(model, model.relation, resolve_atol(model.relation, model.info.get("atol")))
+
+
+def _random_boxes(rng, d, n):
+    c = rng.random((n, d))
+    w = 10 ** rng.uniform(-3.5, -0.5, (n, d))
+    return np.clip(c - w, 0, 1), np.clip(c + w, 0, 1)
+
+
+@pytest.mark.parametrize("name", ["churchill_bernstein", "ranz_marshall", "signed", "linear", "sieder_tate"])
+def test_bound_is_never_below_the_error_inside_random_sub_boxes(models, name):
+    model = models[name]
+    b = _bounder(model)
+    rng = np.random.default_rng(1)
+    d = model.relation.domain.dim
+    lo, hi = _random_boxes(rng, d, 24)
+    lo[0], hi[0] = 0.0, 1.0 / 64  # a box on a corner (and in the edge slab where there is one)
+    ub, _, _ = b.bound(lo, hi)
+    finite = 0
+    for i in range(len(lo)):
+        u = lo[i] + (hi[i] - lo[i]) * rng.random((2000, d))
+        corners = lo[i] + (hi[i] - lo[i]) * ((np.arange(2**d)[:, None] >> np.arange(d)) & 1)
+        e = _errors_at(model, b, np.concatenate([u, corners]), b.atol)
+        assert e.max() <= ub[i], (name, lo[i], hi[i], e.max(), ub[i])
+        finite += bool(np.isfinite(ub[i]))
+    assert finite >= len(lo) // 2  # the bounds are mostly informative, not a vacuous inf
+
+
+@pytest.mark.parametrize("name", ["churchill_bernstein", "signed", "linear"])
+def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
+    model = models[name]
+    rel = model.relation
+    b = _bounder(model)
+    rng = np.random.default_rng(2)
+    d = rel.domain.dim
+    lo, hi = _random_boxes(rng, d, 12)
+    N, NG, _, targets, _ = b.enclose(lo, hi)
+    net = model.module.net.double()
+    fns = [compile_expr(t, "numpy") for t in b.targets]
+    try:
+        for i in range(len(lo)):
+            u = lo[i] + (hi[i] - lo[i]) * rng.random((64, d)) * 0.999
+            h = 1e-3 * (hi[i] - lo[i])
+
+            def at(uu):
+                x = b.points(uu)
+                with torch.no_grad():
+                    f = features(torch.from_numpy(x), model.module.feature_specs, rel)
+                    ch = net(f).numpy()
+                cols = {n: x[:, j] for j, n in enumerate(rel.inputs)}
+                t = np.stack([np.broadcast_to(fn(cols), (len(x),)) for fn in fns], 1)
+                return ch, t
+
+            ch, t = at(u)
+            tol_v = 1e-12 * (1 + np.abs(ch))
+            assert np.all(ch >= N.lo[i] - tol_v) and np.all(ch <= N.hi[i] + tol_v)
+            for j, tj in enumerate(targets):
+                tv = 1e-12 * (1 + np.abs(t[:, j]))
+                assert np.all(t[:, j] >= tj.v.lo[i] - tv) and np.all(t[:, j] <= tj.v.hi[i] + tv)
+            for k in range(d):
+                step = np.zeros(d)
+                step[k] = h[k]
+                ch2, t2 = at(u + step)
+                # rounding of the difference quotient: a few ulps of the values over the step
+                slope = (ch2 - ch) / h[k]
+                tol = 1e-13 * (1 + np.abs(ch).max()) / h[k]
+                assert np.all(slope >= NG.lo[i, :, k] - tol) and np.all(slope <= NG.hi[i, :, k] + tol), (i, k)
+                ts = (t2 - t) / h[k]
+                for j, tj in enumerate(targets):
+                    tol = 1e-13 * (1 + np.abs(t[:, j]).max()) / h[k]
+                    assert np.all(ts[:, j] >= tj.g.lo[i, k] - tol) and np.all(ts[:, j] <= tj.g.hi[i, k] + tol)
+    finally:
+        net.float()
+
+
+def _exact_dittus(width=3):
+    """A depth-1 surrogate of Dittus-Boelter whose skip path is the formula exactly (log Nu
+    is linear in the log features) and whose hidden units are silent."""
+    from equations.convection import dittus_boelter_heating as rel
+
+    sample = {n: c for n, c in zip(rel.inputs, rel.domain.sobol(1024).numpy().T)}
+    feats = choose_features(rel)
+    assert [f["kind"] for f in feats] == ["log", "log"]
+    heads = choose_heads(rel, sample)
+    net = MLP(len(feats), 1, width=width, depth=1).double()
+    x = np.stack([sample[n] for n in rel.inputs], 1)
+    f = features(x, feats, rel)
+    h = heads[0]
+    target = (np.log(np.asarray(rel.compiled("expression", "Nu", "numpy")(sample))) - h["a"]) / h["b"]
+    coef, *_ = np.linalg.lstsq(np.concatenate([f, np.ones((len(f), 1))], 1), target, rcond=None)
+    with torch.no_grad():
+        net.skip.weight.copy_(torch.from_numpy(coef[:2][None]))
+        net.last.bias.fill_(float(coef[2]))
+        net.last.weight.zero_()
+        net.hidden[0].weight.zero_()
+        net.hidden[0].bias.fill_(-50.0)  # silu(-50) ~ 1e-20: silent
+    return rel, Surrogate(rel, feats, heads, net)
+
+
+def test_a_planted_spike_is_missed_by_the_sample_and_caught_by_the_proof():
+    rel, model = _exact_dittus()
+    points = 4096
+    u = torch.quasirandom.SobolEngine(2, scramble=True, seed=0).draw(points, dtype=torch.float64).numpy()
+    s = np.sort(u[:, 0])
+    gap = int(np.argmax(np.diff(s)))
+    c = 0.5 * (s[gap] + s[gap + 1])  # the middle of the widest gap in Re of the sample
+    K, height = 2e6, 0.01  # a bump silu(z+1) - 2 silu(z) + silu(z-1) of half-width ~ 4/K in the feature
+    with torch.no_grad():
+        first = model.module.net.hidden[0]
+        first.weight.zero_()
+        first.weight[:, 0] = K
+        first.bias.copy_(torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64) - K * (2 * c - 1))
+        model.module.net.last.weight.copy_(torch.tensor([[height, -2 * height, height]], dtype=torch.float64))
+    x_spike = rel.domain.chart(np.array([[c, 0.5]]))
+    spike, _ = point_errors(model, x_spike)
+    assert spike[0, 0] > 1e-3  # the spike is there
+    cert = sg.verify(model, points=points, search=False)
+    assert cert.max_error < 1e-3 * spike[0, 0]  # and the sample does not see it
+    proof = prove(model, within=2.0, time_limit=5)
+    assert proof.bound >= spike[0, 0]
+    assert proof.proven or proof.lower < spike[0, 0] <= proof.bound
+
+
+def test_an_exact_model_is_proven_to_float64_rounding():
+    _, model = _exact_dittus()
+    proof = prove(model, within=2.0, time_limit=2)
+    # the network is the formula exactly: what is left is rounding and the stated margins
+    assert proof.bound < 1e-12
+    assert proof.lower <= proof.bound
+
+
+def test_prove_end_to_end_within_target_and_above_a_brute_force_sample():
+    from equations.pipe_flow import haaland
+
+    model = _train(haaland, steps=200)
+    model.certificate = sg.verify(model, points=16384)
+    proof = prove(model, within=2.0, time_limit=60)
+    assert proof.proven and proof.status == "proven"
+    assert proof.lower <= proof.bound <= 2.0 * proof.lower
+    assert proof.bound >= model.certificate.max_error
+    x = haaland.domain.chart(np.random.default_rng(3).random((200_000, 2)))
+    err, ok = point_errors(model, x)
+    assert ok.all() and err.max() <= proof.bound
+    # attached to the certificate, printed beside the sampled figures, kept by save and load
+    assert model.certificate.proof == proof.to_dict()
+    text = str(model.certificate)
+    assert "proven max <=" in text and "max        " in text
+
+
+def test_an_anytime_answer_when_time_runs_out(models):
+    model = models["sieder_tate"]
+    proof = prove(model, within=1.0, time_limit=1.0)
+    assert proof.status == "time_limit" and not proof.proven
+    assert proof.lower <= proof.bound < math.inf
+    assert "time ran out" in proof.limit and "formula" in proof.limit
+    assert "NOT within" in str(proof)
+
+
+def test_proof_survives_save_and_load_and_old_certificates_load(models, tmp_path):
+    model = models["signed"]
+    model.certificate = sg.verify(model, points=4096, search=False)
+    proof = prove(model, time_limit=20)
+    path = tmp_path / "m.surrogate"
+    model.save(path)
+    back = sg.load(path)
+    assert Proof.from_dict(back.certificate.proof) == proof
+    old = back.certificate.to_dict()
+    del old["proof"]
+    assert Certificate.from_dict(old).proof is None
+
+
+def test_cli_verify_prove(models, tmp_path, capsys):
+    from surrogate.cli import main
+
+    path = tmp_path / "m.surrogate"
+    models["signed"].save(path)
+    assert main(["verify", str(path), "--points", "4096", "--prove", "--prove-time", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "proven max <=" in out and "found max" in out
+
+
+def _bare(rel, activation="silu"):
+    sample = {n: c for n, c in zip(rel.inputs, rel.domain.sobol(256).numpy().T)}
+    feats, heads = choose_features(rel), choose_heads(rel, sample)
+    return Surrogate(rel, feats, heads, MLP(len(feats), sum(len(h["channels"]) for h in heads), width=4, depth=1,
+                                            activation=activation))
+
+
+def test_what_cannot_be_proven_is_refused_with_the_reason():
+    from equations.implicit import colebrook
+
+    with pytest.raises(SurrogateError, match="implicit relations"):
+        prove(_bare(colebrook))
+    four = sg.Relation(sp.Eq(y, x1 + x2 + x3 + x4), bounds={s: (1, 2) for s in (x1, x2, x3, x4)})
+    with pytest.raises(SurrogateError, match="at most 3 inputs"):
+        prove(_bare(four))
+    with pytest.raises(SurrogateError, match="activations silu, tanh.*'gelu'"):
+        prove(_bare(SIGNED, activation="gelu"))
+    with pytest.raises(SurrogateError, match="scale vanishes.*atol is 0.*atol="):
+        prove(_bare(LINEAR), atol=0.0)
+    with pytest.raises(ValueError, match="within must be at least 1"):
+        prove(_bare(SIGNED), within=0.5)
+    with pytest.raises(SurrogateError, match="single-network Surrogate"):
+        prove(object())
