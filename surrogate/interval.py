@@ -135,22 +135,35 @@ def _silu(z):
 
 
 def _dsilu(z):
-    s = 1.0 / (1.0 + np.exp(-z))
-    return s * (1.0 + z * (1.0 - s))
+    # sigma(z) (1 + z sigma(-z)): 1 - sigma(z) written without cancellation
+    return (1.0 + z / (1.0 + np.exp(z))) / (1.0 + np.exp(-z))
 
 
 def _dtanh(z):
-    return 1.0 - np.tanh(z) ** 2
+    return 1.0 / np.cosh(z) ** 2  # not 1 - tanh^2, which loses its digits where tanh is near 1
 
 
 #: SiLU's minimum, and the extremes of its derivative (roots of s'' = 0: z = +-2.3994).
 SILU_MIN = -1.2784645427610738
 SILU_D_TURN = (-2.399357280515467, 2.399357280515467)
 
+
+def _padded(enclose):
+    """An activation's enclosure, widened by a few ulps of 1 + |z|: its float64 formula
+    adds and multiplies terms of that size, so near a zero of the result the relative
+    margin of `widen` alone would not cover it (SiLU' at z = -1.28)."""
+    def run(a: Interval) -> Interval:
+        v = enclose(a)
+        pad = 8 * _U * (1.0 + a.mag())
+        return Interval(v.lo - pad, v.hi + pad)
+    return run
+
+
 #: name -> (value enclosure, derivative enclosure)
 ACTIVATIONS = {
-    "silu": (lambda a: _turning(_silu, a, [SILU_MIN]), lambda a: _turning(_dsilu, a, list(SILU_D_TURN))),
-    "tanh": (lambda a: _monotone(np.tanh, a), lambda a: _turning(_dtanh, a, [0.0])),
+    "silu": (_padded(lambda a: _turning(_silu, a, [SILU_MIN])),
+             _padded(lambda a: _turning(_dsilu, a, list(SILU_D_TURN)))),
+    "tanh": (_padded(lambda a: _monotone(np.tanh, a)), _padded(lambda a: _turning(_dtanh, a, [0.0]))),
 }
 
 

@@ -261,3 +261,26 @@ def test_what_cannot_be_proven_is_refused_with_the_reason():
         prove(_bare(SIGNED), within=0.5)
     with pytest.raises(SurrogateError, match="single-network Surrogate"):
         prove(object())
+
+
+@pytest.mark.parametrize("name", ["silu", "tanh"])
+def test_activation_enclosures_contain_dense_samples(name):
+    from surrogate.interval import ACTIVATIONS, Interval
+
+    rng = np.random.default_rng(4)
+    lo = rng.uniform(-6, 6, 400)
+    hi = lo + 10 ** rng.uniform(-3, 1, 400)
+    value, slope = ACTIVATIONS[name]
+    v, s = value(Interval(lo, hi)), slope(Interval(lo, hi))
+    # the reference in x87 extended precision (NumPy longdouble), with accurate formulas
+    z = lo[:, None].astype(np.longdouble) + (hi - lo)[:, None] * np.linspace(0, 1, 2001, dtype=np.longdouble)[None]
+    if name == "silu":
+        f, g = z / (1 + np.exp(-z)), (1 + z / (1 + np.exp(z))) / (1 + np.exp(-z))
+    else:
+        f, g = np.tanh(z), 1 / np.cosh(z) ** 2
+    assert np.all(f >= v.lo[:, None]) and np.all(f <= v.hi[:, None])
+    assert np.all(g >= s.lo[:, None]) and np.all(g <= s.hi[:, None])
+    # and tight: the enclosure is the range, to what the grid (spacing <= 5e-3) misses of a
+    # peak: |f''| (h/2)^2 / 2 <= 2 * 6.25e-6 / 2 for these functions and their derivatives
+    assert np.all(v.hi - f.max(1) < 1e-5) and np.all(s.hi - g.max(1) < 1e-5)
+    assert np.all(f.min(1) - v.lo < 1e-5) and np.all(g.min(1) - s.lo < 1e-5)
