@@ -28,7 +28,18 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-__all__ = ["ABS", "ACTIVATIONS", "REL", "Dual", "Enclosure", "Interval", "activation", "affine", "widen"]
+__all__ = [
+    "ABS",
+    "ACTIVATIONS",
+    "REL",
+    "Dual",
+    "Enclosure",
+    "Interval",
+    "activation",
+    "affine",
+    "tighten",
+    "widen",
+]
 
 #: Outward widening of every interval operation, relative (8 ulps) and absolute.
 REL = 2.0**-50
@@ -171,6 +182,16 @@ def activation(name: str):
     return ACTIVATIONS[name]
 
 
+def tighten(v: Interval, vc: Interval, g: Interval, r: np.ndarray) -> Interval:
+    """v cut down to the mean-value form vc + sum_i g_i [-r_i, r_i] (g [..., d] encloses the
+    derivatives over the box, vc the value at its centre, r [B, d] the half-widths)."""
+    shape = (r.shape[0],) + (1,) * (g.lo.ndim - 2) + (r.shape[1],)
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = np.nan_to_num((r.reshape(shape) * g.mag()).sum(-1), nan=np.inf)
+    lo, hi = widen(vc.lo - spread, vc.hi + spread)
+    return Interval(np.maximum(v.lo, lo), np.minimum(v.hi, hi))
+
+
 def affine(W: np.ndarray, b: np.ndarray | None, x: Interval) -> Interval:
     """x @ W.T + b over intervals x [B, n] (W exact float64), with the float64 dot-product bound."""
     with np.errstate(invalid="ignore"):  # an infinite end: centre 0, radius inf
@@ -276,9 +297,14 @@ class Enclosure:
         return k is not None and k not in self.charts and self.inputs[k][1] == "log"
 
     # the box: u in [ulo, uhi] [B, d]
-    def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray) -> list[Dual]:
+    def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray, centre=None) -> list[Dual]:
+        """Duals of `exprs` over the boxes.  With `centre` = (memo of a pass over the boxes'
+        centres, half-widths r), every node's value is also cut down to its mean-value form
+        v(c) + sum_i [-r_i, r_i] max|dv/du_i|: the values inside products and function
+        derivatives are then as tight as the derivatives allow."""
         self.ulo, self.uhi = ulo, uhi
         self.B, self.d = ulo.shape
+        self.centre = centre
         self.memo: dict[sp.Basic, Dual] = {}
         return [self.walk(e) for e in exprs]
 
@@ -326,7 +352,13 @@ class Enclosure:
     def walk(self, e: sp.Basic) -> Dual:
         got = self.memo.get(e)
         if got is None:
-            got = self.memo[e] = self._node(e)
+            got = self._node(e)
+            if self.centre is not None and e.free_symbols:
+                memo, r = self.centre
+                at = memo.get(e)
+                if at is not None:
+                    got = Dual(tighten(got.v, at.v, got.g, r), got.g)
+            self.memo[e] = got
         return got
 
     def _node(self, e: sp.Basic) -> Dual:

@@ -46,6 +46,7 @@ from .interval import (
     activation,
     affine,
     affine_grad,
+    tighten,
     widen,
 )
 from .interval import ACTIVATIONS as _ACTS
@@ -273,13 +274,21 @@ class _Bounder:
         return dom.clip(np.stack([cols[n] for n in dom.names], 1))
 
     # -- the network over boxes ---------------------------------------------------------
-    def network(self, F: Interval, FG: Interval, grad: bool = True):
-        """(channels, their u-Jacobian [B, c, d], float64 evaluation error bound [B, c])."""
+    def network(self, F: Interval, FG: Interval, grad: bool = True, centre=None):
+        """(channels, their u-Jacobian [B, c, d], float64 evaluation error bound [B, c], the
+        pre-activations of each layer).  With `centre` = (pre-activations and channels at the
+        boxes' centres, half-widths r) each layer's pre-activation (and the channels) are cut
+        down to their mean-value form before the activation is enclosed."""
         h, hg = F, FG
         fmag = F.mag()
         dlt = 16 * _U * (fmag + 1.0)  # features evaluated to 16 ulps
-        for W, b in self.layers:
+        zs = []
+        for i, (W, b) in enumerate(self.layers):
             z = affine(W, b, h)
+            zg = affine_grad(W, hg) if grad else None
+            if centre is not None:
+                z = tighten(z, centre[0][i], zg, centre[2])
+            zs.append(z)
             n = W.shape[1]
             gamma = (n + 2) * _U
             dz = dlt @ np.abs(W).T + gamma * (h.mag() @ np.abs(W).T + np.abs(b))
@@ -287,7 +296,7 @@ class _Bounder:
             a, da = val(z), der(z)
             dlt = dz * da.mag() + 4 * _U * (a.mag() + 1e-300)
             if grad:
-                hg = Interval(da.lo[:, :, None], da.hi[:, :, None]) * affine_grad(W, hg)
+                hg = Interval(da.lo[:, :, None], da.hi[:, :, None]) * zg
             h = a
         W, b = self.last
         out = affine(W, b, h)
@@ -301,23 +310,33 @@ class _Bounder:
                 + 2 * _U * out.mag()
             if grad:
                 og = og + affine_grad(self.skip, FG)
-        return out, og, dout
+        if centre is not None:
+            out = tighten(out, centre[1], og, centre[2])
+        return out, og, dout, zs
 
     def _stack(self, duals: list[Dual]):
         F = Interval(np.stack([q.v.lo for q in duals], 1), np.stack([q.v.hi for q in duals], 1))
         FG = Interval(np.stack([q.g.lo for q in duals], 1), np.stack([q.g.hi for q in duals], 1))
         return F, FG
 
-    def enclose(self, ulo: np.ndarray, uhi: np.ndarray, grad: bool = True):
-        """Over boxes [ulo, uhi]: the network's channels (interval [B, c]), their u-Jacobian
-        ([B, c, d]), the bound on their float64 evaluation error ([B, c]), the targets (Duals)
-        and the value-only enclosures (scales, |y|, P + N)."""
+    def enclose(self, ulo: np.ndarray, uhi: np.ndarray):
+        """Over boxes [ulo, uhi] and at their centres: the network's channels (interval [B, c]),
+        their u-Jacobian ([B, c, d]; None at the centres), the bound on their float64 evaluation
+        error ([B, c]), the targets (Duals) and the value-only enclosures (scales, |y|)."""
         nf, nt = len(self.features), len(self.targets)
+        c = 0.5 * (ulo + uhi)
+        r = np.maximum(uhi - c, c - ulo)
+        exprs = self.features + self.targets + self.values
         with np.errstate(all="ignore"):
-            box = self.enc(self.features + self.targets + (self.values if grad else []), ulo, uhi)
+            cen = self.enc(exprs, c, c)
+            memo = self.enc.memo
+            Fc, _ = self._stack(cen[:nf])
+            Nc, _, dNc, zc = self.network(Fc, None, grad=False)
+            box = self.enc(exprs, ulo, uhi, centre=(memo, r))
             F, FG = self._stack(box[:nf])
-            N, NG, dN = self.network(F, FG, grad=grad)
-        return N, NG, dN, box[nf:nf + nt], [q.v for q in box[nf + nt:]]
+            N, NG, dN, _ = self.network(F, FG, centre=(zc, Nc, r))
+        vals = [q.v for q in box[nf + nt:]]
+        return (N, NG, dN, box[nf:nf + nt], vals), (Nc, None, dNc, cen[nf:nf + nt], None)
 
     # -- the bound ---------------------------------------------------------------------------
     @staticmethod
@@ -400,7 +419,7 @@ class _Bounder:
         B = len(ulo)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
-        (N, NG, dN, tb, vals), (Nc, _, dNc, tc, _) = self.enclose(ulo, uhi), self.enclose(c, c, grad=False)
+        (N, NG, dN, tb, vals), (Nc, _, dNc, tc, _) = self.enclose(ulo, uhi)
         ub = np.zeros(B)
         split = np.argmax(r, 1)
         parts = np.zeros((B, 2))

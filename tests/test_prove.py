@@ -93,7 +93,7 @@ def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
     rng = np.random.default_rng(2)
     d = rel.domain.dim
     lo, hi = _random_boxes(rng, d, 12)
-    N, NG, _, targets, _ = b.enclose(lo, hi)
+    (N, NG, _, targets, _), _ = b.enclose(lo, hi)
     net = model.module.net.double()
     fns = [compile_expr(t, "numpy") for t in b.targets]
     try:
