@@ -226,6 +226,12 @@ def test_proof_survives_save_and_load_and_old_certificates_load(models, tmp_path
     old = back.certificate.to_dict()
     del old["proof"]
     assert Certificate.from_dict(old).proof is None
+    # the report page shows it beside the sampled figures
+    pytest.importorskip("matplotlib")
+    from surrogate.report import write_report
+
+    page = write_report(path, tmp_path / "report", format="md", points=256).read_text()
+    assert "proven bound (all points)" in page and f"{proof.bound:.4g}" in page
 
 
 def test_cli_verify_prove(models, tmp_path, capsys):
