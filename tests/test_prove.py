@@ -42,7 +42,7 @@ def _train(rel, steps=150, **kw):
 
 @pytest.fixture(scope="module")
 def models():
-    from equations.convection import sieder_tate
+    from equations.convection import hausen_laminar_entry, sieder_tate
     from equations.external import churchill_bernstein, ranz_marshall
 
     return {
@@ -53,6 +53,7 @@ def models():
         "signed": _train(SIGNED),  # signed-log head
         "linear": _train(LINEAR, atol=1e-2),  # linear head, atol where the scale vanishes
         "sieder_tate": _train(sieder_tate, steps=60),  # three inputs
+        "hausen": _train(hausen_laminar_entry, steps=60),  # three inputs, sums and quotients of monomials
     }
 
 
@@ -66,7 +67,8 @@ def _random_boxes(rng, d, n):
     return np.clip(c - w, 0, 1), np.clip(c + w, 0, 1)
 
 
-@pytest.mark.parametrize("name", ["churchill_bernstein", "ranz_marshall", "signed", "linear", "sieder_tate"])
+@pytest.mark.parametrize("name", ["churchill_bernstein", "ranz_marshall", "signed", "linear", "sieder_tate",
+                                  "hausen"])
 def test_bound_is_never_below_the_error_inside_random_sub_boxes(models, name):
     model = models[name]
     b = _bounder(model)
@@ -85,7 +87,7 @@ def test_bound_is_never_below_the_error_inside_random_sub_boxes(models, name):
     assert finite >= len(lo) // 2  # the bounds are mostly informative, not a vacuous inf
 
 
-@pytest.mark.parametrize("name", ["churchill_bernstein", "signed", "linear"])
+@pytest.mark.parametrize("name", ["churchill_bernstein", "signed", "linear", "hausen"])
 def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
     model = models[name]
     rel = model.relation
