@@ -122,7 +122,7 @@ def main(argv=None) -> int:
           "brute force max (<= bound) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| " + " | ".join(r + [""] * (10 - len(r))) + " |")
+        print("| " + " | ".join(map(str, r + [""] * (10 - len(r)))) + " |")
     return 0
 
 

@@ -593,8 +593,12 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
 
 
 def _box_x(bounder, ulo, uhi):
-    x = bounder.points(np.stack([ulo, uhi]))
-    return x[0], x[1]
+    """Per input, the smallest and largest value over the corners of a box (a dependent
+    bound makes a box of the chart a slanted one in the inputs)."""
+    d = len(ulo)
+    corners = ulo + (uhi - ulo) * ((np.arange(2**d)[:, None] >> np.arange(d)) & 1)
+    x = bounder.points(corners)
+    return x.min(0), x.max(0)
 
 
 def _box_text(bounder, ulo, uhi) -> str:
