@@ -140,8 +140,7 @@ def _check(model, relation, atol: float) -> None:
 
     if not isinstance(model, Surrogate) or not hasattr(model.module, "feature_specs"):
         raise SurrogateError(
-            f"prove supports a single-network Surrogate (features, one MLP, heads); got {type(model).__name__}. "
-            "Piecewise or composite surrogates are not supported yet: prove each piece's model on its own domain")
+            f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
     name = relation.name or "the relation"
     if not relation.is_explicit:
         raise SurrogateError(
@@ -487,10 +486,13 @@ def prove(
         raise ValueError(f"time_limit must be positive seconds, not {time_limit!r}")
     from .model import Surrogate
 
+    if hasattr(model, "pieces"):
+        raise SurrogateError(
+            "prove does not support piecewise surrogates yet (one network per piece, each on its own sub-domain: "
+            "the proof would run per piece over its box); use verify, which certifies each piece")
     if not isinstance(model, Surrogate):
         raise SurrogateError(
-            f"prove supports a single-network Surrogate (features, one MLP, heads); got {type(model).__name__}. "
-            "Piecewise or composite surrogates are not supported yet: prove each piece's model on its own domain")
+            f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
     relation = model.relation
     if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
         atol = model.info["atol"]

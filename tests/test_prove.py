@@ -269,6 +269,11 @@ def test_what_cannot_be_proven_is_refused_with_the_reason():
         prove(_bare(SIGNED), within=0.5)
     with pytest.raises(SurrogateError, match="single-network Surrogate"):
         prove(object())
+    steps = sg.Relation(sp.Eq(y, sp.Piecewise((x1, x1 < 1), (2 * x1, True))), bounds={x1: (0.5, 2)})
+    pieces = sg.train(steps, max_steps=5, seed=0, progress=False)
+    assert hasattr(pieces, "pieces")
+    with pytest.raises(SurrogateError, match="piecewise surrogates.*use verify"):
+        prove(pieces)
 
 
 @pytest.mark.parametrize("name", ["silu", "tanh"])
