@@ -331,11 +331,22 @@ def _output_probe(rel, n: int) -> dict[str, np.ndarray]:
 MAX_GROUPS = 6
 
 
+def _reaches_zero(g: sp.Expr, cols: dict[str, np.ndarray]) -> bool:
+    """Whether g is >= 0 on the probe and exactly 0 somewhere on it (a face or a corner)."""
+    if not g.free_symbols:
+        return False
+    with np.errstate(all="ignore"):
+        v = _values(g, cols)
+    return bool(np.all(np.isfinite(v)) and v.min() == 0.0)
+
+
 def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool]]:
     """The formula's own dimensionless groups, as (expression, log) feature candidates.
 
     The argument g of exp is a feature as it is (exp is linear in g); the argument of
-    log and the base of a non-integer power enter through log g (g**p = exp(p log g)).
+    log and the base of a non-integer power enter through log g (g**p = exp(p log g)),
+    except a base that reaches 0 on a face under a positive power: there the power
+    g**p itself is the feature (sqrt(Re) from Re = 0).
     Groups that the input features already carry are skipped: a single input, and a
     monomial of log-scaled inputs inside log or a power (its log is linear in theirs).
     Groups must be finite on the probe, positive where a log is taken, and not
@@ -362,6 +373,10 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
                 g, use_log = node.args[0], True
             elif isinstance(node, sp.Pow) and node.exp.is_number and not node.exp.is_integer:
                 g, use_log = node.base, True
+                if node.exp > 0 and _reaches_zero(node.base, cols):
+                    # sqrt(Re) from Re = 0 (Ranz-Marshall): no log there, and an infinite slope
+                    # no scaled input resolves; the power itself is smooth in the output
+                    g, use_log = node, False
             else:
                 continue
             names = {s.name for s in g.free_symbols}

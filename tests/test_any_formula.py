@@ -183,6 +183,17 @@ def test_an_output_spanning_thirty_decades_is_not_a_vanishing_scale():
     assert [str(g) for g, _ in rel.program.feature_groups] == [str(-Ea / (8.314 * T)).replace("E_a", "E_a")]
 
 
+def test_a_root_of_an_input_that_reaches_zero_is_its_own_feature(tmp_path):
+    Re, Pr, Nu = sp.symbols("Re Pr Nu")
+    # Ranz-Marshall: sqrt(Re) from Re = 0, an infinite slope no scaled input resolves
+    rel = sg.Relation(sp.Eq(Nu, 2 + 0.6 * sp.sqrt(Re) * Pr ** sp.Rational(1, 3)), bounds={Re: (0, 200), Pr: (0.6, 250)})
+    assert [(str(g), log) for g, log in rel.program.feature_groups] == [("sqrt(Re)", False)]
+    away = sg.Relation(sp.Eq(Nu, 2 + 0.6 * sp.sqrt(Re) * Pr ** sp.Rational(1, 3)), bounds={Re: (1, 200), Pr: (0.6, 250)})
+    assert away.program.feature_groups == []  # a power of a log-scaled input: its log feature is enough
+    model, same, cert = _round_trip(rel, tmp_path)  # the group feature saves, loads and predicts
+    assert [f["kind"] for f in same.module.feature_specs].count("group") == 1 and math.isfinite(cert.max_error)
+
+
 @pytest.mark.parametrize("name", ["lambda", "T_∞", "Re_D", "λ", "r_o/r_i", "x y"])
 def test_any_name_survives_every_stage(name, tmp_path, capsys):
     s = sp.Symbol(name)
