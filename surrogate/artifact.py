@@ -69,11 +69,22 @@ def load(path, *, device="cpu") -> Surrogate:
 
         return load_pieces(manifest, tensors, device)
     relation, feats, heads, cfg = fmt.model_parts(manifest, tensors)
+    cert, info = certificate_and_info(manifest)
+    return Surrogate(relation, feats, heads, network(cfg, tensors, device), certificate=cert, info=info)
+
+
+def network(cfg: dict, weights: dict, device) -> MLP:
+    """The MLP a manifest's (validated) network config describes, with its stored weights."""
     net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
               skip=cfg["skip"])
     # the dtype first: loading float64 weights into float32 parameters would round them
     net.to(device=device, dtype=getattr(torch, cfg["dtype"]))
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in tensors.items()})
+    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    return net
+
+
+def certificate_and_info(manifest: dict) -> tuple[Any, dict]:
+    """The manifest's certificate (a Certificate, or None) and training info with the versions."""
     cert = fmt.certificate(manifest)
     if cert is not None:
         from .verify import Certificate
@@ -83,8 +94,7 @@ def load(path, *, device="cpu") -> Surrogate:
         except TypeError as e:
             raise ArtifactError(f"the certificate in the manifest is malformed: {e}") from None
     info = manifest.get("training") if isinstance(manifest.get("training"), dict) else {}
-    info = {**info, "versions": manifest.get("versions")}
-    return Surrogate(relation, feats, heads, net, certificate=cert, info=info)
+    return cert, {**info, "versions": manifest.get("versions")}
 
 
 #: ONNX opset of exported graphs: old enough for every maintained runtime, new enough for all ops used.

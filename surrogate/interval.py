@@ -192,13 +192,17 @@ def tighten(v: Interval, vc: Interval, g: Interval, r: np.ndarray) -> Interval:
     return Interval(np.maximum(v.lo, lo), np.minimum(v.hi, hi))
 
 
-def affine(W: np.ndarray, b: np.ndarray | None, x: Interval) -> Interval:
-    """x @ W.T + b over intervals x [B, n] (W exact float64), with the float64 dot-product bound."""
-    with np.errstate(invalid="ignore"):  # an infinite end: centre 0, radius inf
+def _mid_rad(x: Interval) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and radius covering x; an infinite end gives centre 0, radius inf."""
+    with np.errstate(invalid="ignore"):
         m = 0.5 * (x.lo + x.hi)
         r = np.maximum(x.hi - m, m - x.lo)
-    r = np.where(np.isfinite(m), r, np.inf)
-    m = np.where(np.isfinite(m), m, 0.0)
+    return np.where(np.isfinite(m), m, 0.0), np.where(np.isfinite(m), r, np.inf)
+
+
+def affine(W: np.ndarray, b: np.ndarray | None, x: Interval) -> Interval:
+    """x @ W.T + b over intervals x [B, n] (W exact float64), with the float64 dot-product bound."""
+    m, r = _mid_rad(x)
     aW = np.abs(W)
     n = W.shape[1]
     gamma = (n + 2) * _U / (1 - (n + 2) * _U)
@@ -210,11 +214,7 @@ def affine(W: np.ndarray, b: np.ndarray | None, x: Interval) -> Interval:
 
 def affine_grad(W: np.ndarray, g: Interval) -> Interval:
     """W @ g over interval Jacobians g [B, n, d]."""
-    with np.errstate(invalid="ignore"):
-        m = 0.5 * (g.lo + g.hi)
-        r = np.maximum(g.hi - m, m - g.lo)
-    r = np.where(np.isfinite(m), r, np.inf)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m, r = _mid_rad(g)
     aW = np.abs(W)
     n = W.shape[1]
     gamma = (n + 2) * _U / (1 - (n + 2) * _U)

@@ -603,12 +603,9 @@ def save(model: PiecewiseSurrogate, path) -> None:
 
 
 def load(manifest, tensors, device="cpu") -> PiecewiseSurrogate:
-    import torch
-
     from . import format as fmt
-    from .errors import ArtifactError
+    from .artifact import certificate_and_info, network
     from .model import Surrogate
-    from .network import MLP
 
     relation, parts = fmt.piece_parts(manifest, tensors)
     models = []
@@ -617,19 +614,6 @@ def load(manifest, tensors, device="cpu") -> PiecewiseSurrogate:
             models.append(ConstantPiece(p.constant, relation.outputs))
             continue
         feats, heads, cfg, weights = part
-        net = MLP(cfg["n_in"], cfg["n_out"], width=cfg["width"], depth=cfg["depth"], activation=cfg["activation"],
-                  skip=cfg["skip"])
-        net.to(device=device, dtype=getattr(torch, cfg["dtype"]))
-        net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
-        models.append(Surrogate(p.relation, feats, heads, net))
-    cert = fmt.certificate(manifest)
-    if cert is not None:
-        from .verify import Certificate
-
-        try:
-            cert = Certificate.from_dict(cert)
-        except TypeError as e:
-            raise ArtifactError(f"the certificate in the manifest is malformed: {e}") from None
-    info = manifest.get("training") if isinstance(manifest.get("training"), dict) else {}
-    info = {**info, "versions": manifest.get("versions")}
+        models.append(Surrogate(p.relation, feats, heads, network(cfg, weights, device)))
+    cert, info = certificate_and_info(manifest)
     return PiecewiseSurrogate(relation, models, certificate=cert, info=info)
