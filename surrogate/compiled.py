@@ -116,9 +116,10 @@ class CompiledRelation:
             if rel.parameters:  # probed once the parameters have values (Relation.substitute)
                 continue
             # the terms of fixed sign, at the top level or once products are multiplied out
-            # (sigma (T1^4 - T2^4) / D is sigma T1^4 / D minus sigma T2^4 / D)
-            self.groups[o] = None if o in rel.normalizer else (
-                _sign_groups(expr, cols) or _sign_groups(sp.expand_mul(expr), cols))
+            # (sigma (T1^4 - T2^4) / D is sigma T1^4 / D minus sigma T2^4 / D).  A normalizer
+            # only sets the error's scale: with the groups left out when one was given, the
+            # catalogue's grey-surface exchange got a linear head and certified 1.06
+            self.groups[o] = _sign_groups(expr, cols) or _sign_groups(sp.expand_mul(expr), cols)
             if self.groups[o] is not None:
                 p, n = self.groups[o]
                 self.add(("group_pos", o), p, f"the positive terms of {o}")
