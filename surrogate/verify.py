@@ -9,8 +9,9 @@ shown, not dropped silently.
 The dense sample is scrambled Sobol in the chart; when the domain has edges (a
 dependent bound, a zero bound) half of it is drawn log-uniformly towards them,
 down to a relative distance below the one training reaches (scaling.Edge),
-because that is where errors hide.  The search starts from the worst points and
-from the worst point of every other orthant of the chart, climbs the error by
+because that is where errors hide.  The search starts from the worst points, from
+the worst point of every other orthant of the chart and from the worst corners of
+the chart (every edge input also at its deepest sampled distance), climbs the error by
 gradient ascent (explicit outputs), then runs a compass search that reaches
 faces and corners exactly and a shrinking random search; inside edge layers it
 moves in log-distance to the edge.  The certificate's max is the largest error
@@ -20,6 +21,7 @@ seen anywhere.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -275,6 +277,14 @@ def verify(
     if search and math.isfinite(dense_max):
         k = min(starts, len(e))
         top = _starts(relation, x, e, k)
+        corners = _corners(relation)
+        if len(corners):  # a worst corner the dense sample's basins do not lead to (Ranz-Marshall)
+            ke, _, _, kdef = scorer.errors(corners)
+            ke = np.where(kdef, ke.max(1), -np.inf)
+            i = int(np.argmax(ke))
+            if ke[i] > best_e:
+                best_x, best_e = corners[i], float(ke[i])
+            top = np.concatenate([top, corners[np.argsort(ke)[::-1][:CORNER_STARTS]]])
         from .train import cpu_threads
 
         with cpu_threads(1):  # batches of tens of points: a second thread only spins (train.cpu_threads)
@@ -287,12 +297,13 @@ def verify(
         if ce[i] > best_e:
             best_x, best_e = cand[i], float(ce[i])
         search_info = {
-            "method": (f"gradient ascent ({steps} Adam steps) from {k} points (the worst, and the worst of other "
-                       "orthants), then a compass search and a shrinking random search, in chart coordinates "
-                       "(log-distance inside edge layers)") if scorer.explicit else
-                      f"compass search and shrinking random search from {k} points (the worst, and the worst of "
-                      "other orthants), each scored against the solver",
-            "starts": k,
+            "method": (f"gradient ascent ({steps} Adam steps) from {len(top)} points (the worst, the worst of "
+                       "other orthants, and the worst corners of the chart), then a compass search and a shrinking "
+                       "random search, in chart coordinates (log-distance inside edge layers)") if scorer.explicit else
+                      f"compass search and shrinking random search from {len(top)} points (the worst, the worst of "
+                      "other orthants, and the worst corners of the chart), each scored against the solver",
+            "starts": len(top),
+            "corners": len(corners),
             "steps": steps,
             "edges": has_edges,
             "found_max_error": float(ce.max()),
@@ -346,6 +357,31 @@ _SEARCH_DEPTH = 1e-4
 #: log-distance to it: Adam's or the compass's steps in the plain chart would jump
 #: over the whole layer, where errors change over decades of distance.
 _SEARCH_LAYER = 1e-2
+
+
+#: The worst corners of the chart that join the search's starts.
+CORNER_STARTS = 4
+#: At most this many corners are scored (3 values per edge input, 2 per other input).
+MAX_CORNERS = 4096
+
+
+def _corners(relation: Relation) -> np.ndarray:
+    """The chart's corners, with every edge input also at the deepest distance the
+    dense sample reaches (its verify floor): Ranz-Marshall's worst point, Re = 2e-8 at
+    Pr = 250, was a corner of that kind, found by a 2e4-point check's search and missed
+    by a 1e6-point one whose starts lay in other basins.  Empty above MAX_CORNERS."""
+    dom = relation.domain
+    edges = edge_sides(dom)
+    # per column: (u, masked) pairs -- the two faces, and the edge floor where there is an edge
+    choices = [[(0.0, False), (1.0, False)] + ([(1.0, True)] if k in edges else []) for k in range(dom.dim)]
+    if math.prod(len(c) for c in choices) > MAX_CORNERS:
+        return np.zeros((0, dom.dim))
+    rows = list(itertools.product(*choices))
+    u = torch.tensor([[v for v, _ in r] for r in rows], dtype=torch.float64)
+    if not edges:
+        return dom.chart(u).numpy()
+    mask = torch.tensor([[m for _, m in r] for r in rows], dtype=torch.bool)
+    return dom.chart(u, edges, mask, edge_floors(dom, "verify")).numpy()
 
 
 def _starts(relation: Relation, x: np.ndarray, e: np.ndarray, k: int) -> np.ndarray:

@@ -72,3 +72,25 @@ def test_the_search_leaves_the_crowd_of_worst_points_for_a_higher_peak_elsewhere
     cert = sg.verify(_Model(_TwoBumps(broad, sharp)), points=4096)
     assert cert.dense_max_error < 0.31
     assert cert.max_error > 0.59 and cert.worst["x1"] < 5
+
+
+class _CornerSpike(nn.Module):
+    """A broad peak (0.3) in the middle that the worst dense points crowd into, and a spike
+    (0.6) a millionth of the range wide at the corner x1 = 100, x2 = 1."""
+
+    def forward(self, x):
+        broad = 0.3 * torch.exp(-(((x[:, 0] - 50) / 20) ** 2) - ((x[:, 1] - 20) / 10) ** 2)
+        spike = 0.6 * torch.exp(-(((x[:, 0] - 100) / 1e-4) ** 2) - ((x[:, 1] - 1) / 1e-4) ** 2)
+        return ((x[:, 0] + x[:, 1]) * (1 + broad + spike))[:, None]
+
+
+def test_the_corners_of_the_chart_are_searched(monkeypatch):
+    import sys
+
+    verify_module = sys.modules["surrogate.verify"]
+    cert = sg.verify(_Model(_CornerSpike()), points=4096)
+    assert cert.dense_max_error < 0.31
+    assert cert.max_error > 0.59 and cert.worst["x1"] == 100 and cert.worst["x2"] == 1
+    # and the test can fail: without the corners the search stays on the broad peak
+    monkeypatch.setattr(verify_module, "MAX_CORNERS", 0)
+    assert sg.verify(_Model(_CornerSpike()), points=4096).max_error < 0.31
