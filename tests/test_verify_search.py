@@ -94,3 +94,12 @@ def test_the_corners_of_the_chart_are_searched(monkeypatch):
     # and the test can fail: without the corners the search stays on the broad peak
     monkeypatch.setattr(verify_module, "MAX_CORNERS", 0)
     assert sg.verify(_Model(_CornerSpike()), points=4096).max_error < 0.31
+
+
+def test_the_corners_lie_inside_the_domain():
+    from surrogate.verify import _corners
+
+    t = sp.Symbol("t", positive=True)
+    rel = sg.Relation(sp.Eq(y, x1 * t), bounds={x1: (0.1, 10), t: (1e-3, x1)})  # log charts, a dependent bound
+    c = _corners(rel)
+    assert len(c) == 2 * 3 and rel.domain.contains(c).all()
