@@ -249,17 +249,17 @@ def test_cli_train_verify_predict_export(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,seconds,tolerance", [
-    ("hilpert_cylinder", 30, None),
-    # flat plate's mixed piece (0.037 Re^0.8 - 871) Pr^(1/3) is the hard one: a tolerance of a tenth of
-    # the bar lets the laminar piece stop early and leave it its time (docs/architecture.md)
-    ("flat_plate_average", 60, 1e-4),
+@pytest.mark.parametrize("name,steps", [
+    ("hilpert_cylinder", 50),  # five power-law bands: 10 LM steps each after the least-squares start
+    # flat plate's mixed piece (0.037 Re^0.8 - 871) Pr^(1/3) is the hard one (docs/architecture.md)
+    ("flat_plate_average", 200),
 ])
-def test_every_piece_certified_to_1e_3(name, seconds, tolerance):
+def test_every_piece_certified_to_1e_3(name, steps):
     from equations import external
 
     rel = getattr(external, name)
-    model = sg.train(rel, time_limit=seconds, tolerance=tolerance, progress=False)
+    # a step budget: the same result under any load (a time limit made this test depend on CI's)
+    model = sg.train(rel, max_steps=steps, progress=False, config=sg.TrainConfig(method="lm"))
     cert = sg.verify(model)
     assert len(cert.pieces) == len(rel.pieces)
     assert all(p["max_error"] <= 1e-3 for p in cert.pieces), str(cert)
