@@ -75,12 +75,18 @@ def explicit_reference(relation, x: np.ndarray, *, refine: bool = True, max_refi
         with np.errstate(all="ignore"):
             moved = np.abs(yp - ref.values) > NOISE * np.abs(ref.scales)
         bad |= np.any(moved & np.isfinite(ref.values), 1)
-    extended = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
-    if extended:  # finite, stable under ulp moves, and still wrong: exp(-2e-18) rounds to 1
-        bad |= _extended_differs(relation, x, ref.values, ref.scales)
+    ye = _extended(relation, x)
+    if ye is not None:
+        with np.errstate(all="ignore"):
+            gap = np.abs(ye - ref.values)
+            # finite, stable under ulp moves, and still wrong: exp(-2.4e-18) rounds to 1, so
+            # counterflow's epsilon at Cr = 1 - 2**-52, NTU = 0.011 is 0 in float64, 0.0109 in fact
+            bad |= np.any(np.isfinite(ye) & (gap > NOISE * np.maximum(np.abs(ref.scales), np.abs(ye))), 1)
+            # agreement to 1e-12 of the scale: flagged for a genuine sensitivity to the inputs
+            # (seed 001's gap x1 - x2, exact in float64), not for digits lost in the evaluation
+            agrees = np.all(np.isfinite(ref.values) & (gap <= 1e-12 * np.abs(ref.scales)), 1)
+        bad &= ~agrees
     rows = np.nonzero(bad)[0]
-    if rows.size and extended:
-        rows = rows[~_extended_agrees(relation, x[rows], ref.values[rows], ref.scales[rows])]
     if not rows.size:
         return ref
     ref.unrefined = max(0, rows.size - max_refined)
@@ -92,43 +98,23 @@ def explicit_reference(relation, x: np.ndarray, *, refine: bool = True, max_refi
     return ref
 
 
-def _extended_differs(relation, x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Rows whose float64 value differs from the extended-precision one by more than
-    NOISE of the larger of their scale and the extended value.  Catches cancellation
-    that a few ulps do not move: epsilon-NTU for counterflow at Cr = 1 - 2**-52, NTU =
-    0.011 is 0 in float64 (exp(-NTU (1 - Cr)) rounds to 1, over and over), 0.0109 in
-    fact; extended precision holds exp(-2.4e-18) to a few per cent, enough to flag it."""
+def _extended(relation, x: np.ndarray) -> np.ndarray | None:
+    """The outputs [N, m] evaluated in x87 extended precision (64-bit mantissa) on the same
+    inputs, rounded to float64; None where longdouble is float64 or a function has no
+    extended-precision loop.  Functions SciPy has only in float64 are evaluated there in
+    float64, so agreement with float64 is necessary, not sufficient -- but what they
+    lose, both lose."""
+    if not np.finfo(np.longdouble).eps < np.finfo(np.float64).eps:
+        return None
     cols = {k: x[:, j].astype(np.longdouble) for j, k in enumerate(relation.inputs)}
-    out = np.zeros(len(x), dtype=bool)
+    out = np.empty((len(x), len(relation.outputs)))
     for j, o in enumerate(relation.outputs):
         try:
             with np.errstate(all="ignore"):
-                ye = np.broadcast_to(np.asarray(relation.program.extended(o)(cols), dtype=np.float64), (len(x),))
+                out[:, j] = np.broadcast_to(np.asarray(relation.program.extended(o)(cols), dtype=np.float64), (len(x),))
         except (TypeError, ValueError):  # a function with no extended-precision loop
-            return out
-        with np.errstate(all="ignore"):
-            out |= np.isfinite(ye) & (np.abs(ye - y[:, j]) > NOISE * np.maximum(np.abs(s[:, j]), np.abs(ye)))
+            return None
     return out
-
-
-def _extended_agrees(relation, x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Rows where the formula evaluated in extended precision (x87, 64-bit mantissa) on
-    the same inputs agrees with float64 to 1e-12 of the scale: those were flagged for
-    a genuine sensitivity to the inputs (seed 001's gap x1 - x2, exact in float64),
-    not for digits lost in the evaluation.  Functions SciPy has only in float64 are
-    evaluated there in float64, so agreement is necessary, not sufficient -- but
-    what they lose, both lose."""
-    cols = {k: x[:, j].astype(np.longdouble) for j, k in enumerate(relation.inputs)}
-    ok = np.ones(len(x), dtype=bool)
-    for j, o in enumerate(relation.outputs):
-        try:
-            with np.errstate(all="ignore"):
-                ye = relation.program.extended(o)(cols)
-        except (TypeError, ValueError):  # a function with no extended-precision loop
-            return np.zeros(len(x), dtype=bool)
-        with np.errstate(all="ignore"):
-            ok &= np.isfinite(y[:, j]) & (np.abs(np.asarray(ye, dtype=np.float64) - y[:, j]) <= 1e-12 * np.abs(s[:, j]))
-    return ok
 
 
 class _Exact:
