@@ -15,6 +15,11 @@ the status (`proven` within the target, or `time_limit` with the best bound so f
 the seconds.  Seconds are wall-clock and suffer when other work shares the cores.  No asserts:
 this prints a table.  Run:
     OMP_NUM_THREADS=1 python bench/prove.py [--only haaland sieder_tate] [--models DIR]
+    OMP_NUM_THREADS=1 python bench/prove.py --shipped [--only NAME ...]
+
+`--shipped` proves the catalogue's shipped artifacts (`surrogate.catalogue(NAME)`, trained by
+bench/build_catalogue.py) instead of training: every explicit one of at most three inputs,
+piecewise ones piece by piece; the sampled max is the artifact's certificate.
 """
 
 from __future__ import annotations
@@ -57,6 +62,19 @@ def gnielinski_haaland() -> sg.Relation:
         bounds={Re: (4e3, 5e6), Pr: (0.5, 2000), eps_D: (1e-6, 0.05)}, name="gnielinski_haaland")
 
 
+def shipped_cases() -> list[str]:
+    """The shipped artifacts prove can take: explicit, at most three inputs."""
+    from surrogate import shipped
+    from surrogate.prove import MAX_INPUTS
+
+    out = []
+    for name in shipped.names():
+        rel = sg.catalogue(name).relation
+        if rel.is_explicit and rel.domain.dim <= MAX_INPUTS:
+            out.append(name)
+    return out
+
+
 def model_for(name: str, models: Path | None, train_time: float):
     rel = gnielinski_haaland() if CASES[name] is None else getattr(importlib.import_module(CASES[name]), name)
     path = models / f"{name}.surrogate" if models else None
@@ -90,11 +108,12 @@ def main(argv=None) -> int:
     ap.add_argument("--time-12", type=float, default=300.0)
     ap.add_argument("--brute", type=int, default=10_000_000)
     ap.add_argument("--no-12", action="store_true", help="skip the 1.2x runs")
+    ap.add_argument("--shipped", action="store_true", help="prove the shipped catalogue artifacts")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
-    for name in args.only or CASES:
-        m = model_for(name, args.models, args.train_time)
+    for name in args.only or (shipped_cases() if args.shipped else CASES):
+        m = sg.catalogue(name) if args.shipped else model_for(name, args.models, args.train_time)
         d = m.relation.domain.dim
         sampled = m.certificate.max_error
         targets = [(2.0, args.time_2 or (60.0 if d <= 2 else 600.0))]

@@ -49,11 +49,25 @@ _U = 2.0**-53  # unit roundoff of float64
 
 def widen(lo, hi):
     """(lo, hi) widened outward by the stated margin; NaN becomes the whole line."""
-    lo = lo - np.abs(lo) * REL - ABS
-    hi = hi + np.abs(hi) * REL + ABS
-    lo = np.where(np.isnan(lo), -np.inf, lo)
-    hi = np.where(np.isnan(hi), np.inf, hi)
-    return lo, hi
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = np.abs(lo)
+        t *= REL
+        t += ABS
+        lo = lo - t
+        t = np.abs(hi)
+        t *= REL
+        t += ABS
+        t += hi
+    return _nan_to(lo, -np.inf), _nan_to(t, np.inf)
+
+
+def _nan_to(x, v: float):
+    """x with NaN replaced by v (in place where x is an array)."""
+    if np.ndim(x) == 0:
+        return np.float64(v) if np.isnan(x) else np.float64(x)
+    np.copyto(x, v, where=np.isnan(x))
+    return x
 
 
 @dataclass
@@ -80,11 +94,13 @@ class Interval:
         return Interval(-self.hi, -self.lo)
 
     def __mul__(self, o: Interval) -> Interval:
+        # the four end products; 0 * inf is NaN, which minimum and maximum propagate and widen
+        # turns into the whole line
         with np.errstate(invalid="ignore"):
-            p = np.stack(np.broadcast_arrays(self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi))
-        bad = np.isnan(p).any(0)  # 0 * inf: the whole line
-        lo, hi = widen(p.min(0), p.max(0))
-        return Interval(np.where(bad, -np.inf, lo), np.where(bad, np.inf, hi))
+            p1, p2, p3, p4 = self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi
+            lo = np.minimum(np.minimum(p1, p2), np.minimum(p3, p4))
+            hi = np.maximum(np.maximum(p1, p2), np.maximum(p3, p4))
+        return Interval(*widen(lo, hi))
 
     def scale(self, c: float) -> Interval:
         a, b = self.lo * c, self.hi * c
@@ -154,9 +170,22 @@ def _dtanh(z):
     return 1.0 / np.cosh(z) ** 2  # not 1 - tanh^2, which loses its digits where tanh is near 1
 
 
-#: SiLU's minimum, and the extremes of its derivative (roots of s'' = 0: z = +-2.3994).
+def _d2silu(z):
+    # s (1 - s) (2 + z (1 - 2 s)) with s = sigma(z): s (1 - s) = 1 / ((1 + e^-z)(1 + e^z)), 1 - 2 s = -tanh(z / 2)
+    return (2.0 - z * np.tanh(0.5 * z)) / ((1.0 + np.exp(-z)) * (1.0 + np.exp(z)))
+
+
+def _d2tanh(z):
+    return -2.0 * np.tanh(z) / np.cosh(z) ** 2
+
+
+#: SiLU's minimum, the extremes of its derivative (roots of s'' = 0: z = +-2.3994) and of its
+#: second derivative (roots of the third: z = 0, +-3.4358); tanh'' = -2 tanh sech^2 turns
+#: where tanh = +-1/sqrt(3).
 SILU_MIN = -1.2784645427610738
 SILU_D_TURN = (-2.399357280515467, 2.399357280515467)
+SILU_D2_TURN = (-3.435840993535111, 0.0, 3.435840993535111)
+TANH_D2_TURN = (-0.6584789484624085, 0.6584789484624085)
 
 
 def _padded(enclose):
@@ -178,8 +207,16 @@ ACTIVATIONS = {
 }
 
 
+#: name -> enclosure of the second derivative (the second-order Taylor form of the network)
+CURVATURES = {
+    "silu": _padded(lambda a: _turning(_d2silu, a, list(SILU_D2_TURN))),
+    "tanh": _padded(lambda a: _turning(_d2tanh, a, list(TANH_D2_TURN))),
+}
+
+
 def activation(name: str):
-    return ACTIVATIONS[name]
+    """(value, derivative, second derivative) enclosures of an activation."""
+    return ACTIVATIONS[name] + (CURVATURES[name],)
 
 
 def tighten(v: Interval, vc: Interval, g: Interval, r: np.ndarray) -> Interval:
@@ -190,6 +227,58 @@ def tighten(v: Interval, vc: Interval, g: Interval, r: np.ndarray) -> Interval:
         spread = np.nan_to_num((r.reshape(shape) * g.mag()).sum(-1), nan=np.inf)
     lo, hi = widen(vc.lo - spread, vc.hi + spread)
     return Interval(np.maximum(v.lo, lo), np.minimum(v.hi, hi))
+
+
+def col(a: Interval) -> Interval:
+    """[B] -> [B, 1]: a per-box value against rows of [B, d]."""
+    return Interval(a.lo[:, None], a.hi[:, None])
+
+
+def outer(a: Interval, b: Interval) -> Interval:
+    """a_i b_j: [..., d] x [..., d] -> [..., d, d]."""
+    return Interval(a.lo[..., :, None], a.hi[..., :, None]) * Interval(b.lo[..., None, :], b.hi[..., None, :])
+
+
+def square_outer(g: Interval) -> Interval:
+    """g_i g_j [..., d, d], its diagonal as squares (never negative)."""
+    o = outer(g, g)
+    eye = np.eye(g.lo.shape[-1], dtype=bool)
+    sq = ipow(g, 2)
+    return Interval(np.where(eye, sq.lo[..., :, None], o.lo), np.where(eye, sq.hi[..., :, None], o.hi))
+
+
+def quadratic(H: Interval, r: np.ndarray) -> Interval:
+    """(1/2) delta^T H delta over |delta_i| <= r_i (H [B, ..., d, d] symmetric, r [B, d]): the
+    diagonal terms over delta_i^2 in [0, r_i^2], the others over [-r_i r_j, r_i r_j]."""
+    rr = r.reshape((r.shape[0],) + (1,) * (H.lo.ndim - 3) + (r.shape[1],))
+    rij = 0.5 * rr[..., :, None] * rr[..., None, :]
+    eye = np.eye(r.shape[1], dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo = np.where(eye, np.minimum(H.lo, 0.0) * rij, -H.mag() * rij).sum((-2, -1))
+        hi = np.where(eye, np.maximum(H.hi, 0.0) * rij, H.mag() * rij).sum((-2, -1))
+        return Interval(*widen(np.nan_to_num(lo, nan=-np.inf), np.nan_to_num(hi, nan=np.inf)))
+
+
+def taylor(vc: Interval, gc: Interval, H: Interval, r: np.ndarray) -> Interval:
+    """The second-order form over boxes: v(c) + grad v(c) . delta + (1/2) delta^T H delta, with vc
+    and gc enclosing the value and the gradient at the centres, H the Hessian over the boxes."""
+    rr = r.reshape((r.shape[0],) + (1,) * (gc.lo.ndim - 2) + (r.shape[1],))
+    with np.errstate(invalid="ignore", over="ignore"):
+        lin = np.nan_to_num((rr * gc.mag()).sum(-1), nan=np.inf)
+        q = quadratic(H, r)
+        return Interval(*widen(vc.lo - lin + q.lo, vc.hi + lin + q.hi))
+
+
+def tighten2(v: Interval, g: Interval, vc: Interval, gc: Interval, H: Interval, r: np.ndarray):
+    """(v, g) cut down to the second-order form of the value and the mean-value form of the
+    gradient, g_i within gc_i + sum_j H_ij [-r_j, r_j]."""
+    t = taylor(vc, gc, H, r)
+    rr = r.reshape((r.shape[0],) + (1,) * (H.lo.ndim - 3) + (1, r.shape[1]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = np.nan_to_num((H.mag() * rr).sum(-1), nan=np.inf)
+        glo, ghi = widen(gc.lo - spread, gc.hi + spread)
+    return (Interval(np.maximum(v.lo, t.lo), np.minimum(v.hi, t.hi)),
+            Interval(np.maximum(g.lo, glo), np.minimum(g.hi, ghi)))
 
 
 def _mid_rad(x: Interval) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +323,7 @@ class Dual:
     v: Interval
     g: Interval  # [B, d]: enclosures of the partial derivatives in u
     L: Interval | None = None  # [B, d]: of the derivatives of log v, where v > 0 (`Enclosure.log_slope`)
+    H: Interval | None = None  # [B, d, d]: of the second derivatives (with `Enclosure(..., hessian=True)`)
 
 
 class UnsupportedEnclosure(Exception):
@@ -287,7 +377,12 @@ class Enclosure:
         ghi = np.where(slab, 4 * floor, np.where(above, widen(lg.hi * c, lg.hi * c)[1], np.inf))
         g = self.zero_grad()
         g.lo[:, k], g.hi[:, k] = glo, ghi
-        return Dual(v, g)
+        H = self.zero_hess()
+        if H is not None:  # 0 in the slab, c^2 rel above, unknown across the kink at u = 1/4
+            c2lo, c2hi = widen(lg.lo * c * c, lg.hi * c * c)
+            H.lo[:, k, k] = np.where(slab, 0.0, np.where(above, c2lo, -np.inf))
+            H.hi[:, k, k] = np.where(slab, 0.0, np.where(above, c2hi, np.inf))
+        return Dual(v, g, H=H)
 
     @staticmethod
     def edge_rel_numpy(u: np.ndarray, floor: float) -> np.ndarray:
@@ -298,14 +393,18 @@ class Enclosure:
         return k is not None and k not in self.charts and self.inputs[k][1] == "log"
 
     # the box: u in [ulo, uhi] [B, d]
-    def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray, centre=None) -> list[Dual]:
+    def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray, centre=None,
+                 hessian: bool = False) -> list[Dual]:
         """Duals of `exprs` over the boxes.  With `centre` = (memo of a pass over the boxes'
         centres, half-widths r), every node's value is also cut down to its mean-value form
         v(c) + sum_i [-r_i, r_i] max|dv/du_i|: the values inside products and function
-        derivatives are then as tight as the derivatives allow."""
+        derivatives are then as tight as the derivatives allow.  With `hessian`, every node
+        also carries an enclosure of its Hessian in u (`Dual.H`), and with a centre its value
+        is cut to its second-order form and its gradient to grad v(c) + H delta."""
         self.ulo, self.uhi = ulo, uhi
         self.B, self.d = ulo.shape
         self.centre = centre
+        self.hessian = hessian
         self.memo: dict[sp.Basic, Dual] = {}
         return [self.walk(e) for e in exprs]
 
@@ -314,12 +413,32 @@ class Enclosure:
         z = np.zeros((self.B, self.d))
         return Interval(z, z.copy())
 
-    def const(self, c: float) -> Dual:
-        return Dual(Interval.const(c, (self.B,)), self.zero_grad())
+    def zero_hess(self) -> Interval | None:
+        if not self.hessian:
+            return None
+        z = np.zeros((self.B, self.d, self.d))
+        return Interval(z, z.copy())
 
-    def chain(self, a: Dual, value: Interval, slope: Interval) -> Dual:
-        """f(a) with f' (a) enclosed by `slope`."""
-        return Dual(value, Interval(slope.lo[:, None], slope.hi[:, None]) * a.g)
+    def unknown_hess(self, where: np.ndarray, H: Interval | None) -> Interval | None:
+        """H, the whole line in the boxes `where` (a kink or a jump may lie inside them)."""
+        if H is None:
+            return None
+        w = where[:, None, None]
+        return Interval(np.where(w, -np.inf, H.lo), np.where(w, np.inf, H.hi))
+
+    def const(self, c: float) -> Dual:
+        return Dual(Interval.const(c, (self.B,)), self.zero_grad(), H=self.zero_hess())
+
+    def chain(self, a: Dual, value: Interval, slope: Interval, curvature=None) -> Dual:
+        """f(a) with f'(a) enclosed by `slope`; with `hessian`, f''(a) by `curvature()` (a
+        callable: only computed when asked)."""
+        g = col(slope) * a.g
+        H = None
+        if self.hessian:
+            c = curvature()
+            H = Interval(c.lo[:, None, None], c.hi[:, None, None]) * square_outer(a.g) + \
+                Interval(slope.lo[:, None, None], slope.hi[:, None, None]) * a.H
+        return Dual(value, g, H=H)
 
     def linear_log(self, node) -> tuple[float, np.ndarray] | None:
         """node = c * exp(sum_k p_k log x_k) over log-charted inputs: (c, p) or None."""
@@ -347,7 +466,12 @@ class Enclosure:
         # d/du_k exp(t) = a_k exp(t)
         glo = np.where(a >= 0, v.lo[:, None] * a, v.hi[:, None] * a)
         ghi = np.where(a >= 0, v.hi[:, None] * a, v.lo[:, None] * a)
-        return Dual(v, Interval(*widen(glo, ghi)))
+        H = None
+        if self.hessian:  # a_j a_k exp(t)
+            aa = np.outer(a, a)
+            H = Interval(*widen(np.where(aa >= 0, v.lo[:, None, None] * aa, v.hi[:, None, None] * aa),
+                                np.where(aa >= 0, v.hi[:, None, None] * aa, v.lo[:, None, None] * aa)))
+        return Dual(v, Interval(*widen(glo, ghi)), H=H)
 
     # -- the walk -------------------------------------------------------------------------
     def walk(self, e: sp.Basic) -> Dual:
@@ -358,7 +482,10 @@ class Enclosure:
                 memo, r = self.centre
                 at = memo.get(e)
                 if at is not None:
-                    got = Dual(tighten(got.v, at.v, got.g, r), got.g, got.L)
+                    v, g = tighten(got.v, at.v, got.g, r), got.g
+                    if got.H is not None:
+                        v, g = tighten2(v, g, at.v, at.g, got.H, r)
+                    got = Dual(v, g, got.L, got.H)
             self.memo[e] = got
         return got
 
@@ -405,7 +532,7 @@ class Enclosure:
         g = Interval(np.maximum(d.g.lo, vL.lo), np.minimum(d.g.hi, vL.hi))
         if isinstance(e, sp.log) and kids[0] is not None and kids[0].L is not None:
             g = Interval(np.maximum(g.lo, kids[0].L.lo), np.minimum(g.hi, kids[0].L.hi))  # (log a)' = L_a
-        return Dual(d.v, g, L)
+        return Dual(d.v, g, L, d.H)
 
     def spans(self) -> np.ndarray:
         """d log x_k / d u_k of the independent log-charted inputs (0 for the others)."""
@@ -420,7 +547,7 @@ class Enclosure:
                 k = self.units[e.name]
                 g = self.zero_grad()
                 g.lo[:, k], g.hi[:, k] = 1.0, 1.0
-                return Dual(Interval(self.ulo[:, k].copy(), self.uhi[:, k].copy()), g)
+                return Dual(Interval(self.ulo[:, k].copy(), self.uhi[:, k].copy()), g, H=self.zero_hess())
             if e.name in self.rels:
                 return self.edge_rel(self.rels[e.name])
             k = self.index[e.name]
@@ -428,7 +555,7 @@ class Enclosure:
                 d = self.walk(self.charts[k])
                 # the input lies in its declared range whatever the rounding of its chart says
                 _, _, lo, hi = self.inputs[k]
-                return Dual(Interval(np.clip(d.v.lo, lo, hi), np.clip(d.v.hi, lo, hi)), d.g)
+                return Dual(Interval(np.clip(d.v.lo, lo, hi), np.clip(d.v.hi, lo, hi)), d.g, H=d.H)
             _, scale, lo, hi = self.inputs[k]
             if scale == "log":
                 p = np.zeros(self.d)
@@ -437,18 +564,19 @@ class Enclosure:
             v = Interval(*widen(lo + (hi - lo) * self.ulo[:, k], lo + (hi - lo) * self.uhi[:, k]))
             g = self.zero_grad()
             g.lo[:, k], g.hi[:, k] = widen(np.float64(hi - lo), np.float64(hi - lo))
-            return Dual(v, g)
+            return Dual(v, g, H=self.zero_hess())
         if isinstance(e, (sp.Mul, sp.Pow)):
             mono = self.linear_log(e)
             if mono is not None and mono[0] != 0.0:
                 c, p = mono
                 d = self.log_linear(p, math.log(abs(c)))
-                return d if c > 0 else Dual(-d.v, -d.g)
+                return d if c > 0 else Dual(-d.v, -d.g, H=None if d.H is None else -d.H)
         if isinstance(e, sp.Add):
             out = None
             for a in e.args:
                 d = self.walk(a)
-                out = d if out is None else Dual(out.v + d.v, out.g + d.g)
+                out = d if out is None else Dual(out.v + d.v, out.g + d.g,
+                                                 H=None if d.H is None else out.H + d.H)
             return out
         if isinstance(e, sp.Mul):
             out = None
@@ -457,16 +585,23 @@ class Enclosure:
                 if out is None:
                     out = d
                 else:
-                    gv = Interval(out.v.lo[:, None], out.v.hi[:, None])
-                    dv = Interval(d.v.lo[:, None], d.v.hi[:, None])
-                    out = Dual(out.v * d.v, out.g * dv + gv * d.g)
+                    gv, dv = col(out.v), col(d.v)
+                    H = None
+                    if self.hessian:  # (fg)'' = f'' g + f' g'^T + g' f'^T + f g''
+                        cross = outer(out.g, d.g)
+                        H = out.H * col(dv) + cross + Interval(np.swapaxes(cross.lo, 1, 2),
+                                                               np.swapaxes(cross.hi, 1, 2)) + col(gv) * d.H
+                    out = Dual(out.v * d.v, out.g * dv + gv * d.g, H=H)
             return out
         if isinstance(e, sp.Pow):
             if not e.exp.is_number:
                 return self.walk(sp.exp(e.exp * sp.log(e.base)))
             p = float(e.exp)
             a = self.walk(e.base)
-            return self.chain(a, ipow(a.v, p), ipow(a.v, p - 1.0).scale(p) if p != 1.0 else Interval.const(1.0, (self.B,)))
+            return self.chain(a, ipow(a.v, p),
+                              ipow(a.v, p - 1.0).scale(p) if p != 1.0 else Interval.const(1.0, (self.B,)),
+                              lambda: ipow(a.v, p - 2.0).scale(p * (p - 1.0)) if p not in (0.0, 1.0)
+                              else Interval.const(0.0, (self.B,)))
         if isinstance(e, sp.log) and len(e.args) == 1:
             arg = e.args[0]
             if arg.is_Symbol and self.independent_log(arg.name):
@@ -476,30 +611,37 @@ class Enclosure:
                 v = Interval(*widen(math.log(lo) + S * self.ulo[:, k], math.log(lo) + S * self.uhi[:, k]))
                 g = self.zero_grad()
                 g.lo[:, k], g.hi[:, k] = widen(np.float64(S), np.float64(S))
-                return Dual(v, g)
+                return Dual(v, g, H=self.zero_hess())
             a = self.walk(arg)
             bad = a.v.lo <= 0
             v = _monotone(np.log, a.v)
             v = Interval(np.where(bad, -np.inf, v.lo), np.where(a.v.hi <= 0, np.inf, v.hi))
-            return self.chain(a, v, a.v.recip())
+            return self.chain(a, v, a.v.recip(), lambda: -ipow(a.v, -2.0))
         if isinstance(e, sp.exp):
             a = self.walk(e.args[0])
             v = _monotone(np.exp, a.v)
-            return self.chain(a, v, v)
+            return self.chain(a, v, v, lambda: v)
         if isinstance(e, sp.tanh):
             a = self.walk(e.args[0])
-            return self.chain(a, _monotone(np.tanh, a.v), _turning(_dtanh, a.v, [0.0]))
+            return self.chain(a, _monotone(np.tanh, a.v), _turning(_dtanh, a.v, [0.0]),
+                              lambda: _turning(_d2tanh, a.v, list(TANH_D2_TURN)))
         if isinstance(e, sp.atan):
             a = self.walk(e.args[0])
-            return self.chain(a, _monotone(np.arctan, a.v), _turning(lambda z: 1.0 / (1.0 + z * z), a.v, [0.0]))
+            return self.chain(a, _monotone(np.arctan, a.v), _turning(lambda z: 1.0 / (1.0 + z * z), a.v, [0.0]),
+                              lambda: _turning(lambda z: -2.0 * z / (1.0 + z * z) ** 2, a.v,
+                                               [-1 / math.sqrt(3.0), 1 / math.sqrt(3.0)]))
         if isinstance(e, (sp.erf, sp.erfc)):
             from scipy.special import erf, erfc
 
             a = self.walk(e.args[0])
             slope = _turning(lambda z: 2.0 / math.sqrt(math.pi) * np.exp(-z * z), a.v, [0.0])
+
+            def curv(sign):
+                return lambda: _turning(lambda z: sign * -4.0 / math.sqrt(math.pi) * z * np.exp(-z * z), a.v,
+                                        [-math.sqrt(0.5), math.sqrt(0.5)])
             if isinstance(e, sp.erf):
-                return self.chain(a, _monotone(erf, a.v), slope)
-            return self.chain(a, _monotone(erfc, a.v, increasing=False), -slope)
+                return self.chain(a, _monotone(erf, a.v), slope, curv(1.0))
+            return self.chain(a, _monotone(erfc, a.v, increasing=False), -slope, curv(-1.0))
         if isinstance(e, sp.Abs):
             a = self.walk(e.args[0])
             pos, neg = a.v.lo >= 0, a.v.hi <= 0
@@ -507,7 +649,8 @@ class Enclosure:
             # the derivative's sign, [-1, 1] where a may be zero (a Clarke gradient: the
             # mean-value form stays valid for this Lipschitz function)
             s = Interval(np.where(pos, 1.0, -1.0), np.where(neg, -1.0, 1.0))
-            return self.chain(a, v, s)
+            out = self.chain(a, v, s, lambda: Interval.const(0.0, (self.B,)))
+            return Dual(out.v, out.g, H=self.unknown_hess(~pos & ~neg, out.H))
         if isinstance(e, (sp.Max, sp.Min)):
             ds = [self.walk(a) for a in e.args]
             out = ds[0]
@@ -521,7 +664,12 @@ class Enclosure:
                 h = out.g.hull(d.g)  # Clarke gradient of a max of two smooth functions
                 g = Interval(np.where(first[:, None], out.g.lo, np.where(second[:, None], d.g.lo, h.lo)),
                              np.where(first[:, None], out.g.hi, np.where(second[:, None], d.g.hi, h.hi)))
-                out = Dual(v, g)
+                H = None
+                if self.hessian:
+                    f3, s3 = first[:, None, None], second[:, None, None]
+                    H = Interval(np.where(f3, out.H.lo, np.where(s3, d.H.lo, -np.inf)),
+                                 np.where(f3, out.H.hi, np.where(s3, d.H.hi, np.inf)))
+                out = Dual(v, g, H=H)
             return out
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
@@ -536,6 +684,7 @@ class Enclosure:
         taken = np.zeros(B, dtype=bool)
         vlo, vhi = np.full(B, np.inf), np.full(B, -np.inf)
         glo, ghi = np.zeros((B, self.d)), np.zeros((B, self.d))
+        Hlo, Hhi = np.zeros((B, self.d, self.d)), np.zeros((B, self.d, self.d))
         straddle = np.zeros(B, dtype=bool)
         for value, cond in e.args:
             t, f = self.condition(cond)
@@ -548,6 +697,9 @@ class Enclosure:
             vhi = np.where(possible, np.maximum(vhi, d.v.hi), vhi)
             glo = np.where(sole[:, None], d.g.lo, glo)
             ghi = np.where(sole[:, None], d.g.hi, ghi)
+            if self.hessian:
+                Hlo = np.where(sole[:, None, None], d.H.lo, Hlo)
+                Hhi = np.where(sole[:, None, None], d.H.hi, Hhi)
             straddle |= possible & ~sole
             undecided_before |= possible & ~t
             taken |= possible & t
@@ -556,7 +708,8 @@ class Enclosure:
         vhi = np.where(taken, vhi, np.inf)
         glo = np.where(straddle[:, None], -np.inf, glo)
         ghi = np.where(straddle[:, None], np.inf, ghi)
-        return Dual(Interval(vlo, vhi), Interval(glo, ghi))
+        H = self.unknown_hess(straddle, Interval(Hlo, Hhi)) if self.hessian else None
+        return Dual(Interval(vlo, vhi), Interval(glo, ghi), H=H)
 
     def condition(self, c) -> tuple[np.ndarray, np.ndarray]:
         """(certainly true, certainly false) over each box."""

@@ -46,16 +46,30 @@ from .interval import (
     activation,
     affine,
     affine_grad,
+    col,
+    square_outer,
+    taylor,
     tighten,
+    tighten2,
     widen,
 )
 from .interval import ACTIVATIONS as _ACTS
 from .metric import DEFINITION
 
-__all__ = ["MAX_INPUTS", "ROUNDING", "Proof", "prove"]
+__all__ = ["FLOOR", "MAX_INPUTS", "ROUNDING", "Proof", "prove"]
 
 #: Inputs beyond this are refused: the number of boxes grows as (1/h)^d.
 MAX_INPUTS = 3
+
+#: A box this thin (its smallest side, in the chart) whose bound is still infinite (or above
+#: 1e300) stops the proof: the enclosure has a singularity there that splitting will not remove.
+SINGULAR_SIDE = 1e-4
+#: ... and a box thinner than this still above the target, whatever its bound.
+THINNEST = 1e-9
+
+#: Bounds at or below this error count as reached (`prove`'s floor): float64 evaluates the
+#: network to about 1e-15 relative, and the proof's stated rounding allowance is about 1e-13.
+FLOOR = 1e-12
 
 _U = 2.0**-53
 
@@ -74,8 +88,9 @@ class Proof:
 
     bound: float  # proven: no point of the domain has a larger error
     lower: float  # the largest error found at a point (so the true max lies in [lower, bound])
-    within: float  # the target: bound <= within * lower
-    status: str  # "proven" (within the target) or "time_limit" / "box_limit" (the best bound so far)
+    within: float  # the target: bound <= max(within * lower, floor)
+    status: str  # "proven" (within the target), "time_limit" / "box_limit" (the best bound so far) or
+    # "unresolved" (a box too thin to split further is above the target: `limit` says where)
     boxes: int  # boxes bounded
     seconds: float
     atol: float
@@ -83,6 +98,8 @@ class Proof:
     rounding: str = ROUNDING
     worst_box: dict[str, list[float]] = field(default_factory=dict)  # the box holding the bound, per input
     limit: str = ""  # what kept the bound from the target, when it was not reached
+    floor: float = 0.0  # bounds at or below it count as reached (float64's own noise; see prove)
+    pieces: list[dict[str, Any]] = field(default_factory=list)  # a piecewise surrogate: the proof of each piece
 
     @property
     def proven(self) -> bool:
@@ -99,15 +116,25 @@ class Proof:
         b, lo = _num(self.bound), _num(self.lower)
         return b / lo if lo > 0 else math.inf
 
+    def _state(self) -> str:
+        if self.status == "unresolved":
+            return f"NOT within {self.within:g}x: a singularity of the enclosures (see limit)"
+        if not self.proven:
+            return f"NOT within {self.within:g}x: {self.status.replace('_', ' ')} reached, best bound so far"
+        if self.bound > self.within * self.lower:
+            return f"at most {self.floor:g}, float64's own noise (docs/prove.md), though not within {self.within:g}x"
+        return f"within {self.within:g}x of the largest error found"
+
     def summary(self) -> str:
         """One line: the bound, what it is measured against, and how it was reached."""
-        state = "proven" if self.proven else f"{self.status.replace('_', ' ')} reached, best bound so far"
+        state = ("proven" if self.bound <= self.within * self.lower else f"proven, at most the floor {self.floor:g}") \
+            if self.proven else "a singularity of the enclosures" if self.status == "unresolved" else \
+            f"{self.status.replace('_', ' ')} reached, best bound so far"
         return (f"max error <= {_fmt(self.bound)} over every point of the domain ({state}; {self._ratio():.3g}x the "
                 f"largest error found, {_fmt(self.lower)}; {self.boxes:,} boxes, {self.seconds:.1f} s)")
 
     def __str__(self) -> str:
-        state = (f"within {self.within:g}x of the largest error found" if self.proven
-                 else f"NOT within {self.within:g}x: {self.status.replace('_', ' ')} reached, best bound so far")
+        state = self._state()
         lines = [
             (f"  proven max <= {_fmt(self.bound)}   (rigorous, every point of the domain; {state}: "
             f"{self._ratio():.3g}x)"),
@@ -115,6 +142,9 @@ class Proof:
             (f"  proof      branch and bound over {self.boxes:,} boxes in {self.seconds:.1f} s; rounding: stated "
             "margin (docs/prove.md)"),
         ]
+        for p in self.pieces:
+            lines.append(f"  piece {p['piece']} ({p['condition']}): proven max <= {_fmt(p['bound'])}, found "
+                         f"{_fmt(p['lower'])} ({p['status'].replace('_', ' ')}, {p['boxes']:,} boxes)")
         if self.limit:
             lines.append(f"  limit      {self.limit}")
         return "\n".join(lines)
@@ -273,55 +303,87 @@ class _Bounder:
         return dom.clip(np.stack([cols[n] for n in dom.names], 1))
 
     # -- the network over boxes ---------------------------------------------------------
-    def network(self, F: Interval, FG: Interval, grad: bool = True, centre=None):
-        """(channels, their u-Jacobian [B, c, d], float64 evaluation error bound [B, c], the
-        pre-activations of each layer).  With `centre` = (pre-activations and channels at the
-        boxes' centres, half-widths r) each layer's pre-activation (and the channels) are cut
-        down to their mean-value form before the activation is enclosed."""
-        h, hg = F, FG
+    def network(self, F: Interval, FG: Interval | None, FH: Interval | None = None, centre=None):
+        """The network over boxes (or points), forward mode: a dict with the channels `N`
+        (interval [B, c]), their u-Jacobian `G` ([B, c, d], with FG) and Hessian `H`
+        ([B, c, d, d], with FH), the bound `dN` [B, c] on their float64 evaluation error, and
+        the pre-activations of each layer and their Jacobians (`z`, `zg`).  With `centre` (the
+        dict of a pass at the boxes' centres, and the half-widths r) each layer's
+        pre-activation and the channels are cut down to their second-order form and their
+        Jacobians to the mean-value form (or, without FH, the values to their mean-value form)
+        before the activation is enclosed."""
+        h, hg, hH = F, FG, FH
         fmag = F.mag()
         dlt = 16 * _U * (fmag + 1.0)  # features evaluated to 16 ulps
-        zs = []
+        zs, zgs = [], []
+        val, der, der2 = self.act
+
+        def cut(v, g, H, at, at_g):
+            if centre is None:
+                return v, g
+            r = centre[1]
+            if g is not None:
+                v = tighten(v, at, g, r)
+            if H is not None:
+                v, g = tighten2(v, g, at, at_g, H, r)
+            return v, g
+
+        def hess(W, H):  # W @ H over [B, n, d, d]
+            B, n, d, _ = H.lo.shape
+            out = affine_grad(W, Interval(H.lo.reshape(B, n, d * d), H.hi.reshape(B, n, d * d)))
+            return Interval(out.lo.reshape(B, -1, d, d), out.hi.reshape(B, -1, d, d))
+
         for i, (W, b) in enumerate(self.layers):
             z = affine(W, b, h)
-            zg = affine_grad(W, hg) if grad else None
+            zg = affine_grad(W, hg) if hg is not None else None
+            zH = hess(W, hH) if hH is not None else None
             if centre is not None:
-                z = tighten(z, centre[0][i], zg, centre[2])
+                z, zg = cut(z, zg, zH, centre[0]["z"][i], centre[0]["zg"][i])
             zs.append(z)
+            zgs.append(zg)
             n = W.shape[1]
             gamma = (n + 2) * _U
             dz = dlt @ np.abs(W).T + gamma * (h.mag() @ np.abs(W).T + np.abs(b))
-            val, der = self.act
             a, da = val(z), der(z)
             dlt = dz * da.mag() + 4 * _U * (a.mag() + 1e-300)
-            if grad:
+            if zH is not None:  # sigma'' zg zg^T + sigma' zH
+                dda = der2(z)
+                hH = Interval(dda.lo[..., None, None], dda.hi[..., None, None]) * square_outer(zg) + \
+                    Interval(da.lo[..., None, None], da.hi[..., None, None]) * zH
+            if zg is not None:
                 hg = Interval(da.lo[:, :, None], da.hi[:, :, None]) * zg
             h = a
         W, b = self.last
         out = affine(W, b, h)
         gamma = (W.shape[1] + 2) * _U
         dout = dlt @ np.abs(W).T + gamma * (h.mag() @ np.abs(W).T + np.abs(b))
-        og = affine_grad(W, hg) if grad else None
+        og = affine_grad(W, hg) if hg is not None else None
+        oH = hess(W, hH) if hH is not None else None
         if self.skip is not None:
             out = out + affine(self.skip, None, F)
             gs = (self.skip.shape[1] + 2) * _U
             dout = dout + (16 * _U * (fmag + 1.0)) @ np.abs(self.skip).T + gs * (fmag @ np.abs(self.skip).T) \
                 + 2 * _U * out.mag()
-            if grad:
+            if og is not None:
                 og = og + affine_grad(self.skip, FG)
+            if oH is not None:
+                oH = oH + hess(self.skip, FH)
         if centre is not None:
-            out = tighten(out, centre[1], og, centre[2])
-        return out, og, dout, zs
+            out, og = cut(out, og, oH, centre[0]["N"], centre[0]["G"])
+        return {"N": out, "G": og, "H": oH, "dN": dout, "z": zs, "zg": zgs}
 
-    def _stack(self, duals: list[Dual]):
-        F = Interval(np.stack([q.v.lo for q in duals], 1), np.stack([q.v.hi for q in duals], 1))
-        FG = Interval(np.stack([q.g.lo for q in duals], 1), np.stack([q.g.hi for q in duals], 1))
-        return F, FG
+    @staticmethod
+    def _stack(duals: list[Dual], what: str):
+        parts = [getattr(q, what) for q in duals]
+        if any(p is None for p in parts):
+            return None
+        return Interval(np.stack([p.lo for p in parts], 1), np.stack([p.hi for p in parts], 1))
 
     def enclose(self, ulo: np.ndarray, uhi: np.ndarray):
-        """Over boxes [ulo, uhi] and at their centres: the network's channels (interval [B, c]),
-        their u-Jacobian ([B, c, d]; None at the centres), the bound on their float64 evaluation
-        error ([B, c]), the targets (Duals) and the value-only enclosures (scales, |y|)."""
+        """Over boxes [ulo, uhi] and at their centres: the network's pass (`network`: channels,
+        u-Jacobian and Hessian over the boxes; channels and Jacobian at the centres), the
+        targets (Duals: value, gradient and Hessian over the boxes; value and gradient at the
+        centres) and the value-only enclosures (scales, |y|) over the boxes."""
         nf, nt = len(self.features), len(self.targets)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
@@ -329,41 +391,59 @@ class _Bounder:
         with np.errstate(all="ignore"):
             cen = self.enc(exprs, c, c)
             memo = self.enc.memo
-            Fc, _ = self._stack(cen[:nf])
-            Nc, _, dNc, zc = self.network(Fc, None, grad=False)
-            box = self.enc(exprs, ulo, uhi, centre=(memo, r))
-            F, FG = self._stack(box[:nf])
-            N, NG, dN, _ = self.network(F, FG, centre=(zc, Nc, r))
+            at = self.network(self._stack(cen[:nf], "v"), self._stack(cen[:nf], "g"))
+            box = self.enc(exprs, ulo, uhi, centre=(memo, r), hessian=True)
+            net = self.network(self._stack(box[:nf], "v"), self._stack(box[:nf], "g"), self._stack(box[:nf], "H"),
+                               centre=(at, r))
         vals = [q.v for q in box[nf + nt:]]
-        return (N, NG, dN, box[nf:nf + nt], vals), (Nc, None, dNc, cen[nf:nf + nt], None)
+        return (net, box[nf:nf + nt], vals), (at, cen[nf:nf + nt])
 
     # -- the bound ---------------------------------------------------------------------------
     @staticmethod
-    def _mv(r, e_box: Interval, e_c: Interval, eg: Interval):
-        """min(natural, mean-value) bound on |e| over the boxes, the per-coordinate contributions
-        of the mean-value form, and where it is the one used."""
+    def _forms(r, e_box: Interval, e_c: Interval, eg: Interval, eg_c: Interval, eH: Interval, grads, hessians):
+        """The smallest of three bounds on |e| over the boxes -- the natural interval
+        extension, the mean-value form |e(c)| + sum_i r_i max|de/du_i| and the second-order
+        form e(c) + grad e(c) . delta + (1/2) delta^T H delta -- with the per-coordinate
+        contributions of the form used (to choose the split), where one of the two forms won
+        (else the widest coordinate is split) and what the network's and the formula's
+        enclosures add to the bound: (grads) their gradients' widths, or (hessians) the
+        second-order remainders of their Hessians."""
         natural = e_box.mag()
         contrib = r * eg.mag()
         mv = e_c.mag() + contrib.sum(1)
-        with np.errstate(invalid="ignore"):
-            E = np.fmin(natural, mv)
-        return np.where(np.isnan(E), np.inf, E), contrib, np.isfinite(mv) & (mv <= natural)
+        second = taylor(e_c, eg_c, eH, r).mag()
+        rr = 0.5 * r[:, :, None] * r[:, None, :]
+        with np.errstate(invalid="ignore", over="ignore"):
+            c2 = r * eg_c.mag() + (eH.mag() * rr).sum(2)
+            E = np.fmin(natural, np.fmin(mv, second))
+            use2 = np.isfinite(second) & (second <= mv) & (second <= natural)
+            use1 = ~use2 & np.isfinite(mv) & (mv <= natural)
+            contrib = np.where(use2[:, None], c2, contrib)
+            rem_n = np.where(use2, (hessians[0].mag() * rr).sum((1, 2)), (r * _width(grads[0])).sum(1))
+            rem_t = np.where(use2, (hessians[1].mag() * rr).sum((1, 2)), (r * _width(grads[1])).sum(1))
+        return np.where(np.isnan(E), np.inf, E), contrib, use1 | use2, rem_n, rem_t
 
     def _link(self, h, entry, r, box, cen, denom, vals):
         """Log and linear heads: e = a + b n - t in link space (t = log|y| or y)."""
-        (N, NG, dN, tb), (Nc, dNc, tc) = box, cen
+        (net, tb), (at, tc) = box, cen
         B = len(r)
         ch = h["channels"][0]
         a, bcoef = h["a"], h["b"]
         t, t0 = tb[entry["t"]], tc[entry["t"]]
-        g = Interval(N.lo[:, ch], N.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
-        gc = Interval(Nc.lo[:, ch], Nc.hi[:, ch]).scale(bcoef) + Interval.const(a, (B,))
-        ng = Interval(NG.lo[:, ch, :], NG.hi[:, ch, :]).scale(bcoef)
-        E, contrib, use_mv = self._mv(r, g - t.v, gc - t0.v, ng - t.g)
+
+        def pick(M):
+            return Interval(M.lo[:, ch], M.hi[:, ch]).scale(bcoef)
+
+        g = pick(net["N"]) + Interval.const(a, (B,))
+        gc = pick(at["N"]) + Interval.const(a, (B,))
+        ng, ngc, nH = pick(net["G"]), pick(at["G"]), pick(net["H"])
+        E, contrib, use, pn, pt = self._forms(r, g - t.v, gc - t0.v, ng - t.g, ngc - t0.g, nH - t.H, (ng, t.g),
+                                              (nH, t.H))
         # the float64 evaluation of the network and of a + b n, in link space
-        E = E + abs(bcoef) * np.maximum(dN[:, ch], dNc[:, ch]) + 4 * _U * (abs(a) + abs(bcoef) * N.mag()[:, ch])
+        dN, dNc = net["dN"], at["dN"]
+        E = E + abs(bcoef) * np.maximum(dN[:, ch], dNc[:, ch]) + 4 * _U * (abs(a) + abs(bcoef) * net["N"].mag()[:, ch])
         E = E * (1 + REL) + ABS
-        rows = [(E, contrib, use_mv, (r * _width(ng)).sum(1), (r * _width(t.g)).sum(1))]
+        rows = [(E, contrib, use, pn, pt)]
         if h["kind"] == "linear":
             with np.errstate(divide="ignore", invalid="ignore"):
                 return E / denom, rows
@@ -380,35 +460,44 @@ class _Bounder:
     def _signed(self, h, entry, r, box, cen, denom):
         """A signed-log head: D = exp(p) - exp(n) - y enclosed directly (its two channels are
         not each fitted to P and N, only their difference to y)."""
-        (N, NG, dN, tb), (Nc, dNc, tc) = box, cen
+        (net, tb), (at, tc) = box, cen
         B = len(r)
         c0, c1 = h["channels"]
 
-        def link(M, ch, a, b):
-            return Interval(M.lo[:, ch], M.hi[:, ch]).scale(b) + Interval.const(a, (B,))
+        def chan(M, ch, b):
+            return Interval(M.lo[:, ch], M.hi[:, ch]).scale(b)
 
         def exp(v):
             with np.errstate(over="ignore"):
                 return Interval(*widen(np.exp(v.lo), np.exp(v.hi)))
 
-        eP, eQ = exp(link(N, c0, h["ap"], h["bp"])), exp(link(N, c1, h["an"], h["bn"]))
-        ePc, eQc = exp(link(Nc, c0, h["ap"], h["bp"])), exp(link(Nc, c1, h["an"], h["bn"]))
+        def parts(M, ch, a, b):  # exp(a + b n), its gradient and (over boxes) its Hessian
+            e = exp(chan(M["N"], ch, b) + Interval.const(a, (B,)))
+            G = chan(M["G"], ch, b)
+            eG = col(e) * G
+            eH = None
+            if M["H"] is not None:  # e (b^2 G G^T + b H)
+                e3 = Interval(e.lo[:, None, None], e.hi[:, None, None])
+                eH = e3 * (square_outer(G) + chan(M["H"], ch, b))
+            return e, eG, eH
+
+        eP, gP, HP = parts(net, c0, h["ap"], h["bp"])
+        eQ, gQ, HQ = parts(net, c1, h["an"], h["bn"])
+        ePc, gPc, _ = parts(at, c0, h["ap"], h["bp"])
+        eQc, gQc, _ = parts(at, c1, h["an"], h["bn"])
         t, t0 = tb[entry["t"]], tc[entry["t"]]
-
-        def col(v):
-            return Interval(v.lo[:, None], v.hi[:, None])
-
-        gn = col(eP) * Interval(NG.lo[:, c0, :], NG.hi[:, c0, :]).scale(h["bp"]) \
-            - col(eQ) * Interval(NG.lo[:, c1, :], NG.hi[:, c1, :]).scale(h["bn"])
-        E, contrib, use_mv = self._mv(r, eP - eQ - t.v, ePc - eQc - t0.v, gn - t.g)
+        nH = HP - HQ
+        E, contrib, use, pn, pt = self._forms(r, eP - eQ - t.v, ePc - eQc - t0.v, gP - gQ - t.g, gPc - gQc - t0.g,
+                                              nH - t.H, (gP - gQ, t.g), (nH, t.H))
         # float64: the channels (dN), the exponentials and the difference (a few ulps each)
+        dN, dNc = net["dN"], at["dN"]
         d0, d1 = np.maximum(dN[:, c0], dNc[:, c0]), np.maximum(dN[:, c1], dNc[:, c1])
         with np.errstate(over="ignore", invalid="ignore"):
             E = E + eP.hi * np.expm1(abs(h["bp"]) * d0) + eQ.hi * np.expm1(abs(h["bn"]) * d1) \
                 + 8 * _U * (eP.hi + eQ.hi)
             E = E * (1 + REL) + ABS
             err = E / denom
-        return err, [(E, contrib, use_mv, (r * _width(gn)).sum(1), (r * _width(t.g)).sum(1))]
+        return err, [(E, contrib, use, pn, pt)]
 
     def bound(self, ulo: np.ndarray, uhi: np.ndarray):
         """(error bound [B], split coordinate [B], parts) over boxes [ulo, uhi] of the unit cube.
@@ -418,7 +507,7 @@ class _Bounder:
         B = len(ulo)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
-        (N, NG, dN, tb, vals), (Nc, _, dNc, tc, _) = self.enclose(ulo, uhi)
+        (net, tb, vals), (at, tc) = self.enclose(ulo, uhi)
         ub = np.zeros(B)
         split = np.argmax(r, 1)
         parts = np.zeros((B, 2))
@@ -426,9 +515,9 @@ class _Bounder:
             h = entry["head"]
             denom = np.maximum(vals[entry["s"]].lo, self.atol)
             if h["kind"] == "signed_log":
-                err, rows = self._signed(h, entry, r, (N, NG, dN, tb), (Nc, dNc, tc), denom)
+                err, rows = self._signed(h, entry, r, (net, tb), (at, tc), denom)
             else:
-                err, rows = self._link(h, entry, r, (N, NG, dN, tb), (Nc, dNc, tc), denom, vals)
+                err, rows = self._link(h, entry, r, (net, tb), (at, tc), denom, vals)
             err = np.where(np.isnan(err), np.inf, err) * (1 + REL)
             worse = err > ub
             ub = np.maximum(ub, err)
@@ -465,6 +554,7 @@ def prove(
     batch: int = 1024,
     sample: int = 4096,
     seed: int = 0,
+    floor: float = FLOOR,
     attach: bool = True,
 ) -> Proof:
     """Prove an upper bound on the max error of `model` over its relation's whole domain.
@@ -473,8 +563,12 @@ def prove(
     found at a point, or until `time_limit` seconds or `max_boxes` boxes: then the best
     bound so far comes back with that status (an anytime answer).  `atol` defaults as
     in `verify` (the model's own).  Refuses, with the reason, models and relations it
-    cannot bound: implicit relations, more than three inputs, dependent bounds,
-    activations other than SiLU and tanh, a scale that vanishes without atol.
+    cannot bound: implicit relations, more than three inputs, activations other than
+    SiLU and tanh, a scale that vanishes without atol.  A bound at or below `floor`
+    counts as reached whatever `within` says: below it the proof would only be refining
+    its own allowance for float64 rounding (a surrogate exact to rounding, such as a
+    power law carried by the skip path, has errors of 1e-15).  A piecewise surrogate is
+    proven piece by piece over each piece's box (`Proof.pieces`), the time shared out.
 
     With `attach` (the default) the proof is also put on the model's certificate, when
     it has one computed with the same atol, so that saving the model keeps it.
@@ -486,10 +580,12 @@ def prove(
         raise ValueError(f"time_limit must be positive seconds, not {time_limit!r}")
     from .model import Surrogate
 
+    if not floor >= 0.0:
+        raise ValueError(f"floor must be a non-negative error, not {floor!r}")
     if hasattr(model, "pieces"):
-        raise SurrogateError(
-            "prove does not support piecewise surrogates yet (one network per piece, each on its own sub-domain: "
-            "the proof would run per piece over its box); use verify, which certifies each piece")
+        proof = _prove_pieces(model, within=within, time_limit=time_limit, atol=atol, max_boxes=max_boxes,
+                              batch=batch, sample=sample, seed=seed, floor=floor, t0=t0)
+        return _attach(model, proof) if attach else proof
     if not isinstance(model, Surrogate):
         raise SurrogateError(
             f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
@@ -503,18 +599,70 @@ def prove(
     with cpu_threads(1):
         try:
             bounder = _Bounder(model, relation, atol)
-            proof = _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0)
+            proof = _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0,
+                            floor)
         except UnsupportedEnclosure as e:
             raise SurrogateError(f"prove has no interval enclosure for {e}; use verify") from None
+    return _attach(model, proof) if attach else proof
+
+
+def _attach(model, proof: Proof) -> Proof:
+    """Put the proof on the model's certificate when that was computed with the same atol."""
     cert = getattr(model, "certificate", None)
-    if attach and cert is not None and cert.atol == proof.atol:
+    if cert is not None and cert.atol == proof.atol:
         import dataclasses
 
         model.certificate = dataclasses.replace(cert, proof=proof.to_dict())
     return proof
 
 
-def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0) -> Proof:
+def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, seed, floor, t0) -> Proof:
+    """Each piece's network proven over its piece's box (the closure of its region, which
+    the sub-relation's bounds describe), the time left shared among the pieces left; a
+    piece whose bound is already below the target of the pieces before it stops there.
+    A constant piece's error is one number (its formula uses no input): computed once."""
+    from .piecewise import _verify_constant
+    from .train import resolve_atol
+
+    relation = model.relation
+    if atol is None and model.info.get("atol") is not None:
+        atol = model.info["atol"]
+    atol = resolve_atol(relation, atol)
+    for p, m in zip(relation.pieces, model.models):  # refuse before any work
+        if p.constant is None:
+            _check(m, p.relation, atol)
+    rows, lower, settled = [], 0.0, floor
+    order = list(range(len(relation.pieces)))
+    for done, k in enumerate(order):
+        p, m = relation.pieces[k], model.models[k]
+        if p.constant is not None:
+            c = _verify_constant(model, relation, k, 4096, atol, seed)
+            if not c.points:
+                raise SurrogateError(f"piece {p.number} ({p.condition}) is a constant whose region no sampled point "
+                                     "fell in: its error could not be evaluated; use verify")
+            # the formula and the model are both constant there: the error is the same at every point
+            rows.append({"piece": p.number, "condition": p.condition, "bound": c.max_error, "lower": c.max_error,
+                         "status": "proven", "boxes": 0, "seconds": 0.0, "worst_box": {}, "limit": ""})
+        else:
+            left = max(time_limit - (time.perf_counter() - t0), 1e-3) / (len(order) - done)
+            q = prove(m, within=within, time_limit=left, atol=atol, max_boxes=max_boxes, batch=batch, sample=sample,
+                      seed=seed, floor=max(settled, within * lower), attach=False)
+            rows.append({"piece": p.number, "condition": p.condition, **{f: getattr(q, f) for f in (
+                "bound", "lower", "status", "boxes", "seconds", "worst_box", "limit")}})
+        lower = max(lower, rows[-1]["lower"])
+    bound = max(r["bound"] for r in rows)
+    worst = max(rows, key=lambda r: r["bound"])
+    status = "proven" if bound <= max(within * lower, floor) else \
+        next(r["status"] for r in rows if r["status"] != "proven")
+    return Proof(bound=float(bound), lower=float(lower), within=float(within), status=status,
+                 boxes=sum(r["boxes"] for r in rows), seconds=round(time.perf_counter() - t0, 3), atol=float(atol),
+                 worst_box=dict(worst["worst_box"]), floor=float(floor), pieces=rows,
+                 limit=f"piece {worst['piece']} ({worst['condition']}): {worst['limit']}" if worst["limit"] and
+                 status != "proven" else "")
+
+
+def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0,
+            floor) -> Proof:
     import torch
 
     d = relation.domain.dim
@@ -538,7 +686,7 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
     settled, settled_box = 0.0, None
     status = "proven"
     while True:
-        target = within * lower
+        target = max(within * lower, floor)
         done = ub <= target
         if done.any():
             i = int(np.argmax(np.where(done, ub, -np.inf)))
@@ -565,6 +713,14 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
         clo, chi = np.concatenate([alo, blo]), np.concatenate([ahi, bhi])
         cub, csplit, cparts = bounder.bound(clo, chi)
         boxes += len(clo)
+        thin = (chi - clo).min(1)
+        stuck = (~(cub < 1e300) & (thin < SINGULAR_SIDE)) | ((thin < THINNEST) & (cub > max(within * lower, floor)))
+        if stuck.any():  # splitting will not help: a singularity of the enclosures
+            status = "unresolved"
+            j = int(np.argmax(stuck))
+            lo, hi, ub = clo[j:j + 1], chi[j:j + 1], cub[j:j + 1]
+            split, parts = csplit[j:j + 1], cparts[j:j + 1]
+            break
         # the children of the worst boxes: their centres are where the largest error may be
         worst = np.argsort(-cub)[: min(64, len(cub))]
         lower = max(lower, float(_errors_at(model, bounder, 0.5 * (clo[worst] + chi[worst]), atol).max()))
@@ -579,10 +735,21 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
         if ub[i] >= bound:
             bound, box = float(ub[i]), (lo[i], hi[i])
         pn, pt = parts[i]
-        limit = (f"{len(ub):,} boxes above {within:g}x the largest error found when the "
-                 f"{'time' if status == 'time_limit' else 'box count'} ran out; on the worst box "
-                 f"({_box_text(bounder, lo[i], hi[i])}) the width of the gradient enclosures adds "
-                 f"{pn:.3g} (network) and {pt:.3g} (formula) to the mean-value bound, in link space")
+        if status == "unresolved":
+            limit = (f"on a box too thin to split further ({_box_text(bounder, lo[i], hi[i])}) the bound is still "
+                     f"{_fmt(ub[i])}: the enclosure of the {'formula' if not pt < 1e300 or pt >= pn else 'network'} "
+                     "has a singularity there -- a removable one such as 0/0 (tanh(x)/x at x = 0, an effectiveness at "
+                     "Cr = 1), which interval arithmetic cannot see through, or a pole; prove has no bound there "
+                     "(docs/prove.md)")
+        else:
+            limit = (f"{len(ub):,} boxes above {within:g}x the largest error found when the "
+                     f"{'time' if status == 'time_limit' else 'box count'} ran out; on the worst box "
+                     f"({_box_text(bounder, lo[i], hi[i])}) the enclosures' remainders (second-order terms of "
+                     f"the Hessians, or the gradients' widths where the first-order form won) add {pn:.3g} "
+                     f"(network) and {pt:.3g} (formula) to the bound, in link space")
+            if not pt < 1e300:
+                limit += ("; the formula's enclosure is unbounded there: a singularity such as 0/0 (tanh(x)/x at x = 0, "
+                          "an effectiveness at Cr = 1) that interval arithmetic cannot see through (docs/prove.md)")
     if bound < lower:
         raise SurrogateError(f"internal error: the proven bound {bound:.6g} is below an error found at a point "
                              f"({lower:.6g}); the enclosures are unsound here, please report it")
@@ -591,7 +758,8 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
         x = _box_x(bounder, box[0], box[1])
         worst_box = {n: [float(x[0][k]), float(x[1][k])] for k, n in enumerate(relation.inputs)}
     return Proof(bound=float(bound), lower=float(lower), within=float(within), status=status, boxes=int(boxes),
-                 seconds=round(time.perf_counter() - t0, 3), atol=float(atol), worst_box=worst_box, limit=limit)
+                 seconds=round(time.perf_counter() - t0, 3), atol=float(atol), worst_box=worst_box, limit=limit,
+                 floor=float(floor))
 
 
 def _box_x(bounder, ulo, uhi):

@@ -95,9 +95,11 @@ def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
     rng = np.random.default_rng(2)
     d = rel.domain.dim
     lo, hi = _random_boxes(rng, d, 12)
-    (N, NG, _, targets, _), _ = b.enclose(lo, hi)
+    (net_box, targets, _), _ = b.enclose(lo, hi)
+    N, NG, NH = net_box["N"], net_box["G"], net_box["H"]
     net = model.module.net.double()
     fns = [compile_expr(t, "numpy") for t in b.targets]
+    checked = np.zeros(2, dtype=int)  # points whose first / second differences were compared
     try:
         for i in range(len(lo)):
             u = lo[i] + (hi[i] - lo[i]) * rng.random((64, d)) * 0.999
@@ -112,6 +114,12 @@ def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
                 t = np.stack([np.broadcast_to(fn(cols), (len(x),)) for fn in fns], 1)
                 return ch, t
 
+            def moves(uu, step):
+                """Where a step of u moves the input by more than float64 resolves (in an edge
+                slab 1e-17 wide a step changes no digit of x: a difference there says nothing)."""
+                x, x2 = b.points(uu), b.points(uu + step)
+                return np.any(np.abs(x2 - x) > 1e-9 * np.abs(x), axis=1)
+
             ch, t = at(u)
             tol_v = 1e-12 * (1 + np.abs(ch))
             assert np.all(ch >= N.lo[i] - tol_v) and np.all(ch <= N.hi[i] + tol_v)
@@ -123,15 +131,41 @@ def test_enclosures_contain_values_and_finite_difference_slopes(models, name):
                 step[k] = h[k]
                 ch2, t2 = at(u + step)
                 # rounding of the difference quotient: a few ulps of the values over the step
-                slope = (ch2 - ch) / h[k]
+                ok = moves(u, step)
+                checked[0] += ok.sum()
+                slope = (ch2 - ch)[ok] / h[k]
                 tol = 1e-13 * (1 + np.abs(ch).max()) / h[k]
                 assert np.all(slope >= NG.lo[i, :, k] - tol) and np.all(slope <= NG.hi[i, :, k] + tol), (i, k)
-                ts = (t2 - t) / h[k]
+                ts = (t2 - t)[ok] / h[k]
                 for j, tj in enumerate(targets):
                     tol = 1e-13 * (1 + np.abs(t[:, j]).max()) / h[k]
                     assert np.all(ts[:, j] >= tj.g.lo[i, k] - tol) and np.all(ts[:, j] <= tj.g.hi[i, k] + tol)
+            # second differences over a square (or a segment of 2 H) inside the box are means of the
+            # second derivatives over it, so they lie in any enclosure of the Hessian
+            H2 = 0.2 * (hi[i] - lo[i])
+            u2 = lo[i] + (hi[i] - lo[i]) * rng.random((64, d)) * 0.55
+            ch0, t0 = at(u2)
+            for k in range(d):
+                for m in range(k, d):
+                    ek, em = np.eye(d)[k] * H2[k], np.eye(d)[m] * H2[m]
+                    (c_km, t_km), (c_k, t_k), (c_m, t_m) = at(u2 + ek + em), at(u2 + ek), at(u2 + em)
+                    scale = H2[k] * H2[m]
+                    ok = moves(u2, ek) & moves(u2, em) & moves(u2 + ek, em)
+                    checked[1] += ok.sum()
+                    c_km, c_k, c_m, c_0 = (a[ok] for a in (c_km, c_k, c_m, ch0))
+                    t_km, t_k, t_m, t_0 = (a[ok] for a in (t_km, t_k, t_m, t0))
+                    d2 = (c_km - c_k - c_m + c_0) / scale
+                    tol = 1e-13 * (1 + np.abs(ch0).max()) / scale
+                    assert np.all(d2 >= NH.lo[i, :, k, m] - tol) and np.all(d2 <= NH.hi[i, :, k, m] + tol), (i, k, m)
+                    t2d = (t_km - t_k - t_m + t_0) / scale
+                    for j, tj in enumerate(targets):
+                        tol = 1e-13 * (1 + np.abs(t0[:, j]).max()) / scale
+                        assert np.all(t2d[:, j] >= tj.H.lo[i, k, m] - tol), (i, j, k, m)
+                        assert np.all(t2d[:, j] <= tj.H.hi[i, k, m] + tol), (i, j, k, m)
     finally:
         net.float()
+    # most of the sampled points were compared (a box in an edge slab is the exception)
+    assert checked[0] >= 0.7 * 12 * 64 * d and checked[1] >= 0.7 * 12 * 64 * d * (d + 1) // 2, checked
 
 
 def _exact_dittus(width=3):
@@ -269,11 +303,41 @@ def test_what_cannot_be_proven_is_refused_with_the_reason():
         prove(_bare(SIGNED), within=0.5)
     with pytest.raises(SurrogateError, match="single-network Surrogate"):
         prove(object())
-    steps = sg.Relation(sp.Eq(y, sp.Piecewise((x1, x1 < 1), (2 * x1, True))), bounds={x1: (0.5, 2)})
-    pieces = sg.train(steps, max_steps=5, seed=0, progress=False)
-    assert hasattr(pieces, "pieces")
-    with pytest.raises(SurrogateError, match="piecewise surrogates.*use verify"):
-        prove(pieces)
+    with pytest.raises(ValueError, match="floor must be a non-negative"):
+        prove(_bare(SIGNED), floor=-1.0)
+
+
+def test_a_piecewise_surrogate_is_proven_piece_by_piece():
+    """Each piece's network over its own box: the bound holds at dense points of every
+    piece (on both sides of the switch, where one network could not follow the jump)."""
+    steps = sg.Relation(sp.Eq(y, sp.Piecewise((x1 * x2, x1 < 1), (2 * x1 + x2, True))),
+                        bounds={x1: (0.5, 2), x2: (1, 2)}, name="steps")
+    model = sg.train(steps, max_steps=150, seed=0, progress=False)
+    assert hasattr(model, "pieces")
+    model.certificate = sg.verify(model, points=4096)
+    proof = prove(model, within=2.0, time_limit=30)
+    assert [p["piece"] for p in proof.pieces] == [1, 2]
+    assert proof.bound == max(p["bound"] for p in proof.pieces) and proof.lower == max(p["lower"] for p in proof.pieces)
+    assert proof.boxes == sum(p["boxes"] for p in proof.pieces)
+    rng = np.random.default_rng(5)
+    x = np.stack([rng.uniform(0.5, 2, 200_000), rng.uniform(1, 2, 200_000)], 1)
+    err, ok = point_errors(model, x, atol=proof.atol)
+    assert ok.all() and err.max() <= proof.bound
+    for k, p in enumerate(proof.pieces):  # each piece's bound holds over its own points
+        mine = model.piece_of(x) == k
+        assert err[mine].max() <= p["bound"]
+    assert model.certificate.proof == proof.to_dict()  # attached
+    assert "piece 1 (" in str(Proof.from_dict(proof.to_dict()))
+
+
+def test_the_floor_stops_refining_float64_noise():
+    _, model = _exact_dittus()
+    proof = prove(model, within=2.0, time_limit=5)
+    assert proof.proven and proof.floor == 1e-12 and proof.bound <= 1e-12
+    assert "float64's own noise" in str(proof)
+    # without a floor the same model is refined towards 2x of an error of ~1e-16: not reached in 1 s
+    strict = prove(model, within=2.0, time_limit=1, floor=0.0, attach=False)
+    assert strict.bound <= 1e-12 and strict.boxes > proof.boxes
 
 
 @pytest.mark.parametrize("name", ["silu", "tanh"])
