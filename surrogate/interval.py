@@ -324,6 +324,7 @@ class Dual:
     g: Interval  # [B, d]: enclosures of the partial derivatives in u
     L: Interval | None = None  # [B, d]: of the derivatives of log v, where v > 0 (`Enclosure.log_slope`)
     H: Interval | None = None  # [B, d, d]: of the second derivatives (with `Enclosure(..., hessian=True)`)
+    LH: Interval | None = None  # [B, d, d]: of the second derivatives of log v, where v > 0 (with H)
 
 
 class UnsupportedEnclosure(Exception):
@@ -485,7 +486,7 @@ class Enclosure:
                     v, g = tighten(got.v, at.v, got.g, r), got.g
                     if got.H is not None:
                         v, g = tighten2(v, g, at.v, at.g, got.H, r)
-                    got = Dual(v, g, got.L, got.H)
+                    got = Dual(v, g, got.L, got.H, got.LH)
             self.memo[e] = got
         return got
 
@@ -501,17 +502,35 @@ class Enclosure:
             return d
         kids = [self.memo.get(a) for a in e.args]
         L = None
-        if isinstance(e, (sp.Mul, sp.Pow)) and (mono := self.linear_log(e)) is not None and mono[0] > 0:
+        hess = self.hessian and d.H is not None
+        LH = None  # the Hessian of log v, by the same rules one order up
+        if isinstance(e, (sp.Mul, sp.Pow, sp.Symbol)) and (mono := self.linear_log(e)) is not None and mono[0] > 0:
             a = mono[1] * self.spans()
             L = Interval(*widen(np.broadcast_to(a, (self.B, self.d)), np.broadcast_to(a, (self.B, self.d))))
+            LH = self.zero_hess()  # log of a monomial is linear in u
+        elif isinstance(e, sp.Symbol) and e.name in self.rels:
+            k = self.rels[e.name]
+            above = self.ulo[:, k] >= 0.25  # rel = exp(-c (1 - u)): log rel is linear in u there
+            c = -math.log(self.floors[k]) * 4.0 / 3.0
+            L = Interval(np.zeros((self.B, self.d)), np.zeros((self.B, self.d)))
+            L.lo[:, k] = np.where(above, widen(c, c)[0], -np.inf)
+            L.hi[:, k] = np.where(above, widen(c, c)[1], np.inf)
+            LH = self.unknown_hess(~above, self.zero_hess())
         elif isinstance(e, sp.Mul) and kids and all(k is not None and k.L is not None for k in kids):
             L = kids[0].L
             for k in kids[1:]:
                 L = L + k.L
+            if hess and all(k.LH is not None for k in kids):
+                LH = kids[0].LH
+                for k in kids[1:]:
+                    LH = LH + k.LH
         elif isinstance(e, sp.Pow) and e.exp.is_number and kids[0] is not None and kids[0].L is not None:
             L = kids[0].L.scale(float(e.exp))
+            if hess and kids[0].LH is not None:
+                LH = kids[0].LH.scale(float(e.exp))
         elif isinstance(e, sp.exp):
             L = kids[0].g
+            LH = kids[0].H if hess else None
         elif isinstance(e, sp.Add) and kids and all(k is not None and k.L is not None and k.v.lo.min() > 0
                                                      for k in kids if k.v.lo.size):
             # a weighted mean of the terms' slopes: within their hull, and sum (v_i / S) L_i
@@ -519,11 +538,26 @@ class Enclosure:
             hi = np.max([k.L.hi for k in kids], 0)
             inv = d.v.recip()
             mean = None
+            ws = []
             for k in kids:
                 w = k.v * inv
-                t = Interval(w.lo[:, None], w.hi[:, None]) * k.L
+                w = Interval(np.maximum(w.lo, 0.0), np.minimum(w.hi, 1.0))  # a weight
+                ws.append(w)
+                t = col(w) * k.L
                 mean = t if mean is None else mean + t
             L = Interval(np.maximum(lo, mean.lo), np.minimum(hi, mean.hi))
+            if hess and all(k.LH is not None for k in kids):
+                # log sum v_i: sum_i w_i LH_i + sum_{i<j} w_i w_j (L_i - L_j)(L_i - L_j)^T (the weights'
+                # covariance of the slopes: exact where the terms are monomials)
+                LH = None
+                for i, k in enumerate(kids):
+                    t = Interval(ws[i].lo[:, None, None], ws[i].hi[:, None, None]) * k.LH
+                    LH = t if LH is None else LH + t
+                    for j in range(i):
+                        ww = ws[i] * ws[j]
+                        ww = Interval(np.maximum(ww.lo, 0.0), np.minimum(ww.hi, 0.25))
+                        LH = LH + Interval(ww.lo[:, None, None], ww.hi[:, None, None]) * \
+                            square_outer(k.L - kids[j].L)
         if L is None:  # any positive value: g / v
             inv = d.v.recip()
             L = Interval(inv.lo[:, None], inv.hi[:, None]) * d.g
@@ -532,7 +566,19 @@ class Enclosure:
         g = Interval(np.maximum(d.g.lo, vL.lo), np.minimum(d.g.hi, vL.hi))
         if isinstance(e, sp.log) and kids[0] is not None and kids[0].L is not None:
             g = Interval(np.maximum(g.lo, kids[0].L.lo), np.minimum(g.hi, kids[0].L.hi))  # (log a)' = L_a
-        return Dual(d.v, g, L, d.H)
+        H = d.H
+        if hess:
+            if LH is None:  # H / v - L L^T
+                inv = d.v.recip()
+                LH = Interval(inv.lo[:, None, None], inv.hi[:, None, None]) * H - square_outer(L)
+            p3 = pos[:, None, None]
+            LH = Interval(np.where(p3, LH.lo, -np.inf), np.where(p3, LH.hi, np.inf))
+            # v (LH + L L^T) encloses H too
+            vH = Interval(d.v.lo[:, None, None], d.v.hi[:, None, None]) * (LH + square_outer(L))
+            H = Interval(np.maximum(H.lo, vH.lo), np.minimum(H.hi, vH.hi))
+            if isinstance(e, sp.log) and kids[0] is not None and kids[0].LH is not None:
+                H = Interval(np.maximum(H.lo, kids[0].LH.lo), np.minimum(H.hi, kids[0].LH.hi))  # (log a)'' = LH_a
+        return Dual(d.v, g, L, H, LH)
 
     def spans(self) -> np.ndarray:
         """d log x_k / d u_k of the independent log-charted inputs (0 for the others)."""
