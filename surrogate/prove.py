@@ -419,8 +419,8 @@ class _Bounder:
             use2 = np.isfinite(second) & (second <= mv) & (second <= natural)
             use1 = ~use2 & np.isfinite(mv) & (mv <= natural)
             contrib = np.where(use2[:, None], c2, contrib)
-            rem_n = np.where(use2, (hessians[0].mag() * rr).sum((1, 2)), (r * _width(grads[0])).sum(1))
-            rem_t = np.where(use2, (hessians[1].mag() * rr).sum((1, 2)), (r * _width(grads[1])).sum(1))
+            rem_n = np.where(use2, (_width(hessians[0]) * rr).sum((1, 2)), (r * _width(grads[0])).sum(1))
+            rem_t = np.where(use2, (_width(hessians[1]) * rr).sum((1, 2)), (r * _width(grads[1])).sum(1))
         return np.where(np.isnan(E), np.inf, E), contrib, use1 | use2, rem_n, rem_t
 
     def _link(self, h, entry, r, box, cen, denom, vals):
@@ -744,8 +744,8 @@ def _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch
         else:
             limit = (f"{len(ub):,} boxes above {within:g}x the largest error found when the "
                      f"{'time' if status == 'time_limit' else 'box count'} ran out; on the worst box "
-                     f"({_box_text(bounder, lo[i], hi[i])}) the enclosures' remainders (second-order terms of "
-                     f"the Hessians, or the gradients' widths where the first-order form won) add {pn:.3g} "
+                     f"({_box_text(bounder, lo[i], hi[i])}) the widths of the enclosures (of the Hessians in the "
+                     f"second-order form, of the gradients where the first-order form won) add {pn:.3g} "
                      f"(network) and {pt:.3g} (formula) to the bound, in link space")
             if not pt < 1e300:
                 limit += ("; the formula's enclosure is unbounded there: a singularity such as 0/0 (tanh(x)/x at x = 0, "

@@ -347,16 +347,24 @@ def test_activation_enclosures_contain_dense_samples(name):
     rng = np.random.default_rng(4)
     lo = rng.uniform(-6, 6, 400)
     hi = lo + 10 ** rng.uniform(-3, 1, 400)
+    from surrogate.interval import CURVATURES
+
     value, slope = ACTIVATIONS[name]
     v, s = value(Interval(lo, hi)), slope(Interval(lo, hi))
+    c = CURVATURES[name](Interval(lo, hi))
     # the reference in x87 extended precision (NumPy longdouble), with accurate formulas
     z = lo[:, None].astype(np.longdouble) + (hi - lo)[:, None] * np.linspace(0, 1, 2001, dtype=np.longdouble)[None]
     if name == "silu":
-        f, g = z / (1 + np.exp(-z)), (1 + z / (1 + np.exp(z))) / (1 + np.exp(-z))
+        sg_ = 1 / (1 + np.exp(-z))
+        f, g = z * sg_, sg_ * (1 + z * (1 - sg_))
+        h = sg_ * (1 - sg_) * (2 + z * (1 - 2 * sg_))  # the textbook form, in extended precision
     else:
         f, g = np.tanh(z), 1 / np.cosh(z) ** 2
+        h = -2 * np.tanh(z) * (1 - np.tanh(z) ** 2)
     assert np.all(f >= v.lo[:, None]) and np.all(f <= v.hi[:, None])
     assert np.all(g >= s.lo[:, None]) and np.all(g <= s.hi[:, None])
+    assert np.all(h >= c.lo[:, None]) and np.all(h <= c.hi[:, None])
+    assert np.all(c.hi - h.max(1) < 1e-5) and np.all(h.min(1) - c.lo < 1e-5)
     # and tight: the enclosure is the range, to what the grid (spacing <= 5e-3) misses of a
     # peak: |f''| (h/2)^2 / 2 <= 2 * 6.25e-6 / 2 for these functions and their derivatives
     assert np.all(v.hi - f.max(1) < 1e-5) and np.all(s.hi - g.max(1) < 1e-5)
