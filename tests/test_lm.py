@@ -19,12 +19,16 @@ x1, x2, y = sp.symbols("x1 x2 y", positive=True)
 # (with x2 from 0, an edge feature: LM reached only 0.03 on validation after 60 steps)
 SMOOTH = sg.Relation(sp.Eq(y, sp.sqrt(1 + x1**2) * sp.exp(-x2 / 2) + sp.sin(x1 * x2) + 2),
                      bounds={x1: (0.1, 2), x2: (0.5, 3)}, name="smooth")
-LM = sg.TrainConfig(method="lm")
+
+#: LM with 200 of the 2000 warm-up Adam steps: the tests below look at the history, the saved
+#: network and a point without a reference, not at the accuracy the full warm-up buys
+#: (test_lm_trains_an_implicit_relation_from_its_residual runs it in full)
+SHORT_WARM = sg.TrainConfig(method="lm", lm=lm.LMSettings(warm_steps=200))
 
 
 @pytest.fixture(scope="module")
 def lm_model():
-    return sg.train(SMOOTH, max_steps=30, seed=0, progress=False, config=LM)
+    return sg.train(SMOOTH, max_steps=30, seed=0, progress=False, config=SHORT_WARM)
 
 
 def test_lm_history_keeps_the_best(lm_model):
@@ -59,7 +63,7 @@ def test_a_point_without_a_reference_carries_no_weight():
     jac, r = prob.jacobian(theta)
     assert torch.isfinite(jac).all() and torch.isfinite(r).all()
     assert r[0] == 0 and torch.all(jac[0] == 0) and r[1] != 0
-    m = sg.train(rel, max_steps=3, seed=0, progress=False, config=LM)  # and training goes on
+    m = sg.train(rel, max_steps=3, seed=0, progress=False, config=SHORT_WARM)  # and training goes on
     assert math.isfinite(m.info["validation"]["max"])
 
 

@@ -215,6 +215,12 @@ def _build(source: Path, out: Path) -> tuple[Path, Path]:
     return wheels[0], sdists[0]
 
 
+#: pip's options for installs into the fresh environments: no byte-compiling of what it installs
+#: (torch's and sympy's thousands of modules: 27 s -> 9 s for torch alone on two cores); Python
+#: compiles what a command imports when it imports it, so every check below runs the same code
+PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--no-compile")
+
+
 def _fresh_venv(path: Path) -> tuple[Path, dict]:
     """(its python, an environment that reaches nothing of this checkout or this interpreter)."""
     _run([sys.executable, "-m", "venv", path], cwd=path.parent)
@@ -284,8 +290,8 @@ def test_the_wheel_with_the_train_extra_lists_trains_and_predicts_outside_the_ch
     python, env = _fresh_venv(tmp_path / "venv")
     work = _outside(tmp_path)
     # this interpreter's torch first: an unpinned one may pull gigabytes of CUDA packages
-    _run([python, "-m", "pip", "install", "--quiet", f"torch=={torch.__version__.split('+')[0]}"], cwd=work, env=env)
-    _run([python, "-m", "pip", "install", "--quiet", f"{wheel}[train]"], cwd=work, env=env)
+    _run([python, *PIP_INSTALL, f"torch=={torch.__version__.split('+')[0]}"], cwd=work, env=env)
+    _run([python, *PIP_INSTALL, f"{wheel}[train]"], cwd=work, env=env)
     cli = python.parent / "surrogate"
     listed = _run([cli, "list"], cwd=work, env=env).stdout
     assert re.search(r"^seeds:paraboloid\s", listed, re.M) and re.search(r"^implicit:colebrook\s", listed, re.M)
@@ -308,7 +314,7 @@ def test_the_plain_install_predicts_from_saved_artifacts_without_the_train_extra
     wheel, _ = dist
     python, env = _fresh_venv(tmp_path / "venv")
     work = _outside(tmp_path)
-    _run([python, "-m", "pip", "install", "--quiet", wheel], cwd=work, env=env)
+    _run([python, *PIP_INSTALL, wheel], cwd=work, env=env)
     found = _run([python, "-c", f"import importlib.util as u; print(*[m for m in {TRAIN_MODULES!r} if u.find_spec(m)])"],
                  cwd=work, env=env).stdout.split()
     assert found == [], f"the plain install brought {found}"
