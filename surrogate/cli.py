@@ -151,6 +151,10 @@ def cmd_verify(args) -> int:
 
         require_matplotlib()
     model = load(_artifact(args.file))
+    if args.prove:  # what prove refuses, before the verification's minutes
+        from .prove import provable
+
+        provable(model, args.atol)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
         cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)

@@ -56,7 +56,7 @@ from .interval import (
 from .interval import ACTIVATIONS as _ACTS
 from .metric import DEFINITION
 
-__all__ = ["FLOOR", "MAX_INPUTS", "ROUNDING", "Proof", "prove"]
+__all__ = ["FLOOR", "MAX_INPUTS", "ROUNDING", "Proof", "provable", "prove"]
 
 #: Inputs beyond this are refused: the number of boxes grows as (1/h)^d.
 MAX_INPUTS = 3
@@ -586,16 +586,10 @@ def prove(
         proof = _prove_pieces(model, within=within, time_limit=time_limit, atol=atol, max_boxes=max_boxes,
                               batch=batch, sample=sample, seed=seed, floor=floor, t0=t0)
         return _attach(model, proof) if attach else proof
-    if not isinstance(model, Surrogate):
-        raise SurrogateError(
-            f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
+    atol = provable(model, atol)
     relation = model.relation
-    if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
-        atol = model.info["atol"]
-    from .train import cpu_threads, resolve_atol
+    from .train import cpu_threads
 
-    atol = resolve_atol(relation, atol)
-    _check(model, relation, atol)
     with cpu_threads(1):
         try:
             bounder = _Bounder(model, relation, atol)
@@ -604,6 +598,37 @@ def prove(
         except UnsupportedEnclosure as e:
             raise SurrogateError(f"prove has no interval enclosure for {e}; use verify") from None
     return _attach(model, proof) if attach else proof
+
+
+def provable(model, atol: float | None = None) -> float:
+    """Raise `SurrogateError`, naming the reason, if `prove` cannot take this model (an
+    implicit relation, more than three inputs, an activation or a formula node without an
+    enclosure, a vanishing scale without atol); else return the atol the proof would use.
+    Cheap (one box is bounded): call it before minutes of other work, as
+    `surrogate verify --prove` does before verifying."""
+    from .model import Surrogate
+    from .train import resolve_atol
+
+    if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
+        atol = model.info["atol"]
+    if hasattr(model, "pieces"):
+        atol = resolve_atol(model.relation, atol)
+        for p, m in zip(model.relation.pieces, model.models):
+            if p.constant is None:
+                provable(m, atol)
+        return atol
+    if not isinstance(model, Surrogate):
+        raise SurrogateError(
+            f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
+    relation = model.relation
+    atol = resolve_atol(relation, atol)
+    _check(model, relation, atol)
+    try:
+        with np.errstate(all="ignore"):
+            _Bounder(model, relation, atol).bound(np.zeros((1, relation.domain.dim)), np.ones((1, relation.domain.dim)))
+    except UnsupportedEnclosure as e:
+        raise SurrogateError(f"prove has no interval enclosure for {e}; use verify") from None
+    return atol
 
 
 def _attach(model, proof: Proof) -> Proof:
@@ -628,9 +653,7 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
     if atol is None and model.info.get("atol") is not None:
         atol = model.info["atol"]
     atol = resolve_atol(relation, atol)
-    for p, m in zip(relation.pieces, model.models):  # refuse before any work
-        if p.constant is None:
-            _check(m, p.relation, atol)
+    provable(model, atol)  # refuse before any work
     rows, lower, settled = [], 0.0, floor
     order = list(range(len(relation.pieces)))
     for done, k in enumerate(order):

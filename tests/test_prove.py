@@ -369,3 +369,24 @@ def test_activation_enclosures_contain_dense_samples(name):
     # peak: |f''| (h/2)^2 / 2 <= 2 * 6.25e-6 / 2 for these functions and their derivatives
     assert np.all(v.hi - f.max(1) < 1e-5) and np.all(s.hi - g.max(1) < 1e-5)
     assert np.all(f.min(1) - v.lo < 1e-5) and np.all(g.min(1) - s.lo < 1e-5)
+
+
+def test_cli_refuses_to_prove_before_verifying(tmp_path, capsys, monkeypatch):
+    """What prove cannot take is said before verify's minutes, not after them."""
+    from equations.implicit import colebrook
+
+    import importlib
+
+    from surrogate.cli import main
+
+    verify_module = importlib.import_module("surrogate.verify")
+
+    path = tmp_path / "c.surrogate"
+    _bare(colebrook).save(path)
+
+    def no_verify(*a, **k):
+        raise AssertionError("verify ran before the refusal")
+
+    monkeypatch.setattr(verify_module, "verify", no_verify)
+    assert main(["verify", str(path), "--prove"]) != 0
+    assert "implicit relations" in capsys.readouterr().err
