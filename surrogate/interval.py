@@ -136,6 +136,32 @@ def _turning(f, a: Interval, points: list[float], pad: float = 1e-12) -> Interva
     return Interval(*widen(lo, hi))
 
 
+def _contains(a: Interval, phase: float, period: float = 2 * math.pi) -> np.ndarray:
+    """Whether [lo, hi] holds a point phase + k period (padded: when unsure, it does)."""
+    with np.errstate(invalid="ignore"):
+        k = np.ceil((a.lo - phase) / period - 1e-12)
+        return ~np.isfinite(a.lo) | ~np.isfinite(a.hi) | (phase + k * period <= a.hi + 1e-12 * (1 + np.abs(a.hi)))
+
+
+def isin(a: Interval, shift: float = 0.0) -> Interval:
+    """sin(a + shift) over a: the ends, and +-1 where a crest or a trough lies inside."""
+    with np.errstate(all="ignore"):
+        fl, fh = np.sin(a.lo + shift), np.sin(a.hi + shift)
+    lo, hi = np.minimum(fl, fh), np.maximum(fl, fh)
+    hi = np.where(_contains(a, math.pi / 2 - shift), 1.0, hi)
+    lo = np.where(_contains(a, -math.pi / 2 - shift), -1.0, lo)
+    lo, hi = widen(lo, hi)
+    return Interval(np.maximum(np.nan_to_num(lo, nan=-1.0), -1.0), np.minimum(np.nan_to_num(hi, nan=1.0), 1.0))
+
+
+def itan(a: Interval) -> Interval:
+    """tan over a: monotone between its poles; the whole line where a pole lies inside."""
+    pole = _contains(a, math.pi / 2, math.pi)
+    with np.errstate(all="ignore"):
+        lo, hi = widen(np.tan(a.lo), np.tan(a.hi))
+    return Interval(np.where(pole, -np.inf, lo), np.where(pole, np.inf, hi))
+
+
 def ipow(a: Interval, p: float) -> Interval:
     """a ** p for a real constant p (a >= 0 unless p is an integer)."""
     if p == int(p):
@@ -395,18 +421,19 @@ class Enclosure:
 
     # the box: u in [ulo, uhi] [B, d]
     def __call__(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray, centre=None,
-                 hessian: bool = False) -> list[Dual]:
+                 hessian: bool = False, given: dict | None = None) -> list[Dual]:
         """Duals of `exprs` over the boxes.  With `centre` = (memo of a pass over the boxes'
         centres, half-widths r), every node's value is also cut down to its mean-value form
         v(c) + sum_i [-r_i, r_i] max|dv/du_i|: the values inside products and function
         derivatives are then as tight as the derivatives allow.  With `hessian`, every node
         also carries an enclosure of its Hessian in u (`Dual.H`), and with a centre its value
-        is cut to its second-order form and its gradient to grad v(c) + H delta."""
+        is cut to its second-order form and its gradient to grad v(c) + H delta.  `given`
+        maps symbols that are not inputs (a network's output channel) to their Duals."""
         self.ulo, self.uhi = ulo, uhi
         self.B, self.d = ulo.shape
         self.centre = centre
         self.hessian = hessian
-        self.memo: dict[sp.Basic, Dual] = {}
+        self.memo: dict[sp.Basic, Dual] = dict(given or {})
         return [self.walk(e) for e in exprs]
 
     # -- helpers ----------------------------------------------------------------------
@@ -667,6 +694,16 @@ class Enclosure:
             a = self.walk(e.args[0])
             v = _monotone(np.exp, a.v)
             return self.chain(a, v, v, lambda: v)
+        if isinstance(e, (sp.sin, sp.cos)):
+            a = self.walk(e.args[0])
+            q = 0.0 if isinstance(e, sp.sin) else math.pi / 2  # cos x = sin(x + pi/2)
+            v, slope = isin(a.v, q), isin(a.v, q + math.pi / 2)
+            return self.chain(a, v, slope, lambda: -v)
+        if isinstance(e, sp.tan):
+            a = self.walk(e.args[0])
+            v = itan(a.v)
+            sec2 = ipow(v, 2) + Interval.const(1.0, (self.B,))
+            return self.chain(a, v, sec2, lambda: (v * sec2).scale(2.0))
         if isinstance(e, sp.tanh):
             a = self.walk(e.args[0])
             return self.chain(a, _monotone(np.tanh, a.v), _turning(_dtanh, a.v, [0.0]),

@@ -172,11 +172,11 @@ def _check(model, relation, atol: float) -> None:
         raise SurrogateError(
             f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
     name = relation.name or "the relation"
-    if not relation.is_explicit:
+    if not relation.is_explicit and (len(relation.outputs) != 1 or len(relation.residuals) != 1):
         raise SurrogateError(
-            f"prove does not support implicit relations ({name}): the error is measured against a numeric "
-            "solve, and enclosing the root needs an interval Newton step on the residual, not built yet; "
-            "use verify for its sampled certificate")
+            f"prove supports implicit relations of one equation in one output (an interval Newton step on the "
+            f"residual); {name} has {len(relation.residuals)} equations in {len(relation.outputs)} outputs "
+            f"({', '.join(relation.outputs)}): use verify for its sampled certificate")
     if relation.domain.dim > MAX_INPUTS:
         raise SurrogateError(
             f"prove supports relations of at most {MAX_INPUTS} inputs; {name} has {relation.domain.dim} "
@@ -187,7 +187,7 @@ def _check(model, relation, atol: float) -> None:
             f"prove encloses the activations {', '.join(_ACTS)}; this network uses {act!r} "
             "(train with TrainConfig(activation='silu') to prove it)")
     for h in model.module.head_specs:
-        if h["kind"] not in ("log", "signed_log", "linear") or h.get("bound") is not None:
+        if h["kind"] not in ("log", "signed_log", "linear") or (h.get("bound") is not None and relation.is_explicit):
             raise SurrogateError(f"prove does not support the {h['kind']} head of {h.get('output')} "
                                  f"{'with a bound' if h.get('bound') is not None else ''}".rstrip())
     for f in model.module.feature_specs:
@@ -271,7 +271,7 @@ class _Bounder:
         targets: list[sp.Expr] = []
         values: list[sp.Expr] = []  # value-only enclosures: scales, |y|, P + N
         prog = relation.program
-        for h in m.head_specs:
+        for h in (m.head_specs if relation.is_explicit else []):
             o = h["output"]
             expr = relation.expression(o)
             scale = sp.Abs(relation.normalizer[o]) if o in relation.normalizer else prog.scale_exprs[o]
@@ -285,6 +285,28 @@ class _Bounder:
                 targets.append(expr)
             self.heads.append(entry)
         self.targets, self.values = targets, values
+        self.implicit = not relation.is_explicit
+        if self.implicit:
+            self._implicit_setup(m.head_specs[0])
+
+    #: a network channel and an interval of the output, as symbols no input can be named
+    CHANNEL, OUTPUT = sp.Symbol("\x00n", real=True), sp.Symbol("\x00y", real=True)
+
+    def _implicit_setup(self, h: dict) -> None:
+        """An implicit relation F(x, y) = 0: the residual at the surrogate's output, y_hat as
+        an expression of its channel (scaling: y = a + b B tanh(n / B), exponentiated for a
+        log head), and dF/dy over an interval of y (the Newton step)."""
+        rel = self.relation
+        y = rel.symbols[rel.outputs[0]]
+        F = rel.residuals[0]
+        n = self.CHANNEL
+        squashed = n if h.get("bound") is None else sp.Float(h["bound"]) * sp.tanh(n / sp.Float(h["bound"]))
+        link = sp.Float(h["a"]) + sp.Float(h["b"]) * squashed
+        yhat = sp.Float(h.get("sign", 1.0)) * sp.exp(link) if h["kind"] == "log" else link
+        self.head = h
+        self.yhat = yhat
+        self.residual = F.subs(y, yhat)
+        self.slope = sp.diff(F, y).subs(y, self.OUTPUT)
 
     def points(self, u: np.ndarray) -> np.ndarray:
         """The inputs x [N, d] at chart points u [N, d] of this proof's chart."""
@@ -423,6 +445,62 @@ class _Bounder:
             rem_t = np.where(use2, (_width(hessians[1]) * rr).sum((1, 2)), (r * _width(grads[1])).sum(1))
         return np.where(np.isnan(E), np.inf, E), contrib, use1 | use2, rem_n, rem_t
 
+    def _bound_implicit(self, ulo: np.ndarray, uhi: np.ndarray):
+        """An interval Newton step: over a box, |F(x, y_hat(x))| <= Fmax by the three forms
+        (the residual at the network's output, its gradient and Hessian through the channel's
+        enclosures), and on Y = y_hat(box) widened by 2 Fmax / m0 (m0 = min |dF/dy| over
+        y_hat(box)), m = min |dF/dy| > 0 makes F(x, .) monotone on Y, so that the root lies
+        within Fmax / m of y_hat(x) whenever Fmax / m fits in the widening: the error is at most
+        D / max(|y_hat| - D, atol), D = Fmax / m, relative to the root (|y| >= |y_hat| - D)."""
+        B = len(ulo)
+        c = 0.5 * (ulo + uhi)
+        r = np.maximum(uhi - c, c - ulo)
+        nf = len(self.features)
+        ch = self.head["channels"][0]
+        with np.errstate(all="ignore"):
+            cen = self.enc(self.features, c, c)
+            memo = self.enc.memo
+            at = self.network(self._stack(cen, "v"), self._stack(cen, "g"))
+            box = self.enc(self.features, ulo, uhi, centre=(memo, r), hessian=True)
+            net = self.network(self._stack(box[:nf], "v"), self._stack(box[:nf], "g"), self._stack(box[:nf], "H"),
+                               centre=(at, r))
+
+            def chan(M, H=True):
+                return Dual(Interval(M["N"].lo[:, ch], M["N"].hi[:, ch]), Interval(M["G"].lo[:, ch], M["G"].hi[:, ch]),
+                            H=Interval(M["H"].lo[:, ch], M["H"].hi[:, ch]) if H else None)
+
+            Rc, _ = self.enc([self.residual, self.yhat], c, c, given={self.CHANNEL: chan(at, H=False)})
+            memo = self.enc.memo
+            Rb, Yb = self.enc([self.residual, self.yhat], ulo, uhi, centre=(memo, r), hessian=True,
+                              given={self.CHANNEL: chan(net)})
+            zg0 = Interval(np.zeros((B, self.d)), np.zeros((B, self.d)))
+            zH0 = Interval(np.zeros((B, self.d, self.d)), np.zeros((B, self.d, self.d)))
+            Fmax, contrib, use, _, pt = self._forms(r, Rb.v, Rc.v, Rb.g, Rc.g, Rb.H, (zg0, Rb.g), (zH0, Rb.H))
+            Fmax = Fmax * (1 + REL) + ABS
+            zg = Interval(np.zeros((B, self.d)), np.zeros((B, self.d)))
+
+            def slope_min(Y: Interval) -> np.ndarray:
+                s = self.enc([self.slope], ulo, uhi, given={self.OUTPUT: Dual(Y, zg)})[0].v
+                return np.where((s.lo > 0) | (s.hi < 0), np.minimum(np.abs(s.lo), np.abs(s.hi)), 0.0)
+
+            Y0 = Yb.v
+            m0 = slope_min(Y0)
+            w = 2.0 * Fmax / m0
+            m = slope_min(Interval(*widen(Y0.lo - w, Y0.hi + w)))
+            D = Fmax / m
+            ok = (m > 0) & (D <= w) & np.isfinite(D)
+            # the float64 evaluation of the channel moves y_hat by |dy/dn| dN <= |b| (|y_hat| for a log head) dN
+            h = self.head
+            dy = abs(h["b"]) * np.maximum(net["dN"][:, ch], at["dN"][:, ch]) * (Y0.mag() if h["kind"] == "log" else 1.0)
+            D = D + dy * (1 + 1e-6) + 8 * _U * Y0.mag()
+            ymin = np.where((Y0.lo > 0) | (Y0.hi < 0), np.minimum(np.abs(Y0.lo), np.abs(Y0.hi)), 0.0)
+            denom = np.maximum(ymin - D, self.atol)
+            err = np.where(ok & (denom > 0), D / denom, np.inf) * (1 + REL)
+        err = np.where(np.isnan(err), np.inf, err)
+        split = np.where(use, np.argmax(np.nan_to_num(contrib, nan=np.inf), 1), np.argmax(r, 1))
+        parts = np.stack([np.zeros(B), pt], 1)
+        return err, split, parts
+
     def _link(self, h, entry, r, box, cen, denom, vals):
         """Log and linear heads: e = a + b n - t in link space (t = log|y| or y)."""
         (net, tb), (at, tc) = box, cen
@@ -504,6 +582,8 @@ class _Bounder:
 
         parts: per box, the mean-value spread of the network and of the formula
         (sum_i r_i max|dg/du_i| and sum_i r_i max|dt/du_i|), for reporting what limits."""
+        if self.implicit:
+            return self._bound_implicit(ulo, uhi)
         B = len(ulo)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
@@ -578,7 +658,6 @@ def prove(
         raise ValueError(f"within must be at least 1 (the bound over the largest error found), not {within!r}")
     if not time_limit > 0:
         raise ValueError(f"time_limit must be positive seconds, not {time_limit!r}")
-    from .model import Surrogate
 
     if not floor >= 0.0:
         raise ValueError(f"floor must be a non-negative error, not {floor!r}")

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 import surrogate as sg
-import surrogate.testing as testing
+from surrogate import testing
 from surrogate.cli import main
 from surrogate.errors import DomainError, SurrogateError
 from surrogate.testing import assert_accurate, error_at, points, worst_case
@@ -352,7 +352,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "testing.md"
 
 
 def _documented_files() -> dict[str, str]:
-    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
     files = {b.splitlines()[0].removeprefix("# ").strip(): b for b in blocks if b.startswith("# ")}
     assert set(files) == {"conftest.py", "test_surrogate.py"}
     return files
