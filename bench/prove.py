@@ -18,7 +18,7 @@ this prints a table.  Run:
     OMP_NUM_THREADS=1 python bench/prove.py --shipped [--only NAME ...]
 
 `--shipped` proves the catalogue's shipped artifacts (`surrogate.catalogue(NAME)`, trained by
-bench/build_catalogue.py) instead of training: every explicit one of at most three inputs,
+bench/build_catalogue.py) instead of training: every one of at most three inputs (explicit, or one implicit equation),
 piecewise ones piece by piece; the sampled max is the artifact's certificate.
 """
 
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import surrogate as sg
 from surrogate.verify import point_errors
 
-#: name -> module holding it; two and three inputs, explicit
+#: name -> module holding it; two and three inputs (Colebrook implicit)
 CASES = {
     "haaland": "equations.pipe_flow",
     "swamee_jain": "equations.pipe_flow",
@@ -50,6 +50,7 @@ CASES = {
     "sieder_tate": "equations.convection",
     "hausen_laminar_entry": "equations.convection",
     "gnielinski_haaland": None,  # below: the prototype's three-input case
+    "colebrook": "equations.implicit",  # implicit: the interval Newton step
 }
 
 
@@ -63,14 +64,14 @@ def gnielinski_haaland() -> sg.Relation:
 
 
 def shipped_cases() -> list[str]:
-    """The shipped artifacts prove can take: explicit, at most three inputs."""
+    """The shipped artifacts prove can take: at most three inputs, explicit or one implicit equation."""
     from surrogate import shipped
     from surrogate.prove import MAX_INPUTS
 
     out = []
     for name in shipped.names():
         rel = sg.catalogue(name).relation
-        if rel.is_explicit and rel.domain.dim <= MAX_INPUTS:
+        if (rel.is_explicit or len(rel.residuals) == 1) and rel.domain.dim <= MAX_INPUTS:
             out.append(name)
     return out
 
