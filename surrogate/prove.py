@@ -734,6 +734,14 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
     atol = resolve_atol(relation, atol)
     provable(model, atol)  # refuse before any work
     rows, lower, settled = [], 0.0, floor
+    cert = getattr(model, "certificate", None)
+    if cert is not None and all(n in cert.worst for n in relation.inputs):  # a lower bound from the start
+        from .verify import point_errors
+
+        x = relation.domain.clip(np.array([[cert.worst[n] for n in relation.inputs]]))
+        err, ok = point_errors(model, x, atol=atol, relation=relation)
+        if ok.all() and np.isfinite(err).all():
+            lower = float(err.max())
     order = list(range(len(relation.pieces)))
     for done, k in enumerate(order):
         p, m = relation.pieces[k], model.models[k]
@@ -753,6 +761,9 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
                 "bound", "lower", "status", "boxes", "seconds", "worst_box", "limit")}})
         lower = max(lower, rows[-1]["lower"])
     bound = max(r["bound"] for r in rows)
+    if bound < lower:
+        raise SurrogateError(f"internal error: the proven bound {bound:.6g} is below an error found at a point "
+                             f"({lower:.6g}); the enclosures are unsound here, please report it")
     worst = max(rows, key=lambda r: r["bound"])
     status = "proven" if bound <= max(within * lower, floor) else \
         next(r["status"] for r in rows if r["status"] != "proven")
