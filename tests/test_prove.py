@@ -323,7 +323,8 @@ def test_a_piecewise_surrogate_is_proven_piece_by_piece():
     proof = prove(model, within=2.0, time_limit=30)
     assert [p["piece"] for p in proof.pieces] == [1, 2]
     assert proof.bound == max(p["bound"] for p in proof.pieces) and proof.lower >= max(p["lower"] for p in proof.pieces)
-    assert proof.lower >= model.certificate.max_error  # the certificate's worst point, re-scored
+    # the certificate's worst point, re-scored (to rounding: the pieces are evaluated on another path)
+    assert proof.lower >= model.certificate.max_error * (1 - 1e-9)
     assert proof.boxes == sum(p["boxes"] for p in proof.pieces)
     rng = np.random.default_rng(5)
     x = np.stack([rng.uniform(0.5, 2, 200_000), rng.uniform(1, 2, 200_000)], 1)
