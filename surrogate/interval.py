@@ -547,14 +547,14 @@ class Enclosure:
             L = kids[0].L
             for k in kids[1:]:
                 L = L + k.L
-            if hess and all(k.LH is not None for k in kids):
-                LH = kids[0].LH
+            if hess and all(self._lh(k) is not None for k in kids):
+                LH = self._lh(kids[0])
                 for k in kids[1:]:
-                    LH = LH + k.LH
+                    LH = LH + self._lh(k)
         elif isinstance(e, sp.Pow) and e.exp.is_number and kids[0] is not None and kids[0].L is not None:
             L = kids[0].L.scale(float(e.exp))
-            if hess and kids[0].LH is not None:
-                LH = kids[0].LH.scale(float(e.exp))
+            if hess and self._lh(kids[0]) is not None:
+                LH = self._lh(kids[0]).scale(float(e.exp))
         elif isinstance(e, sp.exp):
             L = kids[0].g
             LH = kids[0].H if hess else None
@@ -573,12 +573,12 @@ class Enclosure:
                 t = col(w) * k.L
                 mean = t if mean is None else mean + t
             L = Interval(np.maximum(lo, mean.lo), np.minimum(hi, mean.hi))
-            if hess and all(k.LH is not None for k in kids):
+            if hess and all(self._lh(k) is not None for k in kids):
                 # log sum v_i: sum_i w_i LH_i + sum_{i<j} w_i w_j (L_i - L_j)(L_i - L_j)^T (the weights'
                 # covariance of the slopes: exact where the terms are monomials)
                 LH = None
                 for i, k in enumerate(kids):
-                    t = Interval(ws[i].lo[:, None, None], ws[i].hi[:, None, None]) * k.LH
+                    t = Interval(ws[i].lo[:, None, None], ws[i].hi[:, None, None]) * self._lh(k)
                     LH = t if LH is None else LH + t
                     for j in range(i):
                         ww = ws[i] * ws[j]
@@ -594,18 +594,26 @@ class Enclosure:
         if isinstance(e, sp.log) and kids[0] is not None and kids[0].L is not None:
             g = Interval(np.maximum(g.lo, kids[0].L.lo), np.minimum(g.hi, kids[0].L.hi))  # (log a)' = L_a
         H = d.H
-        if hess:
-            if LH is None:  # H / v - L L^T
-                inv = d.v.recip()
-                LH = Interval(inv.lo[:, None, None], inv.hi[:, None, None]) * H - square_outer(L)
+        if hess and LH is not None:  # a rule gave it: v (LH + L L^T) encloses H too
             p3 = pos[:, None, None]
             LH = Interval(np.where(p3, LH.lo, -np.inf), np.where(p3, LH.hi, np.inf))
-            # v (LH + L L^T) encloses H too
             vH = Interval(d.v.lo[:, None, None], d.v.hi[:, None, None]) * (LH + square_outer(L))
             H = Interval(np.maximum(H.lo, vH.lo), np.minimum(H.hi, vH.hi))
-            if isinstance(e, sp.log) and kids[0] is not None and kids[0].LH is not None:
-                H = Interval(np.maximum(H.lo, kids[0].LH.lo), np.minimum(H.hi, kids[0].LH.hi))  # (log a)'' = LH_a
+        if hess and isinstance(e, sp.log) and kids[0] is not None and (lh := self._lh(kids[0])) is not None:
+            H = Interval(np.maximum(H.lo, lh.lo), np.minimum(H.hi, lh.hi))  # (log a)'' = LH_a
         return Dual(d.v, g, L, H, LH)
+
+    def _lh(self, k: Dual) -> Interval | None:
+        """The Hessian of log v of a node: by the rules where they gave it, else H / v - L L^T
+        (computed only when a parent asks: most nodes' is never used)."""
+        if k is None or k.H is None or k.L is None:
+            return None
+        if k.LH is None:
+            pos = (k.v.lo > 0)[:, None, None]
+            inv = k.v.recip()
+            LH = Interval(inv.lo[:, None, None], inv.hi[:, None, None]) * k.H - square_outer(k.L)
+            k.LH = Interval(np.where(pos, LH.lo, -np.inf), np.where(pos, LH.hi, np.inf))
+        return k.LH
 
     def spans(self) -> np.ndarray:
         """d log x_k / d u_k of the independent log-charted inputs (0 for the others)."""
