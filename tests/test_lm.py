@@ -38,6 +38,29 @@ def test_lm_history_keeps_the_best(lm_model):
     assert hist[-1][0] == 30
 
 
+def test_lm_returns_the_best_validated_weights_not_the_last(monkeypatch):
+    """The validation's max is scripted to dip at its second check and rise after: the model
+    that comes back must carry the weights validated at the dip (the history alone cannot tell,
+    since on a smooth relation the real validation only improves)."""
+    import importlib
+
+    train_module = importlib.import_module("surrogate.train")  # the module, not sg.train
+    real, seen = train_module._validate, []
+
+    def scripted(model, objective, xv):
+        stats = dict(real(model, objective, xv))
+        seen.append(torch.nn.utils.parameters_to_vector(model.module.net.parameters()).detach().clone())
+        stats["max"] = [5.0, 1.0][len(seen) - 1] if len(seen) <= 2 else 2.0 + len(seen)
+        return stats
+
+    monkeypatch.setattr(train_module, "_validate", scripted)
+    model = sg.train(SMOOTH, max_steps=40, seed=0, progress=False, config=SHORT_WARM)
+    assert len(seen) >= 4
+    back = torch.nn.utils.parameters_to_vector(model.module.net.parameters()).detach()
+    assert torch.equal(back, seen[1]) and not torch.equal(back, seen[-1])
+    assert model.info["validation"]["max"] == 1.0
+
+
 def test_lm_model_saves_loads_and_predicts_identically(lm_model, tmp_path):
     path = tmp_path / "m.surrogate"
     lm_model.save(path)
