@@ -255,9 +255,11 @@ def tighten(v: Interval, vc: Interval, g: Interval, r: np.ndarray) -> Interval:
     return Interval(np.maximum(v.lo, lo), np.minimum(v.hi, hi))
 
 
-def col(a: Interval) -> Interval:
-    """[B] -> [B, 1]: a per-box value against rows of [B, d]."""
-    return Interval(a.lo[:, None], a.hi[:, None])
+def col(a: Interval, axes: int = 1) -> Interval:
+    """a with `axes` trailing axes of length 1: a per-box (or per-unit) value against rows of
+    [..., d] (or matrices [..., d, d] with axes=2)."""
+    at = (Ellipsis,) + (None,) * axes
+    return Interval(a.lo[at], a.hi[at])
 
 
 def outer(a: Interval, b: Interval) -> Interval:
@@ -464,8 +466,7 @@ class Enclosure:
         H = None
         if self.hessian:
             c = curvature()
-            H = Interval(c.lo[:, None, None], c.hi[:, None, None]) * square_outer(a.g) + \
-                Interval(slope.lo[:, None, None], slope.hi[:, None, None]) * a.H
+            H = col(c, 2) * square_outer(a.g) + col(slope, 2) * a.H
         return Dual(value, g, H=H)
 
     def linear_log(self, node) -> tuple[float, np.ndarray] | None:
@@ -538,10 +539,10 @@ class Enclosure:
         elif isinstance(e, sp.Symbol) and e.name in self.rels:
             k = self.rels[e.name]
             above = self.ulo[:, k] >= 0.25  # rel = exp(-c (1 - u)): log rel is linear in u there
-            c = -math.log(self.floors[k]) * 4.0 / 3.0
-            L = Interval(np.zeros((self.B, self.d)), np.zeros((self.B, self.d)))
-            L.lo[:, k] = np.where(above, widen(c, c)[0], -np.inf)
-            L.hi[:, k] = np.where(above, widen(c, c)[1], np.inf)
+            clo, chi = widen(-math.log(self.floors[k]) * 4.0 / 3.0, -math.log(self.floors[k]) * 4.0 / 3.0)
+            L = self.zero_grad()
+            L.lo[:, k] = np.where(above, clo, -np.inf)
+            L.hi[:, k] = np.where(above, chi, np.inf)
             LH = self.unknown_hess(~above, self.zero_hess())
         elif isinstance(e, sp.Mul) and kids and all(k is not None and k.L is not None for k in kids):
             L = kids[0].L
@@ -578,26 +579,24 @@ class Enclosure:
                 # covariance of the slopes: exact where the terms are monomials)
                 LH = None
                 for i, k in enumerate(kids):
-                    t = Interval(ws[i].lo[:, None, None], ws[i].hi[:, None, None]) * self._lh(k)
+                    t = col(ws[i], 2) * self._lh(k)
                     LH = t if LH is None else LH + t
                     for j in range(i):
                         ww = ws[i] * ws[j]
                         ww = Interval(np.maximum(ww.lo, 0.0), np.minimum(ww.hi, 0.25))
-                        LH = LH + Interval(ww.lo[:, None, None], ww.hi[:, None, None]) * \
-                            square_outer(k.L - kids[j].L)
+                        LH = LH + col(ww, 2) * square_outer(k.L - kids[j].L)
         if L is None:  # any positive value: g / v
             inv = d.v.recip()
-            L = Interval(inv.lo[:, None], inv.hi[:, None]) * d.g
+            L = col(inv) * d.g
         L = Interval(np.where(pos[:, None], L.lo, -np.inf), np.where(pos[:, None], L.hi, np.inf))
-        vL = Interval(d.v.lo[:, None], d.v.hi[:, None]) * L
+        vL = col(d.v) * L
         g = Interval(np.maximum(d.g.lo, vL.lo), np.minimum(d.g.hi, vL.hi))
         if isinstance(e, sp.log) and kids[0] is not None and kids[0].L is not None:
             g = Interval(np.maximum(g.lo, kids[0].L.lo), np.minimum(g.hi, kids[0].L.hi))  # (log a)' = L_a
         H = d.H
         if hess and LH is not None:  # a rule gave it: v (LH + L L^T) encloses H too
-            p3 = pos[:, None, None]
-            LH = Interval(np.where(p3, LH.lo, -np.inf), np.where(p3, LH.hi, np.inf))
-            vH = Interval(d.v.lo[:, None, None], d.v.hi[:, None, None]) * (LH + square_outer(L))
+            LH = self.unknown_hess(~pos, LH)
+            vH = col(d.v, 2) * (LH + square_outer(L))
             H = Interval(np.maximum(H.lo, vH.lo), np.minimum(H.hi, vH.hi))
         if hess and isinstance(e, sp.log) and kids[0] is not None and (lh := self._lh(kids[0])) is not None:
             H = Interval(np.maximum(H.lo, lh.lo), np.minimum(H.hi, lh.hi))  # (log a)'' = LH_a
@@ -609,10 +608,7 @@ class Enclosure:
         if k is None or k.H is None or k.L is None:
             return None
         if k.LH is None:
-            pos = (k.v.lo > 0)[:, None, None]
-            inv = k.v.recip()
-            LH = Interval(inv.lo[:, None, None], inv.hi[:, None, None]) * k.H - square_outer(k.L)
-            k.LH = Interval(np.where(pos, LH.lo, -np.inf), np.where(pos, LH.hi, np.inf))
+            k.LH = self.unknown_hess(~(k.v.lo > 0), col(k.v.recip(), 2) * k.H - square_outer(k.L))
         return k.LH
 
     def spans(self) -> np.ndarray:

@@ -370,10 +370,9 @@ class _Bounder:
             dlt = dz * da.mag() + 4 * _U * (a.mag() + 1e-300)
             if zH is not None:  # sigma'' zg zg^T + sigma' zH
                 dda = der2(z)
-                hH = Interval(dda.lo[..., None, None], dda.hi[..., None, None]) * square_outer(zg) + \
-                    Interval(da.lo[..., None, None], da.hi[..., None, None]) * zH
+                hH = col(dda, 2) * square_outer(zg) + col(da, 2) * zH
             if zg is not None:
-                hg = Interval(da.lo[:, :, None], da.hi[:, :, None]) * zg
+                hg = col(da) * zg
             h = a
         W, b = self.last
         out = affine(W, b, h)
@@ -407,9 +406,16 @@ class _Bounder:
         targets (Duals: value, gradient and Hessian over the boxes; value and gradient at the
         centres) and the value-only enclosures (scales, |y|) over the boxes."""
         nf, nt = len(self.features), len(self.targets)
+        cen, box, at, net = self._passes(self.features + self.targets + self.values, ulo, uhi)
+        vals = [q.v for q in box[nf + nt:]]
+        return (net, box[nf:nf + nt], vals), (at, cen[nf:nf + nt])
+
+    def _passes(self, exprs: list[sp.Expr], ulo: np.ndarray, uhi: np.ndarray):
+        """`exprs` (the features first) at the boxes' centres and over the boxes, and the
+        network on those features: (centre Duals, box Duals, centre pass, box pass)."""
+        nf = len(self.features)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
-        exprs = self.features + self.targets + self.values
         with np.errstate(all="ignore"):
             cen = self.enc(exprs, c, c)
             memo = self.enc.memo
@@ -417,8 +423,7 @@ class _Bounder:
             box = self.enc(exprs, ulo, uhi, centre=(memo, r), hessian=True)
             net = self.network(self._stack(box[:nf], "v"), self._stack(box[:nf], "g"), self._stack(box[:nf], "H"),
                                centre=(at, r))
-        vals = [q.v for q in box[nf + nt:]]
-        return (net, box[nf:nf + nt], vals), (at, cen[nf:nf + nt])
+        return cen, box, at, net
 
     # -- the bound ---------------------------------------------------------------------------
     @staticmethod
@@ -455,15 +460,9 @@ class _Bounder:
         B = len(ulo)
         c = 0.5 * (ulo + uhi)
         r = np.maximum(uhi - c, c - ulo)
-        nf = len(self.features)
         ch = self.head["channels"][0]
+        _, _, at, net = self._passes(self.features, ulo, uhi)
         with np.errstate(all="ignore"):
-            cen = self.enc(self.features, c, c)
-            memo = self.enc.memo
-            at = self.network(self._stack(cen, "v"), self._stack(cen, "g"))
-            box = self.enc(self.features, ulo, uhi, centre=(memo, r), hessian=True)
-            net = self.network(self._stack(box[:nf], "v"), self._stack(box[:nf], "g"), self._stack(box[:nf], "H"),
-                               centre=(at, r))
 
             def chan(M, H=True):
                 return Dual(Interval(M["N"].lo[:, ch], M["N"].hi[:, ch]), Interval(M["G"].lo[:, ch], M["G"].hi[:, ch]),
@@ -473,11 +472,10 @@ class _Bounder:
             memo = self.enc.memo
             Rb, Yb = self.enc([self.residual, self.yhat], ulo, uhi, centre=(memo, r), hessian=True,
                               given={self.CHANNEL: chan(net)})
-            zg0 = Interval(np.zeros((B, self.d)), np.zeros((B, self.d)))
-            zH0 = Interval(np.zeros((B, self.d, self.d)), np.zeros((B, self.d, self.d)))
-            Fmax, contrib, use, _, pt = self._forms(r, Rb.v, Rc.v, Rb.g, Rc.g, Rb.H, (zg0, Rb.g), (zH0, Rb.H))
-            Fmax = Fmax * (1 + REL) + ABS
             zg = Interval(np.zeros((B, self.d)), np.zeros((B, self.d)))
+            zH = Interval(np.zeros((B, self.d, self.d)), np.zeros((B, self.d, self.d)))
+            Fmax, contrib, use, _, pt = self._forms(r, Rb.v, Rc.v, Rb.g, Rc.g, Rb.H, (zg, Rb.g), (zH, Rb.H))
+            Fmax = Fmax * (1 + REL) + ABS
 
             def slope_min(Y: Interval) -> np.ndarray:
                 s = self.enc([self.slope], ulo, uhi, given={self.OUTPUT: Dual(Y, zg)})[0].v
@@ -555,8 +553,7 @@ class _Bounder:
             eG = col(e) * G
             eH = None
             if M["H"] is not None:  # e (b^2 G G^T + b H)
-                e3 = Interval(e.lo[:, None, None], e.hi[:, None, None])
-                eH = e3 * (square_outer(G) + chan(M["H"], ch, b))
+                eH = col(e, 2) * (square_outer(G) + chan(M["H"], ch, b))
             return e, eG, eH
 
         eP, gP, HP = parts(net, c0, h["ap"], h["bp"])
@@ -580,8 +577,8 @@ class _Bounder:
     def bound(self, ulo: np.ndarray, uhi: np.ndarray):
         """(error bound [B], split coordinate [B], parts) over boxes [ulo, uhi] of the unit cube.
 
-        parts: per box, the mean-value spread of the network and of the formula
-        (sum_i r_i max|dg/du_i| and sum_i r_i max|dt/du_i|), for reporting what limits."""
+        parts: per box, what the widths of the network's and the formula's enclosures add to
+        the bound (`_forms`), for reporting what limits."""
         if self.implicit:
             return self._bound_implicit(ulo, uhi)
         B = len(ulo)
@@ -665,13 +662,12 @@ def prove(
         proof = _prove_pieces(model, within=within, time_limit=time_limit, atol=atol, max_boxes=max_boxes,
                               batch=batch, sample=sample, seed=seed, floor=floor, t0=t0)
         return _attach(model, proof) if attach else proof
-    atol = provable(model, atol)
+    atol, bounder = _provable(model, atol)
     relation = model.relation
     from .train import cpu_threads
 
     with cpu_threads(1):
         try:
-            bounder = _Bounder(model, relation, atol)
             proof = _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0,
                             floor)
         except UnsupportedEnclosure as e:
@@ -685,6 +681,11 @@ def provable(model, atol: float | None = None) -> float:
     enclosure, a vanishing scale without atol); else return the atol the proof would use.
     Cheap (one box is bounded): call it before minutes of other work, as
     `surrogate verify --prove` does before verifying."""
+    return _provable(model, atol)[0]
+
+
+def _provable(model, atol: float | None):
+    """`provable`, and the bounder it built for a single network (None for pieces)."""
     from .model import Surrogate
     from .train import resolve_atol
 
@@ -695,7 +696,7 @@ def provable(model, atol: float | None = None) -> float:
         for p, m in zip(model.relation.pieces, model.models):
             if p.constant is None:
                 provable(m, atol)
-        return atol
+        return atol, None
     if not isinstance(model, Surrogate):
         raise SurrogateError(
             f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
@@ -703,11 +704,12 @@ def provable(model, atol: float | None = None) -> float:
     atol = resolve_atol(relation, atol)
     _check(model, relation, atol)
     try:
+        bounder = _Bounder(model, relation, atol)
         with np.errstate(all="ignore"):
-            _Bounder(model, relation, atol).bound(np.zeros((1, relation.domain.dim)), np.ones((1, relation.domain.dim)))
+            bounder.bound(np.zeros((1, relation.domain.dim)), np.ones((1, relation.domain.dim)))
     except UnsupportedEnclosure as e:
         raise SurrogateError(f"prove has no interval enclosure for {e}; use verify") from None
-    return atol
+    return atol, bounder
 
 
 def _attach(model, proof: Proof) -> Proof:
@@ -726,13 +728,9 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
     piece whose bound is already below the target of the pieces before it stops there.
     A constant piece's error is one number (its formula uses no input): computed once."""
     from .piecewise import _verify_constant
-    from .train import resolve_atol
 
     relation = model.relation
-    if atol is None and model.info.get("atol") is not None:
-        atol = model.info["atol"]
-    atol = resolve_atol(relation, atol)
-    provable(model, atol)  # refuse before any work
+    atol = provable(model, atol)  # refuse before any work
     rows, lower, settled = [], 0.0, floor
     cert = getattr(model, "certificate", None)
     if cert is not None and all(n in cert.worst for n in relation.inputs):  # a lower bound from the start
@@ -742,9 +740,7 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
         err, ok = point_errors(model, x, atol=atol, relation=relation)
         if ok.all() and np.isfinite(err).all():
             lower = float(err.max())
-    order = list(range(len(relation.pieces)))
-    for done, k in enumerate(order):
-        p, m = relation.pieces[k], model.models[k]
+    for k, (p, m) in enumerate(zip(relation.pieces, model.models)):
         if p.constant is not None:
             c = _verify_constant(model, relation, k, 4096, atol, seed)
             if not c.points:
@@ -754,7 +750,7 @@ def _prove_pieces(model, *, within, time_limit, atol, max_boxes, batch, sample, 
             rows.append({"piece": p.number, "condition": p.condition, "bound": c.max_error, "lower": c.max_error,
                          "status": "proven", "boxes": 0, "seconds": 0.0, "worst_box": {}, "limit": ""})
         else:
-            left = max(time_limit - (time.perf_counter() - t0), 1e-3) / (len(order) - done)
+            left = max(time_limit - (time.perf_counter() - t0), 1e-3) / (len(relation.pieces) - k)
             q = prove(m, within=within, time_limit=left, atol=atol, max_boxes=max_boxes, batch=batch, sample=sample,
                       seed=seed, floor=max(settled, within * lower), attach=False)
             rows.append({"piece": p.number, "condition": p.condition, **{f: getattr(q, f) for f in (
