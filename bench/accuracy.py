@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import surrogate as sg  # noqa: E402
 from equations.implicit import colebrook  # noqa: E402
 from equations.seeds import paraboloid, seed001  # noqa: E402
-from surrogate.metric import error  # noqa: E402
+from surrogate.declaration.metric import error  # noqa: E402
 
 CASES = {
     "colebrook": (colebrook, 60.0, 0.0, 1e-4),

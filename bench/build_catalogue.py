@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # the checkout's package, not an installed one (an import statement here would have to follow the path change)
-shipped = importlib.import_module("surrogate.shipped")
+shipped = importlib.import_module("surrogate.persistence.shipped")
 
 DOCS = ROOT / "docs" / "catalogue"
 #: The bar of issue 10: a smooth relation's certified max error over its whole validity range.
@@ -209,7 +209,7 @@ def write_datasheet(name: str) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from surrogate.report import write_report
+    from surrogate.interface.report import write_report
 
     e = shipped.entry(name)
     model = shipped.load(name, runtime=False)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import surrogate as sg  # noqa: E402
 from equations.seeds import cosexp, paraboloid, seed001  # noqa: E402
-from surrogate.scaling import edge_sides  # noqa: E402
+from surrogate.declaration.sampling import edge_sides  # noqa: E402
 
 #: (relation, atol of the certificate)
 CASES = {

@@ -67,9 +67,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import equations
 import surrogate as sg
-from surrogate.reference import explicit_reference
-from surrogate.solve import solve
-from surrogate.verify import _dense_points
+from surrogate.declaration.reference import explicit_reference
+from surrogate.declaration.solve import solve
+from surrogate.declaration.sampling import dense_points
 
 torch.set_num_threads(1)
 
@@ -347,7 +347,7 @@ def main(argv=None):
             net = sg.load(path)
             if net.certificate is not None:
                 atol = net.certificate.atol
-        x_time, _ = _dense_points(rel, 100_000, args.seed + 1)
+        x_time, _ = dense_points(rel, 100_000, args.seed + 1)
         if net is not None:
             rt = runtime.load(path)
             cert = net.certificate

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from seed_code import SEED002_KINDS, seed002_adam, seed002_data, seed002_sgd  # noqa: E402
 
 from equations.seeds import cosexp  # noqa: E402
-from surrogate.fit import fit  # noqa: E402
+from surrogate.fitting.fit import fit  # noqa: E402
 
 A_TRUE, B_TRUE = 0.583, 0.112
 NOISE = 0.05

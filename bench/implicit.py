@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from equations.implicit import colebrook, parallel_pipes  # noqa: E402
-from surrogate.solve import solve  # noqa: E402
+from surrogate.declaration.solve import solve  # noqa: E402
 
 
 def haaland(re: np.ndarray, eps: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ class Table:
     def print(self) -> None:
         print(f"{'method':<34} {'max rel err':>12} {'mean rel err':>12} {'seconds':>9} {'points/s':>10}")
         for r in self.rows:
-            err = ("(reference)", "") if r["max_rel_error"] == 0.0 and r["method"].startswith("surrogate.solve") else (
+            err = ("(reference)", "") if r["max_rel_error"] == 0.0 and r["method"].startswith("surrogate.declaration.solve") else (
                 f"{r['max_rel_error']:.3e}", f"{r['mean_rel_error']:.3e}")
             print(f"{r['method']:<34} {err[0]:>12} {err[1]:>12} {r['seconds']:>9.4f} {r['points_per_s']:>10.3g}")
 

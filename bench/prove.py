@@ -37,7 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import surrogate as sg
-from surrogate.verify import point_errors
+from surrogate.checking.score import point_errors
 
 #: name -> module holding it; two and three inputs (Colebrook implicit)
 CASES = {
@@ -65,8 +65,8 @@ def gnielinski_haaland() -> sg.Relation:
 
 def shipped_cases() -> list[str]:
     """The shipped artifacts prove can take: at most three inputs, explicit or one implicit equation."""
-    from surrogate import shipped
-    from surrogate.prove import MAX_INPUTS
+    from surrogate.persistence import shipped
+    from surrogate.checking.prove import MAX_INPUTS
 
     out = []
     for name in shipped.names():

@@ -31,7 +31,7 @@ import sympy as sp
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import surrogate as sg  # noqa: E402
-from surrogate.train import ScaleWarning  # noqa: E402
+from surrogate.declaration.metric import ScaleWarning  # noqa: E402
 
 
 def ten() -> dict[str, sg.Relation]:

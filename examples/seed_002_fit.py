@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from equations.seeds import cosexp  # y = cos(a*x1) + exp(b*x2), a in (0, 2), b in (0, 1)
-from surrogate.fit import fit
+from surrogate.fitting.fit import fit
 
 A_TRUE, B_TRUE = 0.583, 0.112
 

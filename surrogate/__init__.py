@@ -12,6 +12,7 @@ parts: `Relation` and `surrogate.runtime`, which predicts from a saved artifact 
 
 from __future__ import annotations
 
+from .declaration.relation import Relation
 from .errors import INSTALL_TRAIN as _INSTALL_TRAIN
 from .errors import (
     ArtifactError,
@@ -22,10 +23,8 @@ from .errors import (
     TrainingError,
     UnsupportedExpressionError,
 )
-from .relation import Relation
-from .shipped import load as catalogue
-
-__version__ = "0.1.0"
+from ._version import __version__
+from .persistence.shipped import load as catalogue
 
 __all__ = [
     "Relation",
@@ -56,20 +55,20 @@ _NEEDS_TORCH = ("train", "TrainConfig", "verify", "prove", "Proof", "Certificate
                 "plot_training")
 
 try:  # everything that trains or runs a torch model; absent without the `train` extra
-    import torch as _torch  # noqa: F401
     import pandas as _pandas  # noqa: F401  (surrogate.fit needs it: torch alone is not enough)
+    import torch as _torch  # noqa: F401
 except ModuleNotFoundError:  # the NumPy runtime (surrogate.runtime) still works
     _torch = None
 if _torch is not None:
-    # Imported eagerly, not lazily: importing the submodule surrogate.train would
-    # otherwise replace the function `surrogate.train` by the module of that name.
-    from .artifact import load
-    from .fit import FitResult, fit
-    from .model import Surrogate
-    from .plot import plot_error, plot_training  # matplotlib is imported when they are called
-    from .prove import Proof, prove
-    from .train import TrainConfig, train
-    from .verify import Certificate, verify
+    from .checking.prove import prove
+    from .checking.verify import verify
+    from .fitting.fit import FitResult, fit
+    from .interface.plot import plot_error, plot_training  # matplotlib is imported when they are called
+    from .model.artifact import load
+    from .model.records import Certificate, Proof
+    from .model.surrogate import Surrogate
+    from .training.config import TrainConfig
+    from .training.loop import train
 
 
 def __getattr__(name: str):

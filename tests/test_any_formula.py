@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import surrogate as sg
 from surrogate import RelationError
-from surrogate.train import ScaleWarning
+from surrogate.declaration.metric import ScaleWarning
 
 QUICK = dict(max_steps=30, progress=False)
 VERIFY = dict(points=512, starts=4, steps=5)
@@ -120,7 +120,7 @@ def test_a_removable_singularity_is_not_blamed_on_the_model(tmp_path):
                  for p, q in diag]
     np.testing.assert_allclose(ref, exact, rtol=1e-14)
     model = sg.train(rel, **QUICK)
-    from surrogate.verify import point_errors
+    from surrogate.checking.score import point_errors
 
     err, defined = point_errors(model, diag)
     assert defined.all() and np.all(np.isfinite(err))
@@ -203,7 +203,7 @@ def test_any_name_survives_every_stage(name, tmp_path, capsys):
     out = same(**{name: np.array([1.5]), "x": np.array([0.5])})
     assert set(out) == {"z"}
     from surrogate import runtime
-    from surrogate.cli import main
+    from surrogate.interface.cli import main
 
     rt = runtime.load(tmp_path / "m.surrogate")
     np.testing.assert_allclose(rt.evaluate(np.array([[1.5, 0.5]])), model.evaluate(np.array([[1.5, 0.5]])),
@@ -217,7 +217,7 @@ def test_any_name_survives_every_stage(name, tmp_path, capsys):
 
 # -- nothing the user made is lost ---------------------------------------------------------------
 def _interrupt_after(monkeypatch, calls: int):
-    from surrogate.objective import Objective
+    from surrogate.training.objective import Objective
 
     real = Objective.loss
     count = {"n": 0}
@@ -240,7 +240,7 @@ def test_interrupting_training_returns_the_best_model_so_far(monkeypatch):
 
 
 def test_interrupting_surrogate_train_verifies_and_saves(monkeypatch, tmp_path, capsys):
-    from surrogate.cli import main
+    from surrogate.interface.cli import main
 
     _interrupt_after(monkeypatch, 300)
     out = tmp_path / "p.surrogate"

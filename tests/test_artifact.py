@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import surrogate as sg
-from surrogate import format as fmt
-from surrogate import runtime, trees
+from surrogate.model import format as fmt
+from surrogate import runtime
+from surrogate.declaration import trees
 from surrogate.errors import ArtifactError
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"

@@ -422,7 +422,7 @@ def test_pump_pipe_operating_point():
                          ids=lambda r: r.name)
 def test_implicit_relations_solve_everywhere(rel):
     """One root inside the declared output ranges at every corner and at 4096 points."""
-    from surrogate.solve import solve
+    from surrogate.declaration.solve import solve
 
     lo = [float(rel.bounds[n][0]) for n in rel.inputs]
     hi = [float(rel.bounds[n][1]) for n in rel.inputs]

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from surrogate.cli import main
+from surrogate.interface.cli import main
 
 
 def test_list(capsys):

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surrogate.compile import SUPPORTED_FUNCTIONS, compile_expr, unsupported_functions
+from surrogate.declaration.compile import SUPPORTED_FUNCTIONS, compile_expr, unsupported_functions
 from surrogate.errors import UnsupportedExpressionError
 
 a, b = sp.symbols("a b", real=True)

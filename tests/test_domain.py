@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from surrogate import Relation
-from surrogate.scaling import edge_sides
+from surrogate.declaration.sampling import edge_sides
 
 x1, x2, x3, y = sp.symbols("x1 x2 x3 y", positive=True)
 REL = Relation(

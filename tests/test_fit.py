@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from equations.seeds import cosexp
 from surrogate import Relation
 from surrogate.errors import DomainError, FitError
-from surrogate.fit import FitResult, _sobol, fit, fit_report
+from surrogate.fitting.fit import FitResult, _sobol, fit, fit_report
 
 A_TRUE, B_TRUE = 0.583, 0.112
 a, b, c, x, y, y2 = sp.symbols("a b c x y y2", real=True)

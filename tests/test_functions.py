@@ -32,9 +32,9 @@ import scipy.special as sc
 import sympy as sp
 import torch
 
-from surrogate.compile import SUPPORTED_FUNCTIONS, compile_expr, derivative, unsupported_functions
+from surrogate.declaration.compile import SUPPORTED_FUNCTIONS, compile_expr, derivative, unsupported_functions
 from surrogate.errors import ArtifactError, UnsupportedExpressionError
-from surrogate.trees import expr_from_json, expr_to_json
+from surrogate.declaration.trees import expr_from_json, expr_to_json
 
 x, y = sp.symbols("x y", real=True)
 EPS = np.finfo(np.float64).eps

@@ -65,7 +65,7 @@ def test_a_system_trains_and_round_trips(tmp_path):
 
 
 def test_an_implicit_head_reaches_past_its_range_only_where_the_residual_allows():
-    from surrogate.scaling import IMPLICIT_BOUND, choose_heads
+    from surrogate.model.scaling import IMPLICIT_BOUND, choose_heads
 
     zeta, Bi = sp.symbols("zeta Bi", positive=True)
 

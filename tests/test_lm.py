@@ -9,10 +9,11 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate import lm
-from surrogate.network import MLP
-from surrogate.objective import Objective
-from surrogate.scaling import choose_features, choose_heads, edge_floors, edge_sides
+from surrogate.training import lm
+from surrogate.model.network import MLP
+from surrogate.training.objective import Objective
+from surrogate.declaration.sampling import edge_floors, edge_sides
+from surrogate.model.scaling import choose_features, choose_heads
 
 x1, x2, y = sp.symbols("x1 x2 y", positive=True)
 # smooth, two inputs, not a power law (the skip path alone does not fit it), no edge
@@ -44,7 +45,7 @@ def test_lm_returns_the_best_validated_weights_not_the_last(monkeypatch):
     since on a smooth relation the real validation only improves)."""
     import importlib
 
-    train_module = importlib.import_module("surrogate.train")  # the module, not sg.train
+    train_module = importlib.import_module("surrogate.training.loop")  # the module, not sg.train
     real, seen = train_module._validate, []
 
     def scripted(model, objective, xv):

@@ -63,7 +63,7 @@ def test_artifact_is_not_a_pickle(model, tmp_path):
     model.save(path)
     head = path.read_bytes()[:64]
     assert head[8:9] == b"{"  # safetensors: a length, then a JSON header; no pickle stream
-    from surrogate import format as fmt
+    from surrogate.model import format as fmt
 
     manifest, tensors = fmt.read(path)
     assert manifest["relation"]["name"] == "seed001" and "versions" in manifest

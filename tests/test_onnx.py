@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import surrogate as sg
-from surrogate import cli, runtime
+from surrogate import runtime
+from surrogate.interface import cli
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

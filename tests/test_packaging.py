@@ -60,7 +60,7 @@ before = set(sys.modules)
 import numpy as np
 import surrogate
 from surrogate import runtime
-from surrogate.cli import main
+from surrogate.interface.cli import main
 
 golden = pathlib.Path(sys.argv[1])
 result = {"file": surrogate.__file__, "predictions": {}}
@@ -169,9 +169,12 @@ def test_every_install_hint_names_the_distribution():
 def test_the_version_has_one_source():
     project = _pyproject()
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "surrogate.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "surrogate._version.__version__"}
     # a literal, so that setuptools reads it from the source without importing the package
-    assert re.search(r'^__version__ = "[0-9][^"]*"$', (ROOT / "surrogate" / "__init__.py").read_text(), re.M)
+    assert re.search(r'^__version__ = "[0-9][^"]*"$', (ROOT / "surrogate" / "_version.py").read_text(), re.M)
+    import surrogate
+
+    assert surrogate.__version__ == re.search(r'__version__ = "(.*)"', (ROOT / "surrogate" / "_version.py").read_text())[1]
 
 
 def test_ci_runs_the_readme_test_command():

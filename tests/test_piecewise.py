@@ -9,11 +9,12 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate import format as fmt
+from surrogate.model import format as fmt
 from surrogate import runtime
 from surrogate.errors import ArtifactError
-from surrogate.model import Surrogate
-from surrogate.piecewise import PiecewiseSurrogate, PiecewiseWarning
+from surrogate.model.surrogate import Surrogate
+from surrogate.declaration.pieces import PiecewiseWarning
+from surrogate.model.piecewise import PiecewiseSurrogate
 
 x, z, y = sp.symbols("x z y")
 
@@ -227,7 +228,7 @@ def test_budget_is_split_between_pieces():
 
 
 def test_cli_train_verify_predict_export(tmp_path, capsys):
-    from surrogate.cli import main
+    from surrogate.interface.cli import main
 
     art = tmp_path / "f.surrogate"
     assert main(["train", "external:flat_plate_average", "-o", str(art), "--max-steps", "40", "--points", "512",
@@ -259,7 +260,7 @@ def test_cli_train_verify_predict_export(tmp_path, capsys):
 ])
 def test_every_piece_certified_to_1e_3(name, steps, warm):
     from equations import external
-    from surrogate.lm import LMSettings
+    from surrogate.training.config import LMSettings
 
     rel = getattr(external, name)
     # a step budget: the same result under any load (a time limit made this test depend on CI's)

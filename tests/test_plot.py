@@ -8,10 +8,10 @@ import pytest
 import sympy as sp
 
 import surrogate as sg
-from surrogate.cli import main
-from surrogate.plot import PlotDependencyError, plot_error, plot_training
-from surrogate.report import write_report
-from surrogate.verify import point_errors
+from surrogate.interface.cli import main
+from surrogate.interface.plot import PlotDependencyError, plot_error, plot_training
+from surrogate.interface.report import write_report
+from surrogate.checking.score import point_errors
 
 pytest.importorskip("matplotlib")
 
@@ -90,11 +90,11 @@ def test_one_input_error_against_the_input_on_its_log_axis(one):
     assert not fig.subfigs  # no edges and one input: no side column
 
 
-def test_certificate_plot_is_plot_error_with_that_certificate(one):
+def test_plot_error_draws_the_certificate_it_is_given(one):
     import dataclasses
 
     moved = dataclasses.replace(one.certificate, worst={**one.certificate.worst, "x": 2.0}, max_error=0.5)
-    ax = axes(moved.plot(one, points=256), "error:x")
+    ax = axes(plot_error(one, certificate=moved, points=256), "error:x")
     assert any(a.get_gid() == "certificate max" and np.allclose(a.get_ydata(), 0.5) for a in ax.get_lines())
     star = next(a for a in ax.get_lines() if a.get_gid() == "worst")
     assert np.allclose(star.get_xdata(), 2.0)

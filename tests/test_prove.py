@@ -21,14 +21,16 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate.compile import compile_expr
+from surrogate.declaration.compile import compile_expr
 from surrogate.errors import SurrogateError
-from surrogate.model import Surrogate
-from surrogate.network import MLP
-from surrogate.prove import Proof, _Bounder, _errors_at, prove
-from surrogate.scaling import choose_features, choose_heads, features
-from surrogate.train import resolve_atol
-from surrogate.verify import Certificate, point_errors
+from surrogate.model.surrogate import Surrogate
+from surrogate.model.network import MLP
+from surrogate.checking.prove import _Bounder, _errors_at, prove
+from surrogate.model.records import Proof
+from surrogate.model.scaling import choose_features, choose_heads, features
+from surrogate.declaration.metric import resolve_atol
+from surrogate.checking.score import point_errors
+from surrogate.model.records import Certificate
 
 x1, x2, x3, x4, y = sp.symbols("x1 x2 x3 x4 y")
 
@@ -269,14 +271,14 @@ def test_proof_survives_save_and_load_and_old_certificates_load(models, tmp_path
     assert Certificate.from_dict(old).proof is None
     # the report page shows it beside the sampled figures
     pytest.importorskip("matplotlib")
-    from surrogate.report import write_report
+    from surrogate.interface.report import write_report
 
     page = write_report(path, tmp_path / "report", format="md", points=256).read_text()
     assert "proven bound (all points)" in page and f"{proof.bound:.4g}" in page
 
 
 def test_cli_verify_prove(models, tmp_path, capsys):
-    from surrogate.cli import main
+    from surrogate.interface.cli import main
 
     path = tmp_path / "m.surrogate"
     models["signed"].save(path)
@@ -349,12 +351,12 @@ def test_the_floor_stops_refining_float64_noise():
 
 @pytest.mark.parametrize("name", ["silu", "tanh"])
 def test_activation_enclosures_contain_dense_samples(name):
-    from surrogate.interval import ACTIVATIONS, Interval
+    from surrogate.checking.interval import ACTIVATIONS, Interval
 
     rng = np.random.default_rng(4)
     lo = rng.uniform(-6, 6, 400)
     hi = lo + 10 ** rng.uniform(-3, 1, 400)
-    from surrogate.interval import CURVATURES
+    from surrogate.checking.interval import CURVATURES
 
     value, slope = ACTIVATIONS[name]
     v, s = value(Interval(lo, hi)), slope(Interval(lo, hi))
@@ -383,9 +385,9 @@ def test_cli_refuses_to_prove_before_verifying(tmp_path, capsys, monkeypatch):
     import importlib
 
     from equations.implicit import parallel_pipes
-    from surrogate.cli import main
+    from surrogate.interface.cli import main
 
-    verify_module = importlib.import_module("surrogate.verify")
+    verify_module = importlib.import_module("surrogate.checking.verify")
 
     path = tmp_path / "c.surrogate"
     _bare(parallel_pipes).save(path)

@@ -27,9 +27,10 @@ import numpy as np
 import pytest
 
 import surrogate as sg
-from surrogate import format as fmt
-from surrogate import runtime, shipped
-from surrogate.cli import main
+from surrogate.model import format as fmt
+from surrogate import runtime
+from surrogate.persistence import shipped
+from surrogate.interface.cli import main
 from surrogate.errors import TRAIN_MODULES, ArtifactError, DomainError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def test_every_declared_relation_ships_a_current_certified_artifact(e):
 def test_a_shipped_surrogate_predicts_inside_its_range_with_torch_and_numpy_alike(e):
     _current(e)
     model = _torch_model(e.name)
-    from surrogate.piecewise import PiecewiseSurrogate
+    from surrogate.model.piecewise import PiecewiseSurrogate
 
     # a Piecewise relation whose conditions are thresholds ships one network per piece
     assert isinstance(model, (sg.Surrogate, PiecewiseSurrogate)) and isinstance(model.certificate, sg.Certificate)
@@ -289,7 +290,7 @@ def test_without_torch_list_and_a_shipped_surrogate_still_work():
     block = f"import sys\nfor m in {TRAIN_MODULES!r}: sys.modules[m] = None\n"
     code = block + (
         "import numpy as np, surrogate as sg\n"
-        "from surrogate.cli import main\n"
+        "from surrogate.interface.cli import main\n"
         f"m = sg.catalogue({e.name!r})\n"
         "print(type(m).__name__, m.certificate['max_error'])\n"
         "main(['list', '--shipped'])\n"

@@ -11,7 +11,7 @@ from equations import implicit
 from equations.implicit import colebrook, mach_subsonic, mach_supersonic, parallel_pipes, surface_temperature
 from equations.seeds import paraboloid
 from surrogate import DomainError, Relation
-from surrogate.solve import NO_ROOT, NOT_CONVERGED, SEVERAL_ROOTS, SOLVED, SolveResult, solve
+from surrogate.declaration.solve import NO_ROOT, NOT_CONVERGED, SEVERAL_ROOTS, SOLVED, SolveResult, solve
 
 CATALOGUE = [getattr(implicit, name) for name in implicit.__all__]
 

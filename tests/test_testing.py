@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 import surrogate as sg
-from surrogate import testing
-from surrogate.cli import main
+from surrogate.checking import testing  # the implementation module (surrogate.testing re-exports it)
+from surrogate.interface.cli import main
 from surrogate.errors import DomainError, SurrogateError
 from surrogate.testing import assert_accurate, error_at, points, worst_case
 

@@ -44,7 +44,7 @@ def test_tolerance_not_met_by_the_certificate_keeps_training(monkeypatch):
 
     # a certificate that always finds 1.0, whatever validation says: training must go on
     # to its budget, lowering the validation target after each failed check
-    monkeypatch.setattr(sys.modules["surrogate.verify"], "verify", lambda *a, **k: types.SimpleNamespace(max_error=1.0))
+    monkeypatch.setattr(sys.modules["surrogate.training.loop"], "verify", lambda *a, **k: types.SimpleNamespace(max_error=1.0))
     model = sg.train(EASY, tolerance=0.05, max_steps=1000, progress=False)
     goal = model.info["goal"]
     assert model.info["stop"] == "max_steps" and not goal["met"] and goal["checks"]

@@ -24,7 +24,7 @@ import sympy as sp
 
 import surrogate as sg
 from equations.seeds import cosexp, paraboloid, seed001
-from surrogate import format as fmt
+from surrogate.model import format as fmt
 
 HERE = pathlib.Path(__file__).parent
 x, y, z = sp.symbols("x y z", real=True)

@@ -1,0 +1,499 @@
+"""Vectorised root solving for implicit outputs, in float64 NumPy (no torch).
+
+`solve(relation, x)` finds the outputs of an implicit relation at every row of x:
+
+- **One output.**  The residual is evaluated on `grid` points across the output's
+  declared range (log-spaced for a log-scaled output) and its sign changes are
+  counted.  None: status 1 (no root in the range).  More than one: status 2
+  (several roots; the answer is ambiguous, so NaN is returned, not a guess).  One:
+  safeguarded Newton inside that bracket (the Newton step is taken in the chart
+  variable, log y or y, and replaced by bisection whenever it leaves the bracket),
+  converged to a relative step of `tol`.  Two roots closer together than one grid
+  cell (an even number of sign changes inside a cell) are not seen: raise `grid`
+  where roots may crowd.
+- **k outputs, k equations.**  Damped Newton with the Jacobian from SymPy
+  derivatives, in the chart variables, started from the centre of the output box
+  and `starts - 1` quasi-random points inside it, iterates kept inside the box.
+  Status 0 when the starts that converge agree, 2 when they converge to distinct
+  roots (relative difference above 1e-6), 1 when none converges and every start
+  ended against the boundary of the box (the root lies outside it), 3 otherwise.
+  Several starts make a missed root unlikely, not impossible.
+
+Every step is vectorised over the rows of x; rows never interact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DomainError
+
+__all__ = ["SolveResult", "solve", "SOLVED", "NO_ROOT", "SEVERAL_ROOTS", "NOT_CONVERGED"]
+
+SOLVED, NO_ROOT, SEVERAL_ROOTS, NOT_CONVERGED = 0, 1, 2, 3
+_STATUS_NAMES = ("solved", "no_root", "several_roots", "not_converged")
+# Two roots are distinct when they differ by more than this, relatively.
+DISTINCT = 1e-6
+# A residual within this many ulps of its term scale is at rounding level: no step can improve it.
+_NOISE = 8 * np.finfo(np.float64).eps
+# Cells evaluated at once during the grid scan: keeps the working set in cache.
+_SCAN_CELLS = 1 << 16
+_BLOCK = 1 << 15
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Roots of an implicit relation at N points.
+
+    values: [N, k] float64 in `relation.outputs` order, NaN where status != 0.
+    status: [N] int8, 0 solved, 1 no root in the output range, 2 several roots in
+    the range, 3 not converged.  iterations: the most Newton iterations any row took.
+    """
+
+    values: np.ndarray
+    status: np.ndarray
+    iterations: int
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status: {"solved", "no_root", "several_roots", "not_converged"}."""
+        found = np.bincount(self.status.astype(np.int64), minlength=len(_STATUS_NAMES))
+        return {name: int(found[i]) for i, name in enumerate(_STATUS_NAMES)}
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of the solved rows."""
+        return self.status == SOLVED
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k} {v}" for k, v in self.counts().items() if v)
+        return f"SolveResult({len(self.status)} points: {parts or 'none'}; {self.iterations} iterations)"
+
+
+def solve(relation, x: np.ndarray, *, tol: float = 1e-13, max_iter: int = 100, grid: int = 64,
+          starts: int = 8) -> SolveResult:
+    """Solve `relation` for its outputs at each row of x ([N, len(relation.inputs)], inputs order).
+
+    tol: relative step (in the output) at which Newton stops; a residual at rounding
+    level (8 ulps of its term scale) also counts as converged.  max_iter: Newton
+    iterations at most.  grid: scan points for a single output (at least 2).
+    starts: Newton starts for a system (k > 1 outputs).  An explicit relation is
+    evaluated directly (status 1 where the value is undefined or outside a declared
+    range).  Raises DomainError for a badly shaped or non-finite x, ValueError for
+    an output without a declared range.
+    """
+    x = _check_inputs(relation, x)
+    if grid < 2:
+        raise ValueError(f"grid must be at least 2 scan points, not {grid!r}")
+    if starts < 1:
+        raise ValueError(f"starts must be at least 1, not {starts!r}")
+    cols = {n: x[:, j] for j, n in enumerate(relation.inputs)}
+    if relation.is_explicit:
+        return _evaluate_explicit(relation, cols, len(x))
+    missing = [o for o in relation.outputs if relation.output_ranges.get(o) is None]
+    if missing:
+        raise ValueError(f"outputs {', '.join(missing)} need a declared range to be solved for: outputs={{name: (low, high)}}")
+    fns = _Functions(relation)  # looks up functions compiled at declaration
+    axes = [_Axis.of(relation, o) for o in relation.outputs]
+    # NaN and inf are expected on the way (an undefined residual, a singular Jacobian)
+    # and are handled by the status logic, row by row
+    with np.errstate(all="ignore"):
+        if len(axes) == 1:
+            return _solve_scalar(fns, axes[0], cols, len(x), tol, max_iter, grid)
+        return _solve_system(fns, axes, cols, len(x), tol, max_iter, starts)
+
+
+# -- shared pieces ----------------------------------------------------------------------
+def _check_inputs(relation, x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    d = len(relation.inputs)
+    if x.ndim == 1 and d == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != d:
+        raise DomainError(f"x must be an array [N, {d}] with columns {', '.join(relation.inputs)}; got shape {x.shape!r}")
+    bad = ~np.isfinite(x).all(1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DomainError(f"x has non-finite values in {int(bad.sum())} rows, the first at row {i}: {x[i].tolist()!r}")
+    return x
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One output's range and chart variable z (log y or y)."""
+
+    name: str
+    low: float
+    high: float
+    log: bool
+
+    @classmethod
+    def of(cls, relation, name: str) -> _Axis:
+        lo, hi = relation.output_ranges[name]
+        return cls(name, float(lo), float(hi), relation.output_scale(name) == "log")
+
+    @property
+    def zlow(self) -> float:
+        return math.log(self.low) if self.log else self.low
+
+    @property
+    def zhigh(self) -> float:
+        return math.log(self.high) if self.log else self.high
+
+    def value(self, z):
+        return np.exp(z) if self.log else z
+
+    def step_scale(self, y):
+        """What a step in z is measured against: relative for log, |y| for linear."""
+        return np.ones_like(y) if self.log else np.abs(y)
+
+
+class _Functions:
+    """Compiled residuals, their term scales and their derivatives by output (NumPy)."""
+
+    def __init__(self, relation):
+        n = len(relation.residuals)
+        self.residual = [relation.compiled("residual", i, "numpy") for i in range(n)]
+        self.scale = [relation.compiled("residual_scale", i, "numpy") for i in range(n)]
+        # None where a residual does not depend on an output: the Jacobian entry is 0
+        self.derivative = [
+            [relation.compiled("jacobian", (i, j), "numpy") if relation.compiled("depends", (i, j), "numpy") else None
+             for j in range(len(relation.outputs))]
+            for i in range(n)
+        ]
+
+
+def _evaluate_explicit(relation, cols, n: int) -> SolveResult:
+    values = np.empty((n, len(relation.outputs)))
+    ok = np.ones(n, dtype=bool)
+    for j, o in enumerate(relation.outputs):
+        y = np.broadcast_to(relation.compiled("expression", o, "numpy")(cols), (n,))
+        ok &= np.isfinite(y)
+        rng = relation.output_ranges.get(o)
+        if rng is not None:
+            ok &= (y >= rng[0]) & (y <= rng[1])
+        values[:, j] = y
+    values[~ok] = np.nan
+    return SolveResult(values, np.where(ok, SOLVED, NO_ROOT).astype(np.int8), 0)
+
+
+def _full(a, n: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
+
+
+# -- one output: grid scan, then safeguarded Newton -------------------------------------------
+def _solve_scalar(fns: _Functions, axis: _Axis, cols, n: int, tol, max_iter, grid) -> SolveResult:
+    values = np.full((n, 1), np.nan)
+    status = np.empty(n, dtype=np.int8)
+    iterations = 0
+    # Blocks of rows small enough for the temporaries to stay in cache: on large
+    # arrays NumPy spends more time faulting in fresh pages than computing.
+    for start in range(0, n, _BLOCK):
+        sl = slice(start, min(n, start + _BLOCK))
+        block = {k: np.ascontiguousarray(v[sl]) for k, v in cols.items()}
+        values[sl, 0], status[sl], it = _solve_scalar_block(fns, axis, block, sl.stop - sl.start, tol, max_iter, grid)
+        iterations = max(iterations, it)
+    return SolveResult(values, status, iterations)
+
+
+def _solve_scalar_block(fns: _Functions, axis: _Axis, cols, n: int, tol, max_iter, grid):
+    residual, derivative, scale = fns.residual[0], fns.derivative[0][0], fns.scale[0]
+    zg = np.linspace(axis.zlow, axis.zhigh, grid)
+    yg = axis.value(zg)
+    yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
+    status = np.empty(n, dtype=np.int8)
+    za = np.empty(n)
+    zb = np.empty(n)
+    ra = np.empty(n)
+    rb = np.empty(n)
+    cell = np.empty(n, dtype=np.int64)
+    exact = np.zeros(n, dtype=bool)  # the residual is 0 at scan point `cell`
+    rows = max(1, _SCAN_CELLS // grid)
+    for start in range(0, n, rows):
+        sl = slice(start, min(n, start + rows))
+        m = sl.stop - sl.start
+        vals = {k: v[sl, None] for k, v in cols.items()}
+        vals[axis.name] = yg[None, :]
+        r = np.broadcast_to(residual(vals), (m, grid))
+        pos, neg = r > 0.0, r < 0.0  # NaN is neither: no sign information
+        change = (pos[:, :-1] & neg[:, 1:]) | (neg[:, :-1] & pos[:, 1:])
+        zero = r == 0.0
+        n_zero = np.count_nonzero(zero, 1)
+        roots = n_zero + np.count_nonzero(change, 1)
+        status[sl] = np.where(roots == 1, SOLVED, np.where(roots > 1, SEVERAL_ROOTS, NO_ROOT))
+        has_zero = n_zero > 0
+        j = np.argmax(change, 1)
+        if has_zero.any():
+            j = np.where(has_zero, np.argmax(zero, 1), j)
+        jb = np.minimum(j + 1, grid - 1)
+        i = np.arange(m)
+        za[sl], zb[sl] = zg[j], zg[jb]
+        ra[sl], rb[sl] = r[i, j], r[i, jb]
+        cell[sl], exact[sl] = j, has_zero
+
+    values = np.full(n, np.nan)
+    done = (status == SOLVED) & exact
+    values[done] = yg[cell[done]]
+    todo = np.nonzero((status == SOLVED) & ~exact)[0]
+    iterations = 0
+    if todo.size:
+        z, ok, iterations = _newton_bracketed(
+            residual, derivative, scale, axis, {k: v[todo] for k, v in cols.items()},
+            za[todo], zb[todo], ra[todo], rb[todo], tol, max_iter,
+        )
+        values[todo[ok]] = axis.value(z[ok])
+        status[todo[~ok]] = NOT_CONVERGED
+    return values, status, iterations
+
+
+def _newton_bracketed(residual, derivative, scale, axis: _Axis, cols, za, zb, ra, rb, tol, max_iter):
+    """Newton in z with bisection fallback inside [za, zb] (residuals of opposite signs).
+
+    Works on compacted arrays: converged rows leave the working set, so each
+    iteration costs only what is still moving.
+    """
+    n = len(za)
+    out = np.full(n, np.nan)
+    ok = np.zeros(n, dtype=bool)
+    sign_a = np.sign(ra)
+    lo, hi = np.minimum(za, zb), np.maximum(za, zb)
+    z = za - ra * (zb - za) / (rb - ra)  # regula falsi: a good first guess inside the bracket
+    z = np.where(np.isfinite(z) & (z > lo) & (z < hi), z, 0.5 * (za + zb))
+    idx = np.arange(n)
+    vals = dict(cols)
+    last = np.zeros(n)  # the previous Newton step (0: none, or a bisection)
+    it = 0
+    while idx.size and it < max_iter:
+        it += 1
+        y = axis.value(z)
+        vals[axis.name] = y
+        r = _full(residual(vals), z.size)
+        d = _full(derivative(vals), z.size)
+        if axis.log:
+            d = d * y
+        left = np.sign(r) == sign_a
+        za = np.where(left, z, za)
+        zb = np.where(left, zb, z)
+        lo, hi = np.minimum(za, zb), np.maximum(za, zb)
+        unit = tol * axis.step_scale(y)
+        zn = z - r / d
+        # a Newton step that lands on the bracket's end (within tol) is kept, clipped:
+        # near convergence one end often is the root to rounding
+        newton = np.isfinite(zn) & (zn >= lo - unit) & (zn <= hi + unit)
+        zn = np.where(newton, np.clip(zn, lo, hi), 0.5 * (lo + hi))
+        zero = r == 0.0
+        step = np.abs(zn - z)
+        # Newton converging quadratically: the error left after this step is about
+        # step^3 / previous_step^2, which saves the iteration that would only confirm it
+        quadratic = newton & (last > 0) & (step <= 1e-2 * last) & (step**3 <= 1e-2 * unit * last**2)
+        conv = zero | (step <= unit) | (hi - lo <= unit) | quadratic
+        if it > 3:  # stuck at rounding level: the residual cannot get smaller
+            conv |= np.abs(r) <= _NOISE * _full(scale(vals), z.size)
+        zn = np.where(zero, z, zn)
+        if conv.all():
+            out[idx], ok[idx] = zn, True
+            idx = idx[:0]
+            break
+        if conv.any():
+            out[idx[conv]], ok[idx[conv]] = zn[conv], True
+            keep = ~conv
+            idx, zn, za, zb, sign_a = idx[keep], zn[keep], za[keep], zb[keep], sign_a[keep]
+            step, newton = step[keep], newton[keep]
+            vals = {k: v[keep] for k, v in vals.items()}
+        z = zn
+        last = np.where(newton, step, 0.0)
+    return out, ok, it
+
+
+# -- systems: damped Newton from several starts ------------------------------------------------
+def _start_points(k: int, count: int) -> np.ndarray:
+    """The centre of the unit box, then an additive-recurrence (Roberts R_k) sequence in [0.1, 0.9]^k."""
+    phi = 2.0
+    for _ in range(64):  # the root of phi^(k+1) = phi + 1
+        phi = (1.0 + phi) ** (1.0 / (k + 1))
+    alpha = (1.0 / phi) ** np.arange(1, k + 1)
+    i = np.arange(1, count)[:, None]
+    u = 0.1 + 0.8 * ((0.5 + i * alpha) % 1.0)
+    return np.vstack([np.full((1, k), 0.5), u])
+
+
+def _solve_system(fns: _Functions, axes: list[_Axis], cols, n: int, tol, max_iter, starts) -> SolveResult:
+    values = np.full((n, len(axes)), np.nan)
+    status = np.empty(n, dtype=np.int8)
+    iterations = 0
+    for start in range(0, n, _BLOCK):
+        sl = slice(start, min(n, start + _BLOCK))
+        block = {k: np.ascontiguousarray(v[sl]) for k, v in cols.items()}
+        values[sl], status[sl], it = _solve_system_block(fns, axes, block, sl.stop - sl.start, tol, max_iter, starts)
+        iterations = max(iterations, it)
+    return SolveResult(values, status, iterations)
+
+
+def _solve_system_block(fns: _Functions, axes: list[_Axis], cols, n: int, tol, max_iter, starts):
+    k = len(axes)
+    zlo = np.array([a.zlow for a in axes])[:, None]
+    zhi = np.array([a.zhigh for a in axes])[:, None]
+    u = _start_points(k, starts)
+    roots = np.full((starts, k, n), np.nan)
+    converged = np.zeros((starts, n), dtype=bool)
+    against_edge = np.zeros((starts, n), dtype=bool)
+    iterations = 0
+    for s in range(starts):
+        z0 = np.repeat(zlo + (zhi - zlo) * u[s][:, None], n, axis=1)
+        z, conv, edge, it = _damped_newton(fns, axes, cols, z0, zlo, zhi, tol, max_iter)
+        iterations = max(iterations, it)
+        for j, a in enumerate(axes):
+            roots[s, j, conv] = a.value(z[j, conv])
+        converged[s], against_edge[s] = conv, edge & ~conv
+
+    found = converged.any(0)
+    first = np.argmax(converged, 0)
+    values = roots[first, :, np.arange(n)]  # [n, k]
+    distinct = np.zeros(n, dtype=bool)
+    linear = np.array([not a.log for a in axes])
+    floor = DISTINCT * 1e-3 * (zhi - zlo)[:, 0]  # linear outputs: roots near zero differ by more than this
+    for s in range(starts):
+        other = roots[s].T
+        gap = np.abs(other - values)
+        apart = (gap > DISTINCT * np.maximum(np.abs(other), np.abs(values))) & (~linear | (gap > floor))
+        distinct |= converged[s] & apart.any(1)
+    status = np.where(found, np.where(distinct, SEVERAL_ROOTS, SOLVED),
+                      np.where(against_edge.all(0), NO_ROOT, NOT_CONVERGED)).astype(np.int8)
+    values[status != SOLVED] = np.nan
+    return values, status, iterations
+
+
+def _system_values(axes, cols, z) -> tuple[dict, list]:
+    vals = dict(cols)
+    ys = [a.value(z[j]) for j, a in enumerate(axes)]
+    for a, y in zip(axes, ys):
+        vals[a.name] = y
+    return vals, ys
+
+
+def _residuals(fns: _Functions, vals, m: int) -> np.ndarray:
+    return np.stack([_full(fn(vals), m) for fn in fns.residual])
+
+
+def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
+    """Newton in z ([k, n]) with backtracking on |r/S|^2, iterates clipped to the box [zlo, zhi].
+
+    Each equation is divided by its term scale S at the current iterate, so the merit
+    function weighs every equation by its own size.  Returns the final z, the converged
+    rows, the rows that ended against the box, and the iterations taken.
+    """
+    k, n = z.shape
+    out = z.copy()
+    conv = np.zeros(n, dtype=bool)
+    idx = np.arange(n)
+    raw = None  # the residuals at z when the line search has computed them already
+    last = np.zeros(n)  # the previous full Newton step, relative (0: none, or a damped one)
+    it = 0
+    while idx.size and it < max_iter:
+        it += 1
+        m = idx.size
+        vals, ys = _system_values(axes, cols, z)
+        scale = np.stack([_full(fn(vals), m) for fn in fns.scale])
+        scale = np.where(scale > 0, scale, 1.0)
+        res = (_residuals(fns, vals, m) if raw is None else raw) / scale
+        jac = np.zeros((k, k, m))  # [equation, output, row]: contiguous rows for the elimination
+        for i in range(k):
+            for j, a in enumerate(axes):
+                fn = fns.derivative[i][j]
+                if fn is not None:
+                    jac[i, j] = _full(fn(vals), m) * (ys[j] if a.log else 1.0) / scale[i]
+        merit = np.einsum("im,im->m", res, res)
+        step, singular = _linear_solve(jac, -res)
+        singular |= ~np.isfinite(merit)
+        step[:, singular] = 0.0
+        unit = np.stack([tol * a.step_scale(y) for a, y in zip(axes, ys)])
+        size = np.max(np.abs(step) / unit, 0) * tol  # the step, relative
+        noise = merit <= k * _NOISE**2  # every residual at rounding level
+        # converging quadratically: what this step leaves is about size^3 / last^2 (as in one dimension)
+        quadratic = (last > 0) & (size <= 1e-2 * last) & (size**3 <= 1e-2 * tol * last**2)
+        small = ((size <= tol) | noise | quadratic) & ~singular
+        # backtracking: halve the step until the merit falls (at most 12 times)
+        trial = z.copy()
+        raw = np.full((k, m), np.nan)
+        alpha = 1.0
+        full = np.zeros(0, dtype=np.int64)  # the rows whose full step was taken
+        accepted = small | singular
+        for _ in range(12):
+            pending = np.nonzero(~accepted)[0]
+            if not pending.size:
+                break
+            cand = np.clip(z[:, pending] + alpha * step[:, pending], zlo, zhi)
+            v_c, _ = _system_values(axes, {key: v[pending] for key, v in cols.items()}, cand)
+            r_c = _residuals(fns, v_c, pending.size)
+            scaled = r_c / scale[:, pending]
+            better = np.einsum("im,im->m", scaled, scaled) < merit[pending]  # NaN compares False
+            ok = pending[better]
+            trial[:, ok], raw[:, ok] = cand[:, better], r_c[:, better]
+            accepted[ok] = True
+            if alpha == 1.0:
+                full = ok
+            alpha *= 0.5
+        newton_end = z + step
+        inside = np.all((newton_end >= zlo) & (newton_end <= zhi), 0)
+        trial[:, small] = np.where(noise[small], z[:, small], np.clip(newton_end[:, small], zlo, zhi))
+        # converged: the Newton step was within tol (or the residual at rounding level) inside the box
+        done = small & (inside | noise)
+        stop = small | singular | ~accepted
+        out[:, idx] = trial
+        conv[idx[done]] = True
+        keep = ~stop
+        last = np.zeros(m)
+        last[full] = size[full]
+        if not keep.all():
+            idx, trial, raw, last = idx[keep], trial[:, keep], raw[:, keep], last[keep]
+            cols = {key: v[keep] for key, v in cols.items()}
+        z = trial
+    span = zhi - zlo
+    edge = np.any((out <= zlo + 1e-9 * span) | (out >= zhi - 1e-9 * span), 0)
+    return out, conv, edge, it
+
+
+def _linear_solve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve a[:, :, i] x[:, i] = b[:, i] for a [k, k, m] and b [k, m], vectorised over m.
+
+    Gaussian elimination with partial pivoting on contiguous [m] rows: for small k far
+    faster than one LAPACK call per matrix.  Returns x [k, m] and a mask of the singular
+    (or non-finite) systems, whose x is meaningless.
+    """
+    k, m = b.shape
+    a = [[a[i, j].copy() for j in range(k)] for i in range(k)]
+    b = [b[i].copy() for i in range(k)]
+    with np.errstate(all="ignore"):
+        size = np.max(np.abs(np.stack([e for row in a for e in row])), 0)
+        singular = ~np.isfinite(size) | (size == 0.0)
+        tiny = k * np.finfo(np.float64).eps * size
+        for c in range(k):
+            if c < k - 1:  # bring the largest remaining entry of column c to row c
+                best = np.abs(a[c][c])
+                pick = np.full(m, c)
+                for r in range(c + 1, k):
+                    bigger = np.abs(a[r][c]) > best
+                    best = np.where(bigger, np.abs(a[r][c]), best)
+                    pick = np.where(bigger, r, pick)
+                for r in range(c + 1, k):
+                    swap = pick == r
+                    if swap.any():
+                        for j in range(c, k):
+                            a[c][j], a[r][j] = np.where(swap, a[r][j], a[c][j]), np.where(swap, a[c][j], a[r][j])
+                        b[c], b[r] = np.where(swap, b[r], b[c]), np.where(swap, b[c], b[r])
+            singular |= ~(np.abs(a[c][c]) > tiny)
+            pivot = np.where(singular, 1.0, a[c][c])
+            for r in range(c + 1, k):
+                factor = a[r][c] / pivot
+                for j in range(c + 1, k):
+                    a[r][j] = a[r][j] - factor * a[c][j]
+                b[r] = b[r] - factor * b[c]
+        x = [None] * k
+        for r in range(k - 1, -1, -1):
+            acc = b[r]
+            for j in range(r + 1, k):
+                acc = acc - a[r][j] * x[j]
+            x[r] = acc / np.where(singular, 1.0, a[r][r])
+    return np.stack(x), singular

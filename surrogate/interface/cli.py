@@ -1,0 +1,405 @@
+"""The `surrogate` command line: list, train, verify, predict, export, fit.
+
+A user error prints one clear line on stderr and exits with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import INSTALL_TRAIN, TRAIN_MODULES, SurrogateError
+
+__all__ = ["main"]
+
+
+class UsageError(SurrogateError, ValueError):
+    """A command-line argument that cannot be used."""
+
+
+def _relation(spec: str):
+    """Resolve 'module:name' (or a catalogue name like 'seeds:seed001') to a Relation."""
+    from ..declaration.relation import Relation
+
+    if ":" not in spec:
+        raise UsageError(f"{spec!r} is not MODULE:NAME; for example equations.seeds:seed001 (see `surrogate list`)")
+    mod_name, _, name = spec.partition(":")
+    candidates = [mod_name] if "." in mod_name else [mod_name, f"equations.{mod_name}"]
+    module = None
+    for cand in candidates:
+        try:
+            module = importlib.import_module(cand)
+            break
+        except ModuleNotFoundError as e:
+            if e.name != cand and not cand.startswith(str(e.name)):
+                raise
+    if module is None:
+        raise UsageError(f"no module {mod_name!r} (tried {', '.join(candidates)}); see `surrogate list`")
+    rel = getattr(module, name, None)
+    if not isinstance(rel, Relation):
+        found = ", ".join(n for n, v in vars(module).items() if isinstance(v, Relation)) or "none"
+        raise UsageError(f"{module.__name__} has no relation named {name!r}; it has: {found}")
+    return rel
+
+
+def _catalogue():
+    import equations
+
+    from ..declaration.relation import Relation
+
+    for mod_name in equations.MODULES:
+        module = importlib.import_module(mod_name)
+        for name in getattr(module, "__all__", []):
+            rel = getattr(module, name)
+            if isinstance(rel, Relation):
+                yield mod_name, name, rel
+
+
+def _bound(e) -> str:
+    return str(e) if getattr(e, "free_symbols", None) else f"{float(e):g}"
+
+
+def cmd_list(args) -> int:
+    from ..persistence import shipped
+
+    catalogue = {e.name: e for e in shipped.entries()}
+    for mod_name, name, rel in _catalogue():
+        entry = catalogue.get(name) if catalogue.get(name) and catalogue[name].module == mod_name else None
+        if args.shipped and entry is None:
+            continue
+        short = mod_name.removeprefix("equations.")
+        eqs = "; ".join(str(e) for e in rel.equations)
+        extra = f"  (parameters: {', '.join(rel.parameters)})" if rel.parameters else ""
+        print(f"{short}:{name:<14} {eqs}{extra}")
+        ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}" for n, (lo, hi) in rel.bounds.items())
+        print(f"    inputs     {ranges}")
+        if entry is None:
+            continue
+        print(f"    validity   {entry.source['validity']}")
+        print(f"    source     {entry.source['source']}")
+        print(f"    accuracy   {entry.source['accuracy']} (the correlation's, as its source states it)")
+        st = shipped.status(entry)
+        cert = st.certificate if st.ok else None
+        if cert is not None:
+            how = f"{cert.get('points', 0):,} points + search" if cert.get("points") else "verify"
+            print(f"    surrogate  certified max error {cert.get('max_error', float('nan')):.3g} "
+                  f"(p99 {cert.get('p99_error', float('nan')):.3g}; {how}); sg.catalogue(\"{name}\"), "
+                  f"surrogate predict {name} in.csv")
+        else:
+            print(f"    surrogate  {st.message or 'shipped without a certificate'}")
+    return 0
+
+
+def _artifact(arg: str) -> str:
+    """A path to an artifact: `arg` itself when it is a file (or looks like a path), else the shipped
+    surrogate of that name (UsageError naming the catalogue when there is none)."""
+    import os
+
+    from ..persistence import shipped
+
+    if os.path.exists(arg) or os.sep in arg or "/" in arg or arg.endswith(".surrogate"):
+        return arg
+    try:
+        e = shipped.entry(arg)
+    except shipped.UnknownRelation as err:
+        raise UsageError(f"{arg!r} is neither a file nor a shipped surrogate: {err}") from None
+    st = shipped.status(e)
+    if not st.ok:
+        from ..errors import ArtifactError
+
+        raise ArtifactError(st.message)
+    return str(e.path)
+
+
+def cmd_train(args) -> int:
+    from ..checking.verify import verify
+    from ..training.loop import train
+
+    rel = _relation(args.relation)
+    out = args.output or f"{rel.name or args.relation.split(':')[-1]}.surrogate"
+    model = train(rel, tolerance=args.tolerance, time_limit=args.time_limit, max_steps=args.max_steps,
+                  device=args.device, seed=args.seed, progress=not args.quiet and None, atol=args.atol)
+    info = model.info
+    if info["stop"] == "interrupted":  # Ctrl-C: nothing the user made is lost
+        print(f"interrupted after {info['steps']} steps: verifying and saving the best model so far "
+              "(Ctrl-C again saves it without a certificate)", file=sys.stderr)
+    try:
+        model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
+    except KeyboardInterrupt:
+        model.save(out)
+        print(f"interrupted while verifying: saved {out} without a certificate "
+              f"(run `surrogate verify {out}`)", file=sys.stderr)
+        return 130
+    model.save(out)
+    print(f"trained {rel.name} on {info['device']}: {info['steps']} steps in {info['seconds']:.1f} s "
+          f"(stopped by {info['stop']})")
+    print(model.certificate)
+    print(f"saved {out}")
+    return 130 if info["stop"] == "interrupted" else 0
+
+
+def cmd_verify(args) -> int:
+    from ..checking.verify import verify
+    from ..model.artifact import load
+
+    if args.hypothesis is not None and args.hypothesis < 1:
+        raise UsageError(f"--hypothesis takes a positive number of examples, not {args.hypothesis!r}")
+    if args.plot:  # before the verification, which may take minutes
+        from .plot import plot_error, require_matplotlib
+
+        require_matplotlib()
+    model = load(_artifact(args.file))
+    if args.prove:  # what prove refuses, before the verification's minutes
+        from ..checking.prove import provable
+
+        provable(model, args.atol)
+    cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
+    if args.hypothesis:
+        cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
+    if args.prove:
+        from ..checking.prove import prove
+
+        model.certificate = cert
+        prove(model, within=args.within, time_limit=args.prove_time, atol=cert.atol)  # attaches itself
+        cert = model.certificate
+    print(cert)
+    if args.plot:
+        plot_error(model, certificate=cert, tolerance=args.tolerance).savefig(args.plot, dpi=100)
+        print(f"wrote the error map to {args.plot}")
+    if args.tolerance is not None and not cert.passes(args.tolerance):
+        print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
+    """The certificate with a targeted Hypothesis search folded into its max and worst point."""
+    import dataclasses
+
+    from ..checking.testing import error_at, worst_case
+
+    error, point = worst_case(model, examples=examples, atol=atol, seed=seed)
+    found = {"examples": examples, "max_error": error, "worst": point}
+    search = {**cert.search, "hypothesis": found,
+              "method": f"{cert.search.get('method', 'none')}; then {examples} targeted Hypothesis examples "
+                        f"(max {error:.4g})"}
+    if not point or error <= cert.max_error:
+        return dataclasses.replace(cert, search=search)
+    parts = error_at(model, model.relation, point, atol=atol)
+    worst = dict(point)
+    for j, o in enumerate(model.outputs):
+        worst[o] = float(parts["prediction"][0, j])
+        worst[f"{o}_reference"] = float(parts["reference"][0, j])
+    return dataclasses.replace(cert, max_error=error, worst=worst, search=search)
+
+
+def cmd_report(args) -> int:
+    import os
+
+    from .report import write_report
+
+    if args.points < 16:
+        raise UsageError(f"--points must be at least 16, not {args.points}")
+    if args.tolerance is not None and not args.tolerance > 0:
+        raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
+    path = _artifact(args.file)  # a shipped name's report goes to NAME-report here, not into the package
+    out = args.output or os.path.splitext(args.file)[0] + "-report"
+    page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    print(f"wrote {page}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import pandas as pd
+
+    from ..model.artifact import load
+
+    model = load(_artifact(args.file))
+    try:
+        df = pd.read_csv(args.csv)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {args.csv!r} as CSV: {e}") from None
+    out = model.predict(df, outside="allow" if args.allow_outside else "raise")
+    result = pd.concat([df, out], axis=1) if args.with_inputs else out
+    if args.output:
+        result.to_csv(args.output, index=False)
+        print(f"wrote {len(result)} rows to {args.output}")
+    else:
+        result.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import os
+
+    from ..model.artifact import load
+
+    if args.onnx is None:
+        raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
+    path = _artifact(args.file)  # a shipped name's graph goes to NAME.onnx here, not into the package
+    out = args.onnx or os.path.splitext(args.file)[0] + ".onnx"
+    model = load(path)
+    try:
+        model.export_onnx(out)
+    except ImportError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {out}: input 'inputs' float32 [N, {len(model.inputs)}] = {', '.join(model.inputs)}; "
+          f"output 'outputs' float32 [N, {len(model.outputs)}] = {', '.join(model.outputs)}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    import json
+
+    import pandas as pd
+
+    from ..errors import FitError
+    from ..fitting.fit import fit
+
+    rel = _relation(args.relation)
+    try:  # read here rather than through fit_report, so that -o reuses the same fit
+        data = pd.read_csv(args.csv)
+    except (OSError, ValueError) as e:  # pandas' parser errors derive from ValueError
+        raise FitError(f"cannot read {args.csv!r} as CSV: {e}") from None
+    result = fit(rel, data, loss=args.loss, starts=args.starts, nan=args.nan, seed=args.seed)
+    print(result)  # the text fit_report returns for the same options
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(json.dumps(_fit_summary(result), indent=2, allow_nan=False) + "\n")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _fit_summary(result) -> dict:
+    """The fit as strict JSON: a non-finite number (stderr of a parameter the data cannot identify) is null."""
+    import math
+
+    def number(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    return {
+        "relation": result.relation.name,
+        "values": {n: number(v) for n, v in result.values.items()},
+        "stderr": {n: number(v) for n, v in result.stderr.items()},
+        "loss": number(result.loss),
+        "n_points": result.n_points,
+        "success": result.success,
+        "warnings": result.warnings,
+        "options": result.options,
+    }
+
+
+_FILE_HELP = "a .surrogate file, or the name of a shipped surrogate (surrogate list --shipped), e.g. gnielinski"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="surrogate", description="Verified neural surrogates of physical formulas.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list the catalogue's relations, with the shipped surrogates' certificates")
+    s.add_argument("--shipped", action="store_true",
+                   help="only the relations shipped trained (sg.catalogue(NAME), surrogate predict NAME in.csv)")
+    s.set_defaults(run=cmd_list)
+
+    s = sub.add_parser("train", help="train a relation, verify it and save the artifact")
+    s.add_argument("relation", help="MODULE:NAME, e.g. seeds:seed001 or mypackage.physics:relation")
+    s.add_argument("-o", "--output", help="artifact path (default: NAME.surrogate)")
+    s.add_argument("--tolerance", type=float, help="stop once the validation max error is below this")
+    s.add_argument("--time-limit", type=float, help="seconds of training (default 60 when no --max-steps)")
+    s.add_argument("--max-steps", type=int, help="number of optimiser steps")
+    s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2); "
+                        "default 0, or the relation's suggestion where an output's scale vanishes")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(run=cmd_train)
+
+    s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
+    s.add_argument("file", help=_FILE_HELP)
+    s.add_argument("--points", type=int, default=1_000_000)
+    s.add_argument("--atol", type=float, default=None,
+                   help="absolute error floor (default: the one the surrogate was trained with)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--tolerance", type=float, help="exit with status 1 when the max error is above this")
+    s.add_argument("--hypothesis", type=int, metavar="N",
+                   help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
+                        "error they find into the result")
+    s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
+    s.add_argument("--prove", action="store_true",
+                   help="also prove an upper bound on the max error over the whole domain (explicit relations of "
+                        "up to 3 inputs; docs/prove.md)")
+    s.add_argument("--within", type=float, default=2.0,
+                   help="with --prove: stop once the bound is within this factor of the largest error found")
+    s.add_argument("--prove-time", type=float, default=60.0, metavar="SECONDS",
+                   help="with --prove: the time limit of the proof (the best bound so far is shown)")
+    s.set_defaults(run=cmd_verify)
+
+    s = sub.add_parser("report", help="write a one-page report of a saved surrogate (needs matplotlib)")
+    s.add_argument("file", help=_FILE_HELP)
+    s.add_argument("-o", "--output", metavar="DIR", help="folder for the page and its PNGs (default: FILE-report)")
+    s.add_argument("--format", choices=("html", "md"), default="html", help="DIR/index.html or DIR/README.md")
+    s.add_argument("--tolerance", type=float, help="draw this error level on the map")
+    s.add_argument("--points", type=int, default=200_000, help="dense sample behind the error distribution")
+    s.set_defaults(run=cmd_report)
+
+    s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
+    s.add_argument("file", help=_FILE_HELP)
+    s.add_argument("csv")
+    s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
+    s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
+    s.add_argument("--allow-outside", action="store_true", help="predict at points outside the domain too")
+    s.set_defaults(run=cmd_predict)
+
+    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX)")
+    s.add_argument("file", help=_FILE_HELP)
+    s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
+                   help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
+                        "to OUT (default: FILE with the suffix .onnx); needs pip install 'surrogate-formula[onnx]'")
+    s.set_defaults(run=cmd_export)
+
+    s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")
+    s.add_argument("relation", help="MODULE:NAME of a relation with parameters, e.g. seeds:cosexp")
+    s.add_argument("csv", help="one column per input and output, named after the relation's symbols")
+    s.add_argument("--loss", choices=("squared", "absolute", "robust"), default="squared",
+                   help="least squares, least absolute deviations, or soft-L1 (resists outliers)")
+    s.add_argument("--starts", type=int, metavar="N",
+                   help="Sobol points of the global search (default 4096, best a power of two)")
+    s.add_argument("--nan", choices=("raise", "omit"), default="raise",
+                   help="refuse rows with NaN or infinite values, or leave them out")
+    s.add_argument("--seed", type=int, default=0, help="seeds the Sobol scrambling: the same seed, the same fit")
+    s.add_argument("-o", "--output", metavar="OUT.json",
+                   help="also write values, stderr (null where not identifiable), loss and warnings as JSON")
+    s.set_defaults(run=cmd_fit)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except SurrogateError as e:
+        first, *rest = str(e).splitlines() or [""]
+        print(f"surrogate {args.command}: {first}", file=sys.stderr)
+        for line in rest:
+            print(line, file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        print(f"surrogate {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"surrogate {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except ModuleNotFoundError as e:  # a plain (runtime-only) install: `list` works, training does not
+        if (e.name or "").partition(".")[0] not in TRAIN_MODULES:
+            raise
+        print(f"surrogate {args.command}: needs {e.name}, which is not installed here: {INSTALL_TRAIN}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

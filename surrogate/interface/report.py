@@ -1,0 +1,250 @@
+"""A one-page report for a saved surrogate: `surrogate report FILE -o DIR`.
+
+The page (DIR/index.html, or DIR/README.md with format="md") holds the relation,
+its inputs and their ranges, the certificate, the error map, the training curve
+when the artifact carries a history, the network and how to load and call the
+model.  It is self-contained apart from the PNGs it writes beside it and links
+nothing else: no script, no stylesheet, no font from the network, so it reads the
+same offline.  The equations are typeset by matplotlib's mathtext into PNGs (MathJax
+would need the network at view time); the LaTeX source (SymPy's) and the plain
+SymPy form are printed under each, so nothing depends on the rendering.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from .plot import PLOT_POINTS, plot_error, plot_training, require_matplotlib
+
+__all__ = ["write_report"]
+
+FORMATS = {"html": "index.html", "md": "README.md"}
+
+
+def write_report(source, directory, *, format: str = "html", tolerance: float | None = None,
+                 points: int = PLOT_POINTS, dpi: int = 100, about: Sequence[tuple[str, str]] = (),
+                 note: str | None = None, artifact: str | None = None) -> Path:
+    """Write the report of `source` (an artifact path or a Surrogate) into `directory`.
+
+    `about` adds a section "Source and validity" after the relation: a two-column
+    table of (what, text) rows (the catalogue's datasheets give the source, its
+    validity and its accuracy there), followed by the paragraph `note`.  `artifact`
+    is the file name the "load and call it" examples use (default: the file's, or
+    NAME.surrogate).
+
+    Returns the page's path.  Writes the page and its PNGs (error-map.png,
+    training.png when the model has a training history, equation-N.png for each
+    equation mathtext can typeset), overwriting those names and nothing else.
+    """
+    from ..model.artifact import load
+
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    require_matplotlib()  # fail before writing anything when matplotlib is missing
+    if isinstance(source, (str, os.PathLike)):
+        model, default = load(source), os.path.basename(os.fspath(source))
+    else:
+        model = source
+        default = f"{model.relation.name or 'model'}.surrogate"
+    artifact = artifact or default
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rel, cert, info = model.relation, model.certificate, dict(model.info or {})
+    name = rel.name or "relation"
+    blocks: list[tuple] = [("h1", f"{name}: a verified surrogate")]
+
+    blocks.append(("h2", "Relation"))
+    for i, eq in enumerate(rel.equations, 1):
+        latex = sp.latex(eq)
+        png = f"equation-{i}.png"
+        if _typeset(latex, out / png):
+            blocks.append(("img", png, f"equation {i}: {latex}"))
+        else:
+            blocks.append(("p", "(not typeset: matplotlib's mathtext cannot parse this LaTeX)"))
+        blocks.append(("code", f"LaTeX: {latex}\nSymPy: {sp.sstr(eq)}"))
+    kind = "explicit" if rel.is_explicit else "implicit (the outputs come from a numeric solve)"
+    blocks.append(("p", f"{kind}; inputs {', '.join(rel.inputs)}; outputs {', '.join(rel.outputs)}"))
+    rows = [[s.name, _bound(s.low), _bound(s.high), f"{s.range[0]:.6g} .. {s.range[1]:.6g}", s.scale]
+            for s in rel.domain.inputs]
+    blocks.append(("table", ["input", "low", "high", "range over the domain", "scale"], rows))
+    if any(r is not None for r in rel.output_ranges.values()):
+        rows = [[o, "" if r is None else f"{r[0]:.6g} .. {r[1]:.6g}"] for o, r in rel.output_ranges.items()]
+        blocks.append(("table", ["output", "declared range"], rows))
+    if about or note:
+        blocks.append(("h2", "Source and validity"))
+        if about:
+            blocks.append(("table", ["", ""], [[k, v] for k, v in about]))
+        if note:
+            blocks.append(("p", note))
+
+    blocks.append(("h2", "Certificate"))
+    if cert is None:
+        blocks.append(("p", "This artifact carries no certificate (surrogate verify FILE makes one). The map below "
+                            "marks the worst point of its own sample."))
+    else:
+        frame = cert.to_frame()
+        blocks.append(("table", ["output", "max", "p99", "mean"],
+                       [[i, *(f"{v:.4g}" for v in row)] for i, row in zip(frame.index, frame.to_numpy())]))
+        if cert.max_error > cert.dense_max_error:
+            blocks.append(("p", "The rows per output are over the dense sample; the max of 'all' includes the "
+                                "worse point the search found."))
+        worst = ", ".join(f"{k} = {v:.9g}" for k, v in cert.worst.items())
+        facts = [
+            ["error", cert.error + (f", atol = {cert.atol:g}" if cert.atol else "")],
+            ["worst point", worst],
+            ["dense sample", f"{cert.points:,} scrambled Sobol points, seed {cert.seed}"
+                             + (", half drawn log-uniformly towards edges" if cert.search.get("edges") else "")
+                             + f"; max there {cert.dense_max_error:.4g}"],
+            ["search", str(cert.search.get("method", "none"))],
+        ]
+        if cert.residual:
+            facts.append(["residual |r(x, y_hat)| / S_r",
+                          ", ".join(f"{k} {v:.4g}" for k, v in cert.residual.items())])
+        if cert.unsolved:
+            counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cert.unsolved["counts"].items() if v)
+            facts.append(["not settled by the solver", f"{counts} of {cert.points:,} points (excluded above)"])
+        elif cert.undefined_points:
+            facts.append(["reference undefined", f"{cert.undefined_points:,} points (excluded above)"])
+        facts.append(["took", f"{cert.seconds:.1f} s"])
+        if cert.proof:
+            from ..model.records import Proof
+
+            facts.append(["proven bound (all points)", Proof.from_dict(cert.proof).summary()])
+        blocks.append(("table", ["", ""], facts))
+
+    blocks.append(("h2", "Error over the domain"))
+    fig = plot_error(model, tolerance=tolerance, points=points)
+    fig.savefig(out / "error-map.png", dpi=dpi)
+    blocks.append(("img", "error-map.png", f"error of the {name} surrogate over its domain"))
+    blocks.append(("p", _map_caption(rel.domain.dim, cert is not None)))
+
+    blocks.append(("h2", "Training"))
+    if info.get("history"):
+        plot_training(model).savefig(out / "training.png", dpi=dpi)
+        blocks.append(("img", "training.png", "validation error during training"))
+    facts = [[k, _fmt(info[k])] for k in ("steps", "seconds", "stop", "device", "seed", "atol", "restarts",
+                                         "validation") if k in info]
+    pieces = getattr(model, "models", None)  # a piecewise model: one network per piece (piecewise.py)
+    nets = model.networks if pieces else [model]
+    if nets:
+        cfg = nets[0].module.net.config
+        skip = ", skip connections" if cfg.get("skip") else ""
+        dtype = str(model.dtype).replace("torch.", "")
+        layers = f"{cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip})"
+        facts.append(["network", f"MLP, {layers}, {dtype}" + (f", one per piece ({len(pieces)})" if pieces else "")])
+    if pieces and len(nets) < len(pieces):
+        facts.append(["constant pieces", f"{len(pieces) - len(nets)} (their values, exactly; no network)"])
+    blocks.append(("table", ["", ""], facts))
+
+    blocks.append(("h2", "Load and call it"))
+    example = rel.domain.chart(np.full((1, rel.domain.dim), 0.5))[0]
+    short = np.array([float(f"{v:.6g}") for v in example])
+    example = short if rel.domain.contains(short[None])[0] else example  # short, unless rounding leaves the domain
+    cols = ", ".join(f'"{n}": [{v!r}]' for n, v in zip(rel.inputs, example.tolist()))
+    kwargs = ", ".join(f"{n}={v!r}" for n, v in zip(rel.inputs, example.tolist()))
+    out0 = rel.outputs[0]
+    blocks.append(("p", "In Python (a point inside the domain; outside it, predict raises DomainError):"))
+    blocks.append(("code", f"import pandas as pd\nimport surrogate as sg\n\nmodel = sg.load(\"{artifact}\")\n"
+                           f"df = pd.DataFrame({{{cols}}})\nprint(model.predict(df))  # columns "
+                           f"{', '.join(rel.outputs)}\nprint(model({kwargs})[\"{out0}\"])"))
+    blocks.append(("p", "With NumPy only (no torch), from the same file:"))
+    blocks.append(("code", f"from surrogate import runtime\n\nmodel = runtime.load(\"{artifact}\")\n"
+                           f"print(model.predict(df))"))
+    blocks.append(("p", f"From the shell (in.csv has the columns {', '.join(rel.inputs)}):"))
+    blocks.append(("code", f"surrogate predict {artifact} in.csv -o out.csv\n"
+                           f"surrogate verify {artifact} --plot error.png\n"
+                           f"surrogate export {artifact} --onnx"))
+
+    page = out / FORMATS[format]
+    page.write_text(_html(name, blocks) if format == "html" else _markdown(blocks), encoding="utf-8")
+    return page
+
+
+def _typeset(latex: str, path: Path) -> bool:
+    """The equation as a PNG by matplotlib's mathtext; False (and no file) when it cannot parse it."""
+    from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
+
+    try:
+        mathtext.math_to_image(f"${latex}$", str(path), prop=FontProperties(size=15), dpi=150, format="png")
+    except ValueError:  # mathtext's parse errors
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _map_caption(d: int, certified: bool) -> str:
+    star = "the certificate's worst point" if certified else "the worst point of the plotted sample"
+    if d == 1:
+        what = "The error against the input"
+    elif d == 2:
+        what = "The error over the domain (grey outside it)"
+    else:
+        what = "The error on every two-input slice through the worst point (grey outside the domain)"
+    return (f"{what}; the red star is {star}. Beside it (when shown): the error over a dense sample drawn as "
+            "the certificate draws it, and the error against the distance to each edge of the domain (a "
+            "dependent or zero bound), where thin layers invisible on the map show up.")
+
+
+def _bound(e: sp.Expr) -> str:
+    return sp.sstr(e) if e.free_symbols else f"{float(e):.6g}"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _html(title: str, blocks: list[tuple]) -> str:
+    e = html.escape
+    parts = []
+    for b in blocks:
+        if b[0] in ("h1", "h2", "p"):
+            parts.append(f"<{b[0]}>{e(b[1])}</{b[0]}>")
+        elif b[0] == "img":
+            parts.append(f'<p><img src="{e(b[1])}" alt="{e(b[2])}"></p>')
+        elif b[0] == "code":
+            parts.append(f"<pre><code>{e(b[1])}</code></pre>")
+        elif b[0] == "table":
+            head = "".join(f"<th>{e(str(h))}</th>" for h in b[1])
+            body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in b[2])
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.4}"
+             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;"
+             "text-align:left;vertical-align:top}pre{background:#f4f4f4;padding:.6em;overflow-x:auto}"
+             "img{max-width:100%}")
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{e(title)}</title>\n'
+            f"<style>{style}</style>\n</head>\n<body>\n" + "\n".join(parts) + "\n</body>\n</html>\n")
+
+
+def _markdown(blocks: list[tuple]) -> str:
+    def cell(c) -> str:
+        return str(c).replace("|", "\\|").replace("\n", " ")
+
+    parts = []
+    for b in blocks:
+        if b[0] == "h1":
+            parts.append(f"# {b[1]}")
+        elif b[0] == "h2":
+            parts.append(f"## {b[1]}")
+        elif b[0] == "p":
+            parts.append(b[1])
+        elif b[0] == "img":
+            parts.append(f"![{cell(b[2]).replace(']', ')').replace('[', '(')}]({b[1]})")
+        elif b[0] == "code":
+            parts.append(f"```\n{b[1]}\n```")
+        elif b[0] == "table":
+            lines = ["| " + " | ".join(cell(h) for h in b[1]) + " |", "|" + "---|" * len(b[1])]
+            lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in b[2]]
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,214 @@
+"""Evaluate a saved surrogate with NumPy alone: no torch, no code from the file.
+
+    from surrogate import runtime
+    model = runtime.load("seed001.surrogate")
+    df_out = model.predict(df_in)            # same columns and checks as Surrogate.predict
+    y = model(x1=..., x2=...)["y"]
+
+The file is read through `surrogate.format` (the one parser of the format, shared
+with `surrogate.load`), the features and heads are `surrogate.scaling`'s own
+functions on NumPy arrays (in float64), and the network runs in its stored
+precision (float32 for a default model), so the numbers match torch's to float32
+rounding of the network's outputs.
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import format as fmt
+from .predictor import Predictor
+from .scaling import features, heads
+
+__all__ = ["PiecewiseRuntime", "Runtime", "load"]
+
+#: Rows per block of the forward pass: big enough to amortise NumPy's per-call cost, small
+#: enough that a block's activations (rows x width) stay in the CPU's cache.
+BLOCK_ROWS = 8192
+
+
+def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
+    """Read a surrogate artifact for NumPy-only prediction.
+
+    precision="float64" (the default) evaluates the stored weights in float64, as
+    the torch model's `evaluate` and the ONNX export do, so all three agree to
+    ~1e-12; "float32" evaluates as trained, about twice as fast, to float32
+    rounding.  Runs nothing from the file: raises ArtifactError naming the problem
+    for a corrupt, hostile or unknown file, exactly as `surrogate.load` does.
+    """
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
+    manifest, tensors = fmt.read(path)
+
+    def dtype(cfg):
+        return {**cfg, "dtype": "float64" if precision == "float64" else cfg.get("dtype", "float32")}
+
+    if "pieces" in manifest:  # one network per piece (piecewise.py)
+        relation, parts = fmt.piece_parts(manifest, tensors)
+        from .piecewise import ConstantPiece
+
+        runs = [ConstantPiece(p.constant, relation.outputs) if part is None else
+                Runtime(p.relation, part[0], part[1], dtype(part[2]), part[3])
+                for p, part in zip(relation.pieces, parts)]
+        return PiecewiseRuntime(relation, runs, certificate=fmt.certificate(manifest))
+    relation, feats, head_specs, cfg = fmt.model_parts(manifest, tensors)
+    return Runtime(relation, feats, head_specs, dtype(cfg), tensors, certificate=fmt.certificate(manifest))
+
+
+class Runtime(Predictor):
+    """A surrogate's forward pass in NumPy: physical inputs -> outputs.
+
+    Call it with keyword arrays (``model(x1=..., x2=...)`` -> dict of float64
+    arrays) or give it a DataFrame (``model.predict(df)``).  Inputs outside the
+    domain or NaN raise DomainError unless ``outside="allow"``, as with the torch
+    model.
+    """
+
+    def __init__(self, relation, feature_specs: list[dict], head_specs: list[dict], network: dict[str, Any],
+                 weights: dict[str, np.ndarray], *, certificate: dict[str, Any] | None = None):
+        self.relation = relation
+        self.feature_specs = feature_specs
+        self.head_specs = head_specs
+        self.network = dict(network)
+        dtype = np.dtype(network.get("dtype", "float32"))
+        # (W^T, b) per layer, contiguous in the network's precision, so each layer is one matmul
+        self._layers = [
+            (np.ascontiguousarray(weights[f"hidden.{2 * i}.weight"].T, dtype=dtype),
+             np.asarray(weights[f"hidden.{2 * i}.bias"], dtype=dtype))
+            for i in range(network["depth"])
+        ]
+        self._last = (np.ascontiguousarray(weights["last.weight"].T, dtype=dtype),
+                      np.asarray(weights["last.bias"], dtype=dtype))
+        self._skip = (np.ascontiguousarray(weights["skip.weight"].T, dtype=dtype)
+                      if network.get("skip", False) else None)
+        self._act = _ACTIVATIONS[network["activation"]]
+        self.dtype = dtype
+        #: The certificate recorded at save time, as plain data (None if there is none).
+        self.certificate = certificate
+
+    # -- description ------------------------------------------------------------------
+    def __repr__(self) -> str:
+        n = self.network
+        c = self.certificate
+        cert = f", max error {c['max_error']:.3g}" if c and "max_error" in c else ""
+        return (f"Runtime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> {', '.join(self.outputs)}; "
+                f"MLP {n['depth']}x{n['width']} {n['activation']}, NumPy {self.dtype}{cert})")
+
+    # -- evaluation ---------------------------------------------------------------------
+    def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
+        """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check).
+
+        Features and heads are computed in float64 (a gap like x1 - x2 keeps its
+        digits), the network in its stored precision, as `Surrogate.evaluate` does.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(self.inputs):
+            raise ValueError(f"x must have shape [N, {len(self.inputs)}] (columns {', '.join(self.inputs)}), "
+                             f"not {list(x.shape)}")
+        out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
+        # Silent IEEE arithmetic, as in torch: outside the domain a log feature may see x <= 0 and a
+        # head's exp may overflow (inf - inf = NaN in a signed-log head); the caller gets inf or NaN.
+        with np.errstate(all="ignore"):
+            for i in range(0, x.shape[0], block_rows):
+                out[i : i + block_rows] = self._block(x[i : i + block_rows])
+        return out
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        f = features(x, self.feature_specs, self.relation).astype(self.dtype)
+        h = f
+        for w, b in self._layers:
+            h = h @ w
+            h += b
+            self._act(h)
+        w, b = self._last
+        h = h @ w
+        h += b
+        if self._skip is not None:
+            h += f @ self._skip
+        return heads(h.astype(np.float64), self.head_specs)
+
+class PiecewiseRuntime(Predictor):
+    """A piecewise surrogate in NumPy: each point evaluated by the `Runtime` of the piece
+    whose region holds it (piecewise.assign, the rule the torch model and ONNX use)."""
+
+    def __init__(self, relation, runtimes: list[Runtime], *, certificate: dict[str, Any] | None = None):
+        self.relation = relation
+        self.pieces = relation.pieces
+        self.runtimes = list(runtimes)
+        self.certificate = certificate
+
+    def __repr__(self) -> str:
+        c = self.certificate
+        cert = f", max error {c['max_error']:.3g}" if c and "max_error" in c else ""
+        return (f"PiecewiseRuntime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
+                f"{', '.join(self.outputs)}; {len(self.runtimes)} pieces{cert})")
+
+    def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
+        """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check)."""
+        from .piecewise import assign
+
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != len(self.inputs):
+            raise ValueError(f"x must have shape [N, {len(self.inputs)}] (columns {', '.join(self.inputs)}), "
+                             f"not {list(x.shape)}")
+        idx = assign(self.pieces, self.inputs, x)
+        out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
+        for k, (p, r) in enumerate(zip(self.pieces, self.runtimes)):
+            rows = idx == k
+            if rows.any():
+                out[rows] = r.evaluate(x[rows][:, list(p.columns)])
+        return out
+
+
+# -- activations, in place, matching torch.nn's definitions ---------------------------------
+def _silu(h: np.ndarray) -> None:
+    t = np.negative(h)
+    with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0 gives x / inf = -0, as in torch
+        np.exp(t, out=t)
+    t += 1.0
+    np.divide(h, t, out=h)
+
+
+def _tanh(h: np.ndarray) -> None:
+    np.tanh(h, out=h)
+
+
+def _relu(h: np.ndarray) -> None:
+    np.maximum(h, 0, out=h)
+
+
+def _gelu(h: np.ndarray) -> None:
+    """Exact GELU, x * Phi(x) = x/2 * (1 + erf(x / sqrt 2)), evaluated in float64.
+
+    torch's float32 kernel loses the left tail (|GELU| < 1e-6 for x < -5) to the
+    rounding of 1 + erf; this one keeps it, so the two differ there by < 1e-6.
+    """
+    x = h.astype(np.float64)
+    h[...] = 0.5 * x * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+
+
+_ACTIVATIONS = {"silu": _silu, "gelu": _gelu, "tanh": _tanh, "relu": _relu}
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function of a float64 array, to float64 rounding.
+
+    NumPy has no erf: SciPy's is used when SciPy is installed, else `math.erf`
+    element by element (exact, but about 100x slower).
+    """
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        return _erf_python(x)
+    return scipy_erf(x)
+
+
+def _erf_python(x: np.ndarray) -> np.ndarray:
+    return _ERF(x).astype(np.float64)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)

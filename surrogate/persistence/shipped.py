@@ -1,0 +1,219 @@
+"""The shipped catalogue: textbook correlations trained once, certified, and loadable by name.
+
+    import surrogate as sg
+    model = sg.catalogue("gnielinski")          # no training: the shipped, certified surrogate
+    model(Re=[1e5], Pr=[7.0])["Nu"]
+    model.certificate.max_error
+
+The catalogue is every relation named in the ``SOURCES`` dict of a module of
+``equations.MODULES`` (the textbook relations, each with its source, validity and
+accuracy).  Each is trained by ``python bench/build_catalogue.py`` (its budgets and
+seeds are a table there) and shipped as ``equations/artifacts/NAME.surrogate``, with
+its certificate inside and the build's record in the artifact's training info
+(``info["build"]``); ``equations/artifacts/catalogue.json`` is an index of those
+records, regenerated from the artifacts.
+
+An artifact is *stale* when the relation it was trained on is no longer the one
+declared (the fingerprint of the declaration, `fingerprint`, differs) or when this
+version cannot read it; loading a stale or missing one raises ArtifactError saying
+how to rebuild it.  Importing this module does not import torch: without the
+`train` extra, `load` returns the NumPy runtime's model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArtifactError, SurrogateError
+from ..model import format as fmt
+
+__all__ = [
+    "BUILD_COMMAND",
+    "Entry",
+    "UnknownRelation",
+    "directory",
+    "entries",
+    "entry",
+    "fingerprint",
+    "load",
+    "names",
+    "status",
+]
+
+#: How to (re)build shipped artifacts; error messages append ``--only NAME``.
+BUILD_COMMAND = "python bench/build_catalogue.py"
+#: The index of build records beside the artifacts.
+INDEX = "catalogue.json"
+
+
+class UnknownRelation(SurrogateError, KeyError):
+    """A name that is not in the shipped catalogue."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One relation of the catalogue: its declaration, its source and where its artifact lives."""
+
+    name: str
+    module: str  # e.g. "equations.convection"
+    relation: Any  # surrogate.Relation
+    source: dict[str, str]  # {"source", "validity", "accuracy"}, as the module's SOURCES states them
+    path: Path  # the shipped artifact (which may be missing)
+
+    @property
+    def rebuild(self) -> str:
+        """The command that (re)builds this artifact."""
+        return f"{BUILD_COMMAND} --only {self.name}"
+
+
+def directory() -> Path:
+    """The folder of the shipped artifacts: equations/artifacts (package data)."""
+    import equations
+
+    return Path(equations.__file__).resolve().parent / "artifacts"
+
+
+def entries(folder: str | os.PathLike | None = None) -> list[Entry]:
+    """Every relation of the catalogue, in the order of equations.MODULES and their SOURCES."""
+    import equations
+
+    from ..declaration.relation import Relation
+
+    base = Path(folder) if folder is not None else directory()
+    out = []
+    for mod_name in equations.MODULES:
+        module = importlib.import_module(mod_name)
+        for name, source in getattr(module, "SOURCES", {}).items():
+            rel = getattr(module, name, None)
+            if not isinstance(rel, Relation):
+                raise SurrogateError(f"{mod_name}.SOURCES names {name!r}, which is not a Relation of that module")
+            out.append(Entry(name, mod_name, rel, dict(source), base / f"{name}.surrogate"))
+    return out
+
+
+def names() -> list[str]:
+    """The names of the catalogue's relations."""
+    return [e.name for e in entries()]
+
+
+def entry(name: str, folder: str | os.PathLike | None = None) -> Entry:
+    """The catalogue entry called `name`; UnknownRelation naming the close matches and every name otherwise."""
+    found = {e.name: e for e in entries(folder)}
+    if not isinstance(name, str) or name not in found:
+        close = difflib.get_close_matches(str(name), list(found), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownRelation(f"no shipped surrogate named {name!r}; {hint}the catalogue has: {', '.join(found)} "
+                              "(see `surrogate list --shipped`)")
+    return found[name]
+
+
+def fingerprint(relation_or_dict) -> str:
+    """sha256 of the declaration as the artifact format stores it (equations, bounds,
+    output ranges, scales, normaliser, names): a change to any of them changes it."""
+    d = relation_or_dict if isinstance(relation_or_dict, dict) else fmt.relation_to_dict(relation_or_dict)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the shipped artifact of an entry is: 'ok', 'missing', 'stale' or 'unreadable', and why."""
+
+    state: str
+    message: str
+    manifest: dict | None = None  # the artifact's manifest when it could be read
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+    @property
+    def certificate(self) -> dict | None:
+        return fmt.certificate(self.manifest) if self.manifest else None
+
+    @property
+    def build(self) -> dict:
+        """The build record stored in the artifact (empty for an artifact made otherwise)."""
+        info = (self.manifest or {}).get("training") or {}
+        return info.get("build") or {} if isinstance(info, dict) else {}
+
+
+def status(e: Entry) -> Status:
+    """Whether e's artifact exists, is readable and was trained on the relation declared now.
+
+    Reads the header only (no torch, no compilation); `load` also rebuilds the model,
+    which catches a layout this version derives differently (ArtifactError)."""
+    if not e.path.is_file():
+        return Status("missing", f"no shipped artifact for {e.name} ({e.path}): build it with {e.rebuild}")
+    try:
+        manifest, _ = fmt.read(e.path)
+    except ArtifactError as err:
+        return Status("unreadable", f"the shipped artifact of {e.name} cannot be read by this version ({err}): "
+                                    f"rebuild it with {e.rebuild}")
+    if fingerprint(manifest.get("relation", {})) != fingerprint(e.relation):
+        return Status("stale", f"the shipped artifact of {e.name} was trained on another declaration than "
+                               f"{e.module}.{e.name} (its fingerprint differs: equations, bounds or names changed): "
+                               f"rebuild it with {e.rebuild}", manifest)
+    return Status("ok", "", manifest)
+
+
+def load(name: str, *, runtime: bool | None = None, folder: str | os.PathLike | None = None):
+    """The shipped surrogate called `name`, ready to predict: no training.
+
+    runtime=None (the default) returns the torch model (`surrogate.Surrogate`, with its
+    `Certificate`) where the `train` extra is installed and the NumPy runtime's
+    (`surrogate.runtime.Runtime`, certificate as a dict) otherwise; True or False
+    chooses.  Raises UnknownRelation (with the catalogue's names) for a name it does
+    not have, and ArtifactError saying how to rebuild for a missing, stale or
+    unreadable artifact.
+    """
+    e = entry(name, folder)
+    st = status(e)
+    if not st.ok:
+        raise ArtifactError(st.message)
+    if runtime is None:
+        try:
+            import torch  # noqa: F401
+        except ModuleNotFoundError:
+            runtime = True
+        else:
+            runtime = False
+    try:
+        if runtime:
+            from ..model import runtime as rt
+
+            return rt.load(e.path)
+        from ..model.artifact import load as load_torch
+
+        return load_torch(e.path)
+    except ArtifactError as err:
+        raise ArtifactError(f"the shipped artifact of {e.name} does not load with this version ({err}): "
+                            f"rebuild it with {e.rebuild}") from None
+
+
+def index(folder: str | os.PathLike | None = None) -> dict[str, dict]:
+    """{name: build record + size_bytes + certificate figures} of every readable shipped artifact."""
+    out = {}
+    for e in entries(folder):
+        st = status(e)
+        if st.manifest is None:
+            continue
+        cert = st.certificate or {}
+        out[e.name] = {
+            **st.build,
+            "state": st.state,
+            "size_bytes": e.path.stat().st_size,
+            "max_error": cert.get("max_error"),
+            "p99_error": cert.get("p99_error"),
+            "verify_points": cert.get("points"),
+        }
+    return out

@@ -1,0 +1,114 @@
+"""What a user can set for training: the network and optimiser settings, checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..declaration.relation import Relation
+from ..errors import RelationError
+
+__all__ = ["LMSettings", "TrainConfig", "check_relation"]
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    width: int = 24
+    depth: int = 2
+    activation: str = "tanh"
+    points_per_param: int = 8  # batch = 8 x parameters
+    resample: int = 10  # steps per batch
+    starts: int = 1  # random starts, each given `explore` of the budget, the best going on
+    explore: float = 0.05
+    lam0: float = 1e-2
+    mu: float = 1e-12  # absolute damping, relative to the mean of diag(J^T J)
+    # how deep towards an edge batches and validation reach: "verify" (the certificate's,
+    # scaling.Edge) or "train" (Adam's).  A tight LM fit extrapolates badly into the layer
+    # between the two: Churchill-Bernstein (60 s, seeds 0, 1) certified 8.0e-3 and 3.4e-4
+    # with the training floor, 6.5e-6 and 1.2e-5 with the certificate's
+    floors: str = "verify"
+    # Adam steps on the LM network before each start's LM steps.  Colebrook (250 LM steps, one
+    # start): seeds 0 and 1 stuck at 3.9e-3 and 2.3e-2 from a cold start, 4.2e-5 and 7.1e-5 after
+    # 2000 Adam steps (docs/architecture.md)
+    warm_steps: int = 2000
+    warm_lr: float = 1e-2
+    warm_share: float = 0.1
+    power: float = 2.0  # the L_p norm minimised by IRLS weights (2: plain least squares)
+    power_from: float = 0.0  # share of the budget after which `power` applies
+    corners: bool = False  # measured once (area_ratio seed 1): max 2.4e-2 -> 3.0e-3 but p99 9e-5 -> 9e-4
+
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of the network and the optimiser; the defaults were measured on the seeds."""
+
+    width: int | None = None  # None: 64, or 128 for networks with more than two output channels
+    depth: int = 3
+    activation: str = "silu"
+    skip: bool = True  # a linear path from features to outputs beside the MLP
+    batch_size: int | None = None  # None: 512 on the CPU, 8192 on CUDA
+    lr: float = 1e-2
+    lr_final: float = 1e-5
+    edge_fraction: float = 0.5
+    boundary_fraction: float = 1.0  # share of chart coordinates drawn from the arcsine law (denser at faces)
+    validation_points: int = 16384
+    check_every: int = 250
+    dtype: str = "float32"
+    # The certificate is a max, so each batch also pushes on its worst `tail` share
+    # (a CVaR term).  Measured at equal time: seed 001 (120 s) certified 0.006-0.012
+    # over four runs with it and 0.008-0.020 without; seed 000 0.0045 vs 0.0077;
+    # Colebrook 3.4e-4 vs 4.1e-4.
+    tail_weight: float = 1.0
+    tail: float = 0.05
+    link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
+    restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
+    polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
+    # features from the formula's own groups (compiled.feature_groups) and the linear
+    # skip path started from its least-squares fit to the heads' targets
+    # (docs/architecture.md has the measurements behind both defaults)
+    group_features: bool = True
+    lsq_start: bool = True
+    polish_points: int = 16384
+    default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
+    # torch's intra-op threads while training on the CPU (restored afterwards; None: leave
+    # them).  Batch-512 steps of a 64-wide MLP gain ~7 % from a second thread on an idle
+    # machine, but when another process holds a core, two spinning threads took a step from
+    # 2.4 ms to 23 ms: `surrogate train seeds:seed001` did 5 154 steps in 120 s instead of
+    # ~55 000 beside a test run.
+    cpu_threads: int | None = 1
+    # "auto" (LM where lm.use_lm's rule picks it: on the CPU, against a time limit, a network of at
+    # most 1 000 parameters), "adam", or "lm" (Levenberg-Marquardt on a small float64 network,
+    # warm-started by Adam; lm.py).  docs/architecture.md has the measurements behind "auto".
+    method: str = "auto"
+    lm: LMSettings = field(default_factory=LMSettings)  # the LM phase's network and schedule
+    # how a NaN is caught: at each step, reading the loss (False), or remembered on the device and
+    # read at the validation checks only, with no per-step host synchronisation (True).  None:
+    # per step on the CPU, deferred on CUDA.  The suite forces True on the CPU, so the branch a
+    # GPU takes is tested where no GPU is.
+    deferred_checks: bool | None = None
+
+    def __post_init__(self):
+        if isinstance(self.lm, dict):  # a config read back from a model's info
+            object.__setattr__(self, "lm", LMSettings(**self.lm))
+        if self.method not in ("auto", "adam", "lm"):
+            raise ValueError(f"method must be 'auto', 'adam' or 'lm', not {self.method!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', not {self.dtype!r}")
+        if not 0.0 < self.tail <= 1.0 or self.tail_weight < 0:
+            raise ValueError(f"tail must lie in (0, 1] and tail_weight be >= 0, not {self.tail!r}, {self.tail_weight!r}")
+        if not 0.0 <= self.edge_fraction <= 1.0:
+            raise ValueError(f"edge_fraction must lie in [0, 1], not {self.edge_fraction!r}")
+        if self.lr <= 0 or self.lr_final <= 0:
+            raise ValueError(f"learning rates must be positive, not lr={self.lr!r}, lr_final={self.lr_final!r}")
+
+
+def check_relation(relation: Relation) -> None:
+    """Refuse, before any work, a relation training cannot take."""
+    if relation.parameters:
+        raise RelationError(
+            f"parameters {', '.join(relation.parameters)} have no values; fit them first "
+            "(sg.fit(relation, data).relation_fitted) or relation.substitute({...})",
+            relation.name,
+        )
+
+

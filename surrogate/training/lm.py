@@ -1,0 +1,365 @@
+"""Levenberg-Marquardt in float64 (issue 13).
+
+A small float64 network (depth 2, width 24, the package's features, heads and skip
+path) trained by Gauss-Newton steps with Marquardt's adaptive damping.  The residual
+of a point is the certificate's own error, to first order: where the head is a log
+head, (|y| / max(S, atol)) * (log|y_hat| - log|y|), else (y_hat - y) / max(S, atol);
+so minimising the sum of squares pushes on exactly what is certified.  For an
+implicit relation it is the Newton estimate of the relative output error (J^-1 r,
+J held through a step), what validation and verify measure.
+
+Each step: the Jacobian of the residuals with respect to the parameters on a batch
+of `points_per_param` x parameters points (the chain rule written out for the MLP),
+J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by Cholesky; accepted
+when the batch's sum of squares falls (lam /= 3), else lam *= 4 and re-solved with
+the same Jacobian.  The batch is redrawn every `resample` steps (fresh points are
+free).  LM's failure mode is a bad local minimum; Adam steps on the same network
+first (`warm_steps`) avoid the ones measured, and `starts` > 1 runs several starts
+for a share of the budget each and keeps the one with the lowest validation max.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from torch.func import functional_call, jacrev, vmap
+
+from ..model.network import MLP
+from ..declaration.sampling import edge_floors
+from ..model.scaling import features, heads, links, n_channels
+from ..model.surrogate import Surrogate
+from .config import LMSettings
+from .objective import _full
+
+__all__ = ["lm_parameters", "train_lm", "use_lm"]
+
+
+def lm_parameters(n_in: int, n_out: int, s: LMSettings = LMSettings(), skip: bool = True) -> int:
+    """Parameters of the LM network: its step costs O(batch x params^2)."""
+    n = n_in * s.width + s.width + (s.depth - 1) * (s.width * s.width + s.width) + s.width * n_out + n_out
+    return n + (n_in * n_out if skip else 0)
+
+
+class _Problem:
+    """The residuals of one batch as a function of the flat parameter vector."""
+
+    def __init__(self, model: Surrogate, objective, x: torch.Tensor):
+        self.model, self.objective = model, objective
+        net = model.module.net
+        self.names = [n for n, _ in net.named_parameters()]
+        self.shapes = [p.shape for _, p in net.named_parameters()]
+        self.sizes = [p.numel() for _, p in net.named_parameters()]
+        cols = objective._columns(x)
+        self.cols = cols
+        self.f = features(x, model.module.feature_specs, model.relation).double()
+        specs = model.module.head_specs
+        self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
+        self.implicit = not objective.explicit
+        self.weight = None  # IRLS row weights of the current step (jacobian(power=...))
+        if self.implicit:  # the Newton weights are set at each Jacobian (below)
+            self.newton = self.fallback = None
+            return
+        n = len(x)
+        dummy = torch.zeros(n, len(model.relation.outputs), dtype=torch.float64, device=x.device)
+        y, s, ok = objective._references(cols, dummy)
+        self.y, self.s, self.ok = y, s.clamp(min=objective.atol) if objective.atol else s, ok
+        # log heads: the residual in log space where |y| > 0
+        self.logy = []
+        for h, o in zip(specs, self.out_index):
+            ay = self.y[:, o].abs()
+            live = (ay > 0) & ok
+            self.logy.append((live, torch.where(live, ay, torch.ones_like(ay)).log(), ay) if h["kind"] == "log" else None)
+
+    def _implicit_residuals(self, pred: torch.Tensor) -> torch.Tensor:
+        """[N, k] residuals of an implicit relation: the Newton estimate of the relative
+        output errors, J^-1 r with J_ij = y_j dr_i/dy_j taken at the step's starting
+        prediction and held for the step (Objective._newton_errors, the measure verify
+        and validation use), or r / S at points where J cannot be solved."""
+        env = dict(self.cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.model.relation.outputs)})
+        r = torch.stack([_full(f(env), pred[:, 0]) for f in self.objective.residuals], 1)
+        if self.newton is None:  # the step's weights, from its starting prediction
+            obj = self.objective
+            inv = obj._newton_inverse(env, pred)
+            scale = torch.stack([_full(f({k: v.detach() for k, v in env.items()}), pred[:, 0])
+                                 for f in obj.residual_scales], 1)
+            self.newton = inv.detach()
+            self.fallback = scale.detach()
+        fine = torch.isfinite(self.newton).all(2).all(1)
+        inv = torch.where(fine[:, None, None], self.newton, torch.zeros_like(self.newton))
+        newton = (inv @ r.unsqueeze(2)).squeeze(2)
+        return torch.where(fine[:, None], newton, r / self.fallback)
+
+    def params(self, theta: torch.Tensor) -> dict:
+        out, i = {}, 0
+        for n, shape, k in zip(self.names, self.shapes, self.sizes):
+            out[n] = theta[i : i + k].view(shape)
+            i += k
+        return out
+
+    def residuals_from_channels(self, ch: torch.Tensor) -> torch.Tensor:
+        """[N, m] residuals from the channels [N, c]."""
+        specs = self.model.module.head_specs
+        pred = heads(ch, specs)
+        if self.implicit:
+            return self._implicit_residuals(pred)
+        lk = links(ch, specs)
+        cols = []
+        for h, o, lg, l in zip(specs, self.out_index, self.logy, lk):
+            plain = (pred[:, len(cols)] - self.y[:, o]) / self.s[:, o]
+            if lg is not None:
+                live, logy, ay = lg
+                plain = torch.where(live, (ay / self.s[:, o]) * (l[0] - logy), plain)
+            cols.append(torch.where(self.ok, plain, torch.zeros_like(plain)))
+        return torch.stack(cols, 1)
+
+    def residuals(self, theta: torch.Tensor) -> torch.Tensor:
+        ch = functional_call(self.model.module.net, self.params(theta), (self.f,))
+        r = self.residuals_from_channels(ch).reshape(-1)
+        return r if self.weight is None else r * self.weight
+
+    def jacobian(self, theta: torch.Tensor, power: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(J [N*m, P], r [N*m]) at theta.  With power p > 2 the rows are weighted by
+        (|r| / rms r)^((p - 2) / 2), held for the step (one IRLS step towards the L_p
+        norm: the worst points weigh more)."""
+        net = self.model.module.net
+        p = self.params(theta)
+
+        def one(params, f):
+            return functional_call(net, params, (f[None],))[0]
+
+        ch = functional_call(net, p, (self.f,)).detach().requires_grad_(True)
+        self.newton = None  # an implicit relation's Newton weights: set anew at each Jacobian
+        r = self.residuals_from_channels(ch)  # [N, m]
+        n, m = r.shape
+        grads = []
+        for k in range(m):  # each point's residuals depend on its own channels only
+            (g,) = torch.autograd.grad(r[:, k].sum(), ch, retain_graph=k + 1 < m)
+            grads.append(g)
+        gch = torch.stack(grads, 1)  # [N, m, c]: d r / d channels
+        if net.config["activation"] in _DERIVATIVES:
+            jac = _mlp_jacobian(net, p, self.f, gch)
+        else:  # per-sample reverse mode, vmapped (~6x slower than the hand-written chain rule)
+            jd = vmap(jacrev(one), in_dims=(None, 0))(p, self.f)  # name -> [N, c, *shape]
+            jch = torch.cat([jd[k].reshape(n, jd[k].shape[1], -1) for k in self.names], 2)  # [N, c, P]
+            jac = torch.einsum("nmc,ncp->nmp", gch, jch)
+        jac = jac.reshape(n * m, -1)
+        r = r.detach().reshape(-1)
+        bad = ~(torch.isfinite(r) & torch.isfinite(jac).all(1))
+        if bad.any():  # a point the network cannot evaluate carries no weight in this step
+            r = torch.where(bad, torch.zeros_like(r), r)
+            jac = torch.where(bad[:, None], torch.zeros_like(jac), jac)
+        self.weight = None
+        if power > 2:
+            rms = r.square().mean().sqrt().clamp(min=1e-300)
+            self.weight = (r.abs() / rms).clamp(1e-3, 1e3) ** ((power - 2) / 2)
+            r, jac = r * self.weight, jac * self.weight[:, None]
+        return jac, r
+
+
+def train_lm(relation, objective, feature_specs, head_specs, xv, *, goal, time_limit, max_steps, dev, seed,
+             cfg, lsq_start, validate, bar) -> Surrogate:
+    """Levenberg-Marquardt from a few random starts; returns the model with the lowest
+    validation max (info as Adam's: steps, seconds, stop, history rows
+    (step, seconds, attempt, validation max, validation mean))."""
+    s = cfg.lm
+    if s.floors != "train":
+        dom = relation.domain
+        objective = type(objective)(relation, head_specs, objective.edges, edge_floors(dom, s.floors),
+                                    objective.link_weight, objective.atol)
+        xv = objective.validation_points(len(xv), seed).to(dev)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    # the 2^d corners of the chart go into every batch and the validation set: a
+    # tight fit extrapolates badly, and corners are where the arcsine draws thin out
+    d = relation.domain.dim
+    u = torch.tensor([[(i >> k) & 1 for k in range(d)] for i in range(2**d)], dtype=torch.float64)
+    corners = relation.domain.chart(u).to(dev) if s.corners else u[:0].to(dev)
+    xv = torch.cat([xv, corners])
+    channels = n_channels(head_specs)
+    t0 = time.perf_counter()
+
+    def fresh(attempt: int) -> Surrogate:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed * 1000 + attempt)
+            net = MLP(len(feature_specs), channels, width=s.width, depth=s.depth, activation=s.activation,
+                      skip=cfg.skip)
+        model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=torch.float64))
+        if cfg.lsq_start and cfg.skip:
+            lsq_start(model, objective, gen, dev, cfg)
+        if s.warm_steps:  # Adam on the same float64 network first: a global fit for LM to refine
+            opt = torch.optim.Adam(model.module.net.parameters(), lr=s.warm_lr)
+            # against a time limit, at most `warm_share` of it per start (under load 2000 steps
+            # took half of seed 000's 60 s); a step budget keeps every step, reproducibly
+            stop = time.perf_counter() + s.warm_share * time_limit / max(1, s.starts) if time_limit else None
+            for k in range(s.warm_steps):
+                if stop is not None and time.perf_counter() > stop:
+                    break
+                for g in opt.param_groups:
+                    g["lr"] = s.warm_lr * (0.01 ** (k / s.warm_steps))
+                x = objective.draw(512, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+                loss = objective.loss(model, x).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return model
+
+    history: list[tuple] = []
+    total_steps = 0
+    stop = "max_steps"
+
+    def run(model, attempt, step_budget, deadline, best):
+        """LM steps on `model` until the budget; returns (best stats, best state, steps, stop)."""
+        nonlocal total_steps
+        net = model.module.net
+        theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach().clone()
+        npar = theta.numel()
+        batch = s.points_per_param * npar
+        lam = s.lam0
+        best_stats, best_state = best
+        steps, why = 0, "max_steps"
+        prob = None
+        while True:
+            if step_budget is not None and steps >= step_budget:
+                why = "max_steps"
+                break
+            if deadline is not None and time.perf_counter() >= deadline:
+                why = "time_limit"
+                break
+            if steps % s.resample == 0:
+                if steps:
+                    torch.nn.utils.vector_to_parameters(theta, net.parameters())
+                    stats = validate(model, objective, xv)
+                    history.append((total_steps, round(time.perf_counter() - t0, 2), attempt, stats["max"], stats["mean"]))
+                    if stats["max"] < best_stats["max"]:
+                        best_stats, best_state = stats, theta.clone()
+                    bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
+                    bar.update((min(time.perf_counter() - t0, time_limit) if time_limit else total_steps) - bar.n)
+                    if best_stats is stats and goal.reached(model, stats):
+                        why = "tolerance"
+                        break
+                x = objective.draw(batch - len(corners), gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
+                x = torch.cat([x, corners]) if s.corners else x
+                prob = _Problem(model, objective, x)
+            done = ((time.perf_counter() - t0) / time_limit if time_limit
+                    else total_steps / max_steps if max_steps else 0.0)
+            jac, r = prob.jacobian(theta, s.power if done >= s.power_from else 2.0)
+            a = jac.T @ jac
+            g = jac.T @ r
+            loss = float(r @ r)
+            d = a.diagonal()
+            eye = torch.eye(npar, dtype=a.dtype, device=a.device) * (s.mu * float(d.mean()) + 1e-300)
+            for _ in range(12):  # raise the damping until a step lowers the batch's sum of squares
+                chol, info = torch.linalg.cholesky_ex(a + lam * torch.diag(d) + eye)
+                if int(info) == 0:
+                    delta = -torch.cholesky_solve(g[:, None], chol)[:, 0]
+                    with torch.no_grad():
+                        new = prob.residuals(theta + delta)
+                    new_loss = float(new @ new)
+                    if math.isfinite(new_loss) and new_loss < loss:
+                        theta = theta + delta
+                        lam = max(lam / 3, 1e-12)
+                        break
+                lam = min(lam * 4, 1e12)
+            steps += 1
+            total_steps += 1
+        torch.nn.utils.vector_to_parameters(theta, net.parameters())
+        stats = validate(model, objective, xv)
+        history.append((total_steps, round(time.perf_counter() - t0, 2), attempt, stats["max"], stats["mean"]))
+        if stats["max"] < best_stats["max"]:
+            best_stats, best_state = stats, theta.clone()
+        return best_stats, best_state, steps, why
+
+    # a few random starts, each for `explore` of the budget; the best on validation goes on
+    starts = max(1, s.starts)
+    per_steps = max(1, int(round(max_steps * s.explore))) if max_steps else None
+    per_time = time_limit * s.explore if time_limit else None
+    results = []
+    attempt, model, st, state = 0, None, {"max": math.inf, "mean": math.inf}, None
+    try:
+        for attempt in range(starts if starts > 1 else 0):
+            model = fresh(attempt)
+            deadline = time.perf_counter() + per_time if per_time else None
+            none = ({"max": math.inf, "mean": math.inf}, None)
+            st, state, _, why = run(model, attempt, per_steps, deadline, none)
+            results.append((st["max"], attempt, model, st, state))
+            if why == "tolerance":
+                break
+        if results:
+            _, attempt, model, st, state = min(results, key=lambda t: (t[0], t[1]))
+            if state is not None:
+                torch.nn.utils.vector_to_parameters(state, model.module.net.parameters())
+        else:
+            attempt, model, st, state = 0, fresh(0), {"max": math.inf, "mean": math.inf}, None
+        stop = "tolerance" if goal.met else stop
+        if stop != "tolerance":
+            left_steps = max_steps - total_steps if max_steps else None
+            deadline = t0 + time_limit if time_limit else None
+            if left_steps is None or left_steps > 0:
+                st, state, _, stop = run(model, attempt, left_steps, deadline, (st, state))
+            else:
+                stop = "max_steps"
+    except KeyboardInterrupt:
+        stop = "interrupted"
+        if model is None:
+            model = fresh(0)
+    if state is not None:
+        torch.nn.utils.vector_to_parameters(state, model.module.net.parameters())
+    model.info = {"method": "lm", "steps": total_steps, "seconds": round(time.perf_counter() - t0, 3), "stop": stop,
+                  "device": str(dev), "seed": seed, "attempt": attempt, "starts": starts,
+                  "lm": {**s.__dict__, "parameters": sum(p.numel() for p in model.module.net.parameters())},
+                  "validation": st, "history": history}
+    return model
+
+
+def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:
+    """cfg.method, with "auto" resolved to LM for a relation (explicit or implicit) of at
+    most `AUTO_INPUTS` inputs whose LM network has at most `AUTO_PARAMETERS` parameters,
+    trained on the CPU against a time limit (docs/architecture.md has the measurements).
+    A budget of `max_steps` alone keeps Adam: one LM step costs about as much as a
+    hundred Adam steps, so the two step counts do not compare.  CUDA keeps Adam: LM has
+    never run on a GPU, and it reads the batch's loss back at every step."""
+    if cfg.method != "auto":
+        return cfg.method == "lm"
+    s = cfg.lm
+    return (dev.type == "cpu" and (time_limit is not None or max_steps is None)
+            and len(relation.inputs) <= AUTO_INPUTS
+            and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)
+
+
+AUTO_INPUTS = 5
+AUTO_PARAMETERS = 1000
+
+
+_DERIVATIVES = {
+    "tanh": lambda z: 1 - torch.tanh(z) ** 2,
+    "silu": lambda z: torch.sigmoid(z) * (1 + z * (1 - torch.sigmoid(z))),
+}
+
+
+def _mlp_jacobian(net: MLP, p: dict, f: torch.Tensor, gch: torch.Tensor) -> torch.Tensor:
+    """d (gch . channels) / d parameters, [N, m, P] in named_parameters order, by the
+    chain rule written out for network.MLP (Linear, activation)* -> last (+ skip)."""
+    n, m, c = gch.shape
+    names = [k for k, _ in net.named_parameters()]
+    act = _DERIVATIVES[net.config["activation"]]
+    linear = [k[: -len(".weight")] for k in names if k.startswith("hidden.") and k.endswith(".weight")]
+    hs, zs = [f], []
+    for lay in linear:
+        z = hs[-1] @ p[lay + ".weight"].T + p[lay + ".bias"]
+        zs.append(z)
+        hs.append(net.hidden[int(lay.split(".")[1]) + 1](z))
+    out = {
+        "last.weight": gch[:, :, :, None] * hs[-1][:, None, None, :],  # [N, m, c, w]
+        "last.bias": gch,
+    }
+    if "skip.weight" in p:
+        out["skip.weight"] = gch[:, :, :, None] * f[:, None, None, :]
+    delta = (gch @ p["last.weight"]) * act(zs[-1])[:, None, :]  # [N, m, w]
+    for i in range(len(linear) - 1, -1, -1):
+        out[linear[i] + ".weight"] = delta[:, :, :, None] * hs[i][:, None, None, :]
+        out[linear[i] + ".bias"] = delta
+        if i:
+            delta = (delta @ p[linear[i] + ".weight"]) * act(zs[i - 1])[:, None, :]
+    return torch.cat([out[k].reshape(n, m, -1) for k in names], 2)
