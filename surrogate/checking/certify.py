@@ -66,9 +66,9 @@ def certify(
     x, has_edges = dense_points(relation, points, seed)
     err, pred, _, defined = scorer.errors(x)
     undefined = int((~defined).sum())
-    unsolved = unsolved_report(relation, x, scorer.last_status) if not scorer.explicit else {}
+    unsolved = unsolved_report(relation, x, scorer.last_status) if scorer.last_status is not None else {}
     residual = None
-    if not scorer.explicit:
+    if relation.kind.residual:
         r = scorer.residual_errors(x, pred)
         residual = {"max": float(np.max(r)), "p99": float(np.quantile(r, 0.99)), "mean": float(np.mean(r))}
     x, err = x[defined], err[defined]
@@ -95,7 +95,7 @@ def certify(
                 best_x, best_e = corners[i], float(ke[i])
             top = np.concatenate([top, corners[np.argsort(ke)[::-1][:CORNER_STARTS]]])
         with cpu_threads(1):  # batches of tens of points: a second thread only spins (train.cpu_threads)
-            cand = ascend(model, relation, top, atol, steps) if scorer.explicit else top
+            cand = ascend(model, relation, top, atol, steps) if relation.kind.differentiable else top
             cand = np.concatenate([top, cand])
             cand = local_search(scorer, relation, cand, seed)
         ce, _, _, cdef = scorer.errors(cand)
@@ -106,7 +106,7 @@ def certify(
         search_info = {
             "method": (f"gradient ascent ({steps} Adam steps) from {len(top)} points (the worst, the worst of "
                        "other orthants, and the worst corners of the chart), then a compass search and a shrinking "
-                       "random search, in chart coordinates (log-distance inside edge layers)") if scorer.explicit else
+                       "random search, in chart coordinates (log-distance inside edge layers)") if relation.kind.differentiable else
                       f"compass search and shrinking random search from {len(top)} points (the worst, the worst of "
                       "other orthants, and the worst corners of the chart), each scored against the solver",
             "starts": len(top),
@@ -136,7 +136,7 @@ def certify(
         search=search_info,
         undefined_points=undefined,
         seconds=round(time.perf_counter() - t0, 3),
-        error=Certificate.error if scorer.explicit else "|y_hat - y*| / |y*|, y* from a bracketed Newton solve",
+        error=relation.kind.error,
         residual=residual,
         unsolved=unsolved,
         refined_points=scorer.refined,

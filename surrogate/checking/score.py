@@ -13,9 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..declaration.metric import error
-from ..declaration.reference import explicit_reference
 from ..declaration.relation import Relation
-from ..declaration.solve import solve
 
 __all__ = ["point_errors"]
 
@@ -30,19 +28,15 @@ class Scorer:
 
     def __init__(self, model, relation: Relation, atol: float):
         self.model, self.relation, self.atol = model, relation, atol
-        self.explicit = relation.is_explicit
-        self.last_status = None
+        self.kind = relation.kind
+        self.last_status = None  # the solve's status at the last points (implicit relations)
         self.refined = 0  # points whose reference was redone in extended precision (reference.py)
 
     def reference(self, x: np.ndarray):
-        if not self.explicit:
-            sol = solve(self.relation, x)
-            self.last_status = sol.status
-            y = sol.values
-            return y, np.abs(y)
-        ref = explicit_reference(self.relation, x)
-        self.refined += ref.refined
-        return ref.values, ref.scales
+        truth = self.kind.truth(self.relation, x)
+        self.last_status = truth.status
+        self.refined += truth.refined
+        return truth.values, truth.scales
 
     def errors(self, x: np.ndarray):
         """(per-output errors [N, m], predictions, references, defined mask)."""

@@ -15,10 +15,9 @@ import sympy as sp
 from ..errors import RelationError
 from .compile import unsupported_functions
 from .compiled import CompiledRelation
+from .kinds import EXPLICIT, IMPLICIT, Kind
 from .domain import SCALES, Domain, build_domain
 from .pieces import plan
-from .reference import explicit_reference
-from .solve import solve
 from .trees import name_problem
 
 __all__ = ["Relation"]
@@ -294,6 +293,11 @@ class Relation:
         return len(self._explicit) == len(self.outputs)
 
     @property
+    def kind(self) -> Kind:
+        """EXPLICIT or IMPLICIT (kinds.py): what the stages ask instead of branching."""
+        return EXPLICIT if self.is_explicit else IMPLICIT
+
+    @property
     def residuals(self) -> tuple[sp.Expr, ...]:
         """lhs - rhs of every equation."""
         return tuple(e.lhs - e.rhs for e in self.equations)
@@ -353,10 +357,7 @@ class Relation:
         import numpy as np
 
         x = np.stack([np.asarray(values[n], dtype=np.float64).reshape(-1) for n in self.inputs], 1)
-        if self.is_explicit:
-            y = explicit_reference(self, x).values
-        else:
-            y = solve(self, x).values
+        y = self.kind.truth(self, x).values
         return {o: y[:, j] for j, o in enumerate(self.outputs)}
 
     def substitute(self, values: Mapping[str, float], name: str | None = None) -> Relation:

@@ -59,14 +59,14 @@ class _Marks:
     worst_label: str
     cert: object | None
     tolerance: float | None
-    explicit: bool
+    undefined: str  # what a point without a reference is (the relation's kind)
 
     def star(self, ax, x, y, size: int = 12) -> None:
         ax.plot([x], [y], ls="none", marker="*", ms=size, color=WORST, mec="black", clip_on=False, gid="worst",
                 label=self.worst_label)
 
     def undefined_label(self, n: int) -> str:
-        return f"{'reference undefined' if self.explicit else 'solver could not settle'} ({n})"
+        return f"{self.undefined} ({n})"
 
 
 class PlotDependencyError(SurrogateError, ImportError):
@@ -168,7 +168,7 @@ def plot_error(
                 e[inside], ok[inside] = errors(x[inside])
             maps.append((i, j, axes, e.reshape(shape), (inside & ~ok).reshape(shape)))
     worst_error = float(errors(worst[None])[0][0])
-    marks = _Marks(worst, worst_error, worst_label, cert, tolerance, rel.is_explicit)
+    marks = _Marks(worst, worst_error, worst_label, cert, tolerance, rel.kind.undefined)
     pools = [m[3] for m in maps] + ([eg] if d == 1 else []) + ([dense[1]] if dense else [])
     vmin, vmax = _colour_range(pools, cert.max_error if cert is not None else worst_error)
     norm = LogNorm(vmin=vmin, vmax=vmax)
@@ -177,8 +177,7 @@ def plot_error(
     # -- layout
     name = rel.name or "relation"
     what = f"error of {output}" if output else "error"
-    definition = cert.error if cert is not None else ("relative to a numeric solve" if not rel.is_explicit
-                                                      else "|y_hat - y| / max(S(x), atol)")
+    definition = cert.error if cert is not None else rel.kind.error
     title = f"{name}: {what}, {definition}" + (f", atol {atol:g}" if atol else "")
     if d == 1:
         size = (7.0, 4.5)
@@ -360,7 +359,7 @@ def _draw_distribution(ax, e, defined, marks: _Marks, points: int, edges: bool) 
     how = "half towards edges, as verify draws it" if edges else "Sobol, as verify draws it"
     note = f"{points:,} points ({how})"
     if n_bad:
-        why = "with no reference" if marks.explicit else "the solver could not settle"
+        why = marks.undefined
         note += f"\n{n_bad:,} {why} (not shown)"
     ax.set_title(note, fontsize=8)
     ax.legend(fontsize=7, loc="upper left")

@@ -69,7 +69,7 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         else:
             blocks.append(("p", "(not typeset: matplotlib's mathtext cannot parse this LaTeX)"))
         blocks.append(("code", f"LaTeX: {latex}\nSymPy: {sp.sstr(eq)}"))
-    kind = "explicit" if rel.is_explicit else "implicit (the outputs come from a numeric solve)"
+    kind = rel.kind.description
     blocks.append(("p", f"{kind}; inputs {', '.join(rel.inputs)}; outputs {', '.join(rel.outputs)}"))
     rows = [[s.name, _bound(s.low), _bound(s.high), f"{s.range[0]:.6g} .. {s.range[1]:.6g}", s.scale]
             for s in rel.domain.inputs]
