@@ -39,6 +39,7 @@ from ..errors import SurrogateError
 from ..model.device import cpu_threads
 from ..model.records import ROUNDING, Proof
 from ..model.records import fmt_bound as _fmt
+from ..model.piecewise import PiecewiseSurrogate
 from ..model.surrogate import Surrogate
 from .interval import (
     ABS,
@@ -572,7 +573,7 @@ def prove(
 
     if not floor >= 0.0:
         raise ValueError(f"floor must be a non-negative error, not {floor!r}")
-    if hasattr(model, "pieces"):
+    if isinstance(model, PiecewiseSurrogate):
         proof = _prove_pieces(model, within=within, time_limit=time_limit, atol=atol, max_boxes=max_boxes,
                               batch=batch, sample=sample, seed=seed, floor=floor, t0=t0)
         return _attach(model, proof) if attach else proof
@@ -600,7 +601,7 @@ def _provable(model, atol: float | None):
     """`provable`, and the bounder it built for a single network (None for pieces)."""
     if atol is None and isinstance(getattr(model, "info", None), dict) and model.info.get("atol") is not None:
         atol = model.info["atol"]
-    if hasattr(model, "pieces"):
+    if isinstance(model, PiecewiseSurrogate):
         atol = resolve_atol(model.relation, atol)
         for p, m in zip(model.relation.pieces, model.models):
             if p.constant is None:
