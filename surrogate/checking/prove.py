@@ -11,7 +11,7 @@ as boxes), for explicit relations of up to three inputs:
   |e(centre)| + sum_i r_i max|de/du_i|, the network's gradient enclosed layer by
   layer (interval Jacobians; SiLU, tanh and their derivatives bounded between their
   turning points) and the formula's by forward-mode interval differentiation over
-  its expression tree (interval.py);
+  its expression tree (interval.py, enclosure.py);
 - the error of the certificate, metric.error = |y_hat - y| / max(S, atol), follows:
   |y|/max(S, atol) * (exp(E) - 1) for a log head (|y| <= S holds by the construction of
   the magnitude S) and E / max(S, atol) for a linear one; a signed-log head's error
@@ -37,17 +37,15 @@ from ..declaration.compile import compile_expr
 from ..declaration.metric import resolve_atol
 from ..errors import SurrogateError
 from ..model.device import cpu_threads
+from ..model.piecewise import PiecewiseSurrogate
 from ..model.records import ROUNDING, Proof
 from ..model.records import fmt_bound as _fmt
-from ..model.piecewise import PiecewiseSurrogate
 from ..model.surrogate import Surrogate
+from .enclosure import Dual, Enclosure, UnsupportedEnclosure
 from .interval import (
     ABS,
     REL,
-    Dual,
-    Enclosure,
     Interval,
-    UnsupportedEnclosure,
     activation,
     affine,
     affine_grad,
