@@ -62,13 +62,11 @@ class TrainConfig:
     tail: float = 0.05
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
-    polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
     # features from the formula's own groups (compiled.feature_groups) and the linear
     # skip path started from its least-squares fit to the heads' targets
     # (docs/architecture.md has the measurements behind both defaults)
     group_features: bool = True
     lsq_start: bool = True
-    polish_points: int = 16384
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
     # torch's intra-op threads while training on the CPU (restored afterwards; None: leave
     # them).  Batch-512 steps of a 64-wide MLP gain ~7 % from a second thread on an idle

@@ -124,9 +124,6 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
     if time_limit is None and max_steps is None:
         time_limit = cfg.default_time_limit
-    # the Adam phase leaves `polish` of the budget to L-BFGS
-    adam_time = time_limit * (1.0 - cfg.polish) if time_limit else None
-    adam_steps = max(1, int(round(max_steps * (1.0 - cfg.polish)))) if max_steps else None
 
     dtype = getattr(torch, cfg.dtype)
     batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
@@ -178,14 +175,14 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     try:  # Ctrl-C ends training like a time limit: the best model so far comes back
         while True:
             elapsed = time.perf_counter() - t0
-            if adam_steps is not None and step >= adam_steps:
+            if max_steps is not None and step >= max_steps:
                 stop_reason = "max_steps"
                 break
-            if adam_time is not None and elapsed >= adam_time:
+            if time_limit is not None and elapsed >= time_limit:
                 stop_reason = "time_limit"
                 break
-            frac = _progress(step - step_start, elapsed - (t_start - t0), adam_steps and adam_steps - step_start,
-                             adam_time and adam_time - (t_start - t0))
+            frac = _progress(step - step_start, elapsed - (t_start - t0), max_steps and max_steps - step_start,
+                             time_limit and time_limit - (t_start - t0))
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
 
@@ -239,11 +236,6 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         best_score, best_stats = stats["max"], stats
     else:
         model.module.net.load_state_dict(best_state)
-    if cfg.polish and stop_reason != "tolerance":
-        polish_steps = max(1, int(round(max_steps * cfg.polish / 20))) if max_steps else None
-        deadline = t0 + time_limit if time_limit else None
-        best_stats, n = _polish(model, objective, xv, gen, dev, cfg, best_stats, polish_steps, deadline, history)
-        step += n
     bar.close()
     model.info = {
         "method": "adam",
@@ -261,36 +253,6 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         "history": history,
     }
     return model
-
-
-def _polish(model, objective: Objective, xv, gen, dev, cfg: TrainConfig, best_stats: dict, steps, deadline,
-            history: list) -> tuple[dict, int]:
-    """L-BFGS on one fixed batch from the best Adam model, keeping the best on validation.
-
-    Returns the best validation stats and the number of L-BFGS steps taken."""
-    net = model.module.net
-    x = objective.draw(cfg.polish_points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-    opt = torch.optim.LBFGS(net.parameters(), lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        loss = objective.loss(model, x).mean()
-        loss.backward()
-        return loss
-
-    best_state = copy.deepcopy(net.state_dict())
-    n = 0
-    while (steps is None or n < steps) and (deadline is None or time.perf_counter() < deadline):
-        loss = opt.step(closure)
-        n += 1
-        if not math.isfinite(float(loss.detach())):
-            break
-        stats = _validate(model, objective, xv)
-        history.append(("lbfgs", n, stats["max"], stats["mean"]))
-        if stats["max"] < best_stats["max"]:
-            best_stats, best_state = stats, copy.deepcopy(net.state_dict())
-    net.load_state_dict(best_state)
-    return best_stats, n
 
 
 @torch.no_grad()
