@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..declaration.relation import Relation
 from ..errors import RelationError
 
-__all__ = ["LMSettings", "TrainConfig", "check_relation"]
+__all__ = ["LMSettings", "TrainConfig", "check_applies", "check_relation"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,45 @@ class TrainConfig:
             raise ValueError(f"edge_fraction must lie in [0, 1], not {self.edge_fraction!r}")
         if self.lr <= 0 or self.lr_final <= 0:
             raise ValueError(f"learning rates must be positive, not lr={self.lr!r}, lr_final={self.lr_final!r}")
+
+
+# TrainConfig fields only the Adam loop reads, each with what to use under LM instead
+ADAM_ONLY = {
+    "width": "TrainConfig(lm=LMSettings(width=...))",
+    "depth": "TrainConfig(lm=LMSettings(depth=...))",
+    "activation": "TrainConfig(lm=LMSettings(activation=...))",
+    "batch_size": "TrainConfig(lm=LMSettings(points_per_param=...)): LM's batch is that many points per parameter",
+    "lr": "TrainConfig(lm=LMSettings(warm_lr=...)) for LM's Adam warm start",
+    "lr_final": "nothing: LM's warm start decays its rate by a fixed 100x",
+    "check_every": "TrainConfig(lm=LMSettings(resample=...)): LM validates at each new batch",
+    "dtype": "nothing: LM always runs in float64",
+    "tail_weight": "TrainConfig(lm=LMSettings(power=...)) to weigh the worst points more",
+    "tail": "TrainConfig(lm=LMSettings(power=...)) to weigh the worst points more",
+    "restarts": "TrainConfig(lm=LMSettings(starts=...))",
+    "deferred_checks": "nothing: LM reads the batch's loss at every step",
+}
+
+
+def check_applies(cfg: TrainConfig, method: str, why: str = "") -> None:
+    """Refuse, before any training, a setting the chosen method ("adam" or "lm") would ignore.
+
+    A field counts as set when it differs from its default (a default set explicitly changes
+    nothing, so it is no lie).  `why` says how the method was chosen."""
+    default = TrainConfig()
+    how = f"method={cfg.method!r}" + (f" chose {method!r} ({why})" if cfg.method == "auto" else "")
+    if method == "lm":
+        for name, instead in ADAM_ONLY.items():
+            if getattr(cfg, name) != getattr(default, name):
+                raise ValueError(
+                    f"TrainConfig({name}={getattr(cfg, name)!r}) is an Adam setting, but {how} trains by "
+                    f"Levenberg-Marquardt, which ignores it; pass TrainConfig(method='adam', {name}=...) to train "
+                    f"with Adam, or under LM use {instead}")
+    elif cfg.lm != default.lm:
+        changed = [f"{k}={v!r}" for k, v in vars(cfg.lm).items() if v != getattr(default.lm, k)]
+        raise ValueError(
+            f"TrainConfig(lm=LMSettings({', '.join(changed)})) sets Levenberg-Marquardt, but {how} trains by Adam, "
+            "which ignores it; pass TrainConfig(method='lm', lm=...) to train by LM, or drop lm= and set "
+            "TrainConfig's own width, depth, activation, lr ... for Adam")
 
 
 def check_relation(relation: Relation) -> None:

@@ -29,7 +29,7 @@ from ..model.network import MLP
 from ..model.scaling import choose_features, choose_heads, features, n_channels
 from ..model.surrogate import Surrogate
 from . import lm
-from .config import TrainConfig, check_relation
+from .config import TrainConfig, check_applies, check_relation
 from .objective import Objective
 from .pieces import train_pieces
 
@@ -104,11 +104,14 @@ def train(
     Interrupting (Ctrl-C, KeyboardInterrupt) ends training as a time limit does:
     the best model so far comes back, with ``info["stop"] == "interrupted"``.
     """
-    if getattr(relation, "pieces", None):  # a Piecewise output: one network per piece (piecewise.py)
-        return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
-                            device=device, seed=seed, progress=progress, config=config, atol=atol)
     cfg = config or TrainConfig()
     dev = resolve_device(device)
+    if getattr(relation, "pieces", None):  # a Piecewise output: one network per piece (piecewise.py)
+        for p in relation.pieces:  # every piece's method checked before the first trains
+            if p.constant is None and not p.relation.parameters:
+                _check_method(p.relation, cfg, dev, seed, max_steps, time_limit)
+        return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
+                            device=device, seed=seed, progress=progress, config=config, atol=atol)
     with cpu_threads(cfg.cpu_threads if dev.type == "cpu" else None):
         return _train(relation, tolerance, time_limit, max_steps, dev, seed, progress, cfg, atol)
 
@@ -128,14 +131,12 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     dtype = getattr(torch, cfg.dtype)
     batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
     dom = relation.domain
-    probe = dom.sobol(1 << 14, seed=seed).numpy()
-    probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
-    feature_specs = choose_features(relation, groups=cfg.group_features)
-    head_specs = choose_heads(relation, probe_cols)
+    feature_specs, head_specs = _specs(relation, cfg, seed)
+    use_lm = _check_method(relation, cfg, dev, seed, max_steps, time_limit, (feature_specs, head_specs))
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
     goal = Goal(tolerance, atol, seed)
-    if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit):
+    if use_lm:
         bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
         model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, goal=goal,
                             time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
@@ -253,6 +254,26 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         "history": history,
     }
     return model
+
+
+def _specs(relation: Relation, cfg: TrainConfig, seed: int):
+    """The network's input features and output heads (heads chosen on a Sobol probe)."""
+    probe = relation.domain.sobol(1 << 14, seed=seed).numpy()
+    probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
+    return choose_features(relation, groups=cfg.group_features), choose_heads(relation, probe_cols)
+
+
+def _check_method(relation, cfg, dev, seed, max_steps, time_limit, specs=None) -> bool:
+    """Whether LM trains `relation` (lm.use_lm); raises if cfg sets a knob that method ignores."""
+    if time_limit is None and max_steps is None:
+        time_limit = cfg.default_time_limit
+    feature_specs, head_specs = specs or _specs(relation, cfg, seed)
+    n_params = lm.lm_parameters(len(feature_specs), n_channels(head_specs), cfg.lm, cfg.skip)
+    use = lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit)
+    why = (f"on the CPU against a time limit, {len(relation.inputs)} inputs, an LM network of {n_params} parameters"
+           if use else "a GPU, a step budget alone, or too many inputs or LM parameters")
+    check_applies(cfg, "lm" if use else "adam", f"lm.use_lm: {why}")
+    return use
 
 
 @torch.no_grad()
