@@ -56,3 +56,39 @@ def test_a_piecewise_relation_is_checked_before_its_first_piece_trains():
     with pytest.raises(ValueError, match="lr=0.001"):
         sg.train(pw, time_limit=60, progress=False, device="cpu", config=TrainConfig(lr=1e-3))
     assert time.perf_counter() - t0 < 10
+
+
+def test_fit_runs_under_the_thread_rule(monkeypatch):
+    """fit's stages run with model/device.py's rule (one thread for seed 002's size), then restore."""
+    import torch
+
+    import surrogate.fitting.fit as fit_module
+    from surrogate.model.device import threads_for
+
+    a, b = sp.symbols("a b")
+    line = sg.Relation(sp.Eq(y, a * x1 + b), bounds={x1: (0, 1)}, parameters={a: (-5, 5), b: (-5, 5)}, name="line")
+    import numpy as np
+    import pandas as pd
+
+    xs = np.linspace(0, 1, 200)
+    seen, polish = [], fit_module._polish
+    monkeypatch.setattr(fit_module, "_polish", lambda *a, **k: (seen.append(torch.get_num_threads()), polish(*a, **k))[1])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fit_module.fit(line, pd.DataFrame({"x1": xs, "y": 2 * xs + 1}), seed=0)
+        assert seen and set(seen) == {1} and threads_for(4096 * 200) == 1
+        assert torch.get_num_threads() == 2  # restored
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_override_does_what_it_says():
+    import torch
+
+    from surrogate.model.device import cpu_threads
+
+    with cpu_threads(None):
+        assert torch.get_num_threads() == 1
+    with cpu_threads(None, override=2):
+        assert torch.get_num_threads() == 2

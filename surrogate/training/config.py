@@ -68,12 +68,10 @@ class TrainConfig:
     group_features: bool = True
     lsq_start: bool = True
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
-    # torch's intra-op threads while training on the CPU (restored afterwards; None: leave
-    # them).  Batch-512 steps of a 64-wide MLP gain ~7 % from a second thread on an idle
-    # machine, but when another process holds a core, two spinning threads took a step from
-    # 2.4 ms to 23 ms: `surrogate train seeds:seed001` did 5 154 steps in 120 s instead of
-    # ~55 000 beside a test run.
-    cpu_threads: int | None = 1
+    # torch's intra-op threads while training (restored afterwards).  None: model/device.py's rule
+    # (one thread unless a step is large; the measurements are there and in bench/threads.py);
+    # a number overrides it, on the CPU or beside a GPU.
+    cpu_threads: int | None = None
     # "auto" (LM where lm.use_lm's rule picks it: on the CPU, against a time limit, a network of at
     # most 1 000 parameters), "adam", or "lm" (Levenberg-Marquardt on a small float64 network,
     # warm-started by Adam; lm.py).  docs/architecture.md has the measurements behind "auto".

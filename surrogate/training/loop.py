@@ -112,7 +112,10 @@ def train(
                 _check_method(p.relation, cfg, dev, seed, max_steps, time_limit)
         return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
                             device=device, seed=seed, progress=progress, config=config, atol=atol)
-    with cpu_threads(cfg.cpu_threads if dev.type == "cpu" else None):
+    # model/device.py's rule by the Adam step's widest activation (the LM Jacobian, 8 P x P for
+    # P <= 1000 parameters, stays under it too); cfg.cpu_threads overrides
+    work = (cfg.batch_size or (8192 if dev.type == "cuda" else 512)) * (cfg.width or 128)
+    with cpu_threads(work, override=cfg.cpu_threads, device=dev):
         return _train(relation, tolerance, time_limit, max_steps, dev, seed, progress, cfg, atol)
 
 
