@@ -14,7 +14,8 @@ __all__ = ["PARALLEL_WORK", "cpu_threads", "resolve_device", "threads_for"]
 # ten when another process holds a core: a 64-wide MLP at batch 512 went from 2.4 ms to 23 ms
 # a step (seed 001 did 5 154 steps in 120 s instead of ~55 000 beside a test run); fitting seed
 # 002's constants took 7.9 s with two threads against 0.78 s with one beside a busy loop
-# (bench/threads.py has the figures, idle and loaded).
+# (bench/threads.py, on a 2-core box at load average ~6: 12.3 s with two threads against 2.9 s
+# with one, 14.2 s and 3.9 s beside a busy loop; the rule 3.0 and 3.1 s).
 PARALLEL_WORK = 1 << 26
 
 
