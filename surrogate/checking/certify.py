@@ -94,7 +94,7 @@ def certify(
             if ke[i] > best_e:
                 best_x, best_e = corners[i], float(ke[i])
             top = np.concatenate([top, corners[np.argsort(ke)[::-1][:CORNER_STARTS]]])
-        with cpu_threads(1):  # batches of tens of points: a second thread only spins (train.cpu_threads)
+        with cpu_threads():  # batches of tens of points: one thread (model/device.py's rule)
             cand = ascend(model, relation, top, atol, steps) if relation.kind.differentiable else top
             cand = np.concatenate([top, cand])
             cand = local_search(scorer, relation, cand, seed)

@@ -99,7 +99,7 @@ def prove(
         return _attach(model, proof) if attach else proof
     atol, bounder = _provable(model, atol)
     relation = model.relation
-    with cpu_threads(1):
+    with cpu_threads():  # boxes in batches of hundreds: one thread (model/device.py's rule)
         try:
             proof = _search(model, relation, bounder, atol, within, time_limit, max_boxes, batch, sample, seed, t0,
                             floor)

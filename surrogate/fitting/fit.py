@@ -22,7 +22,9 @@ import torch
 
 from ..declaration.relation import Relation
 from ..errors import DomainError, FitError
+from ..model.device import cpu_threads
 from .lstsq import (
+    GLOBAL_ROWS,
     _EPS,
     MAX_ITER,
     _distinct,
@@ -180,33 +182,36 @@ def fit(
         raise FitError(
             f"{table.x.shape[0]} usable rows for {len(box)} parameters; fitting needs more rows than parameters"
         )
-    model = _model(relation, table, box, loss, dev)
-    if loss == "robust":
-        # Until residuals exist, the spread of the outputs is the scale of a poor fit's residuals.
-        start = float(f_scale) if f_scale is not None else _mad_scale(model, None, model.residual_floor)
-        model = model.with_scale(start)
-    low = torch.tensor([b[0] for b in box.values()], dtype=torch.float64, device=dev)
-    high = torch.tensor([b[1] for b in box.values()], dtype=torch.float64, device=dev)
+    # the global stage scores `starts` points on up to GLOBAL_ROWS rows at once: the threads by that
+    # (model/device.py's rule; seed 002's 10 000 rows and 4096 starts get one thread)
+    with cpu_threads(starts * min(table.x.shape[0], GLOBAL_ROWS), device=dev):
+        model = _model(relation, table, box, loss, dev)
+        if loss == "robust":
+            # Until residuals exist, the spread of the outputs is the scale of a poor fit's residuals.
+            start = float(f_scale) if f_scale is not None else _mad_scale(model, None, model.residual_floor)
+            model = model.with_scale(start)
+        low = torch.tensor([b[0] for b in box.values()], dtype=torch.float64, device=dev)
+        high = torch.tensor([b[1] for b in box.values()], dtype=torch.float64, device=dev)
 
-    glob = _global_view(model, seed)
-    theta = _sobol(low, high, starts, seed)
-    fast = glob.view(dtype=torch.float32)
-    scores = fast.losses(theta.to(torch.float32))
-    if not torch.isfinite(scores).any():  # float32 overflowed everywhere: rank in float64 instead
-        fast, scores = glob, glob.losses(theta)
-    chosen = _distinct_basins(fast, theta, scores, polish)
-    if loss == "robust" and f_scale is None:
-        model = model.with_scale(_mad_scale(glob, theta[chosen[:1]], model.residual_floor))
+        glob = _global_view(model, seed)
+        theta = _sobol(low, high, starts, seed)
+        fast = glob.view(dtype=torch.float32)
+        scores = fast.losses(theta.to(torch.float32))
+        if not torch.isfinite(scores).any():  # float32 overflowed everywhere: rank in float64 instead
+            fast, scores = glob, glob.losses(theta)
+        chosen = _distinct_basins(fast, theta, scores, polish)
+        if loss == "robust" and f_scale is None:
+            model = model.with_scale(_mad_scale(glob, theta[chosen[:1]], model.residual_floor))
 
-    points, losses, converged = _polish(model, theta[chosen], low, high)
-    if loss == "robust" and f_scale is None:
-        # Re-estimate the scale from the polished residuals (the global best can sit in a wrong basin).
-        best = int(torch.argmin(losses))
-        model = model.with_scale(_mad_scale(model, points[best : best + 1], model.residual_floor))
-        points, losses, converged = _polish(model, points, low, high)
-    return _result(relation, model, box, table, points, losses, converged, low, high,
-                   dict(loss=loss, starts=starts, polish=polish, seed=seed, device=str(dev),
-                        f_scale=model.f_scale if loss == "robust" else None))
+        points, losses, converged = _polish(model, theta[chosen], low, high)
+        if loss == "robust" and f_scale is None:
+            # Re-estimate the scale from the polished residuals (the global best can sit in a wrong basin).
+            best = int(torch.argmin(losses))
+            model = model.with_scale(_mad_scale(model, points[best : best + 1], model.residual_floor))
+            points, losses, converged = _polish(model, points, low, high)
+        return _result(relation, model, box, table, points, losses, converged, low, high,
+                       dict(loss=loss, starts=starts, polish=polish, seed=seed, device=str(dev),
+                            f_scale=model.f_scale if loss == "robust" else None))
 
 
 def fit_report(relation: Relation, csv_path, **options) -> str:

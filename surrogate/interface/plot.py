@@ -417,28 +417,21 @@ def _edge_distance(dom, k: int, which: str, x: np.ndarray) -> np.ndarray:
 # -- training ----------------------------------------------------------------------------
 
 
-def _history(info: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(Adam rows [n, 5] step, seconds, attempt, max, mean; L-BFGS rows [k, 3] n, max, mean); None -> NaN."""
-    adam, lbfgs = [], []
+def _history(info: dict) -> np.ndarray:
+    """Rows [n, 5]: step, seconds, attempt, max, mean; None -> NaN."""
 
     def num(v):
         return math.nan if v is None else float(v)
 
-    for row in info.get("history") or []:
-        if row and row[0] == "lbfgs":
-            lbfgs.append([num(v) for v in row[1:4]])
-        else:
-            adam.append([num(v) for v in row[:5]])
-    return np.array(adam, dtype=np.float64).reshape(-1, 5), np.array(lbfgs, dtype=np.float64).reshape(-1, 3)
+    rows = [[num(v) for v in row[:5]] for row in info.get("history") or []]
+    return np.array(rows, dtype=np.float64).reshape(-1, 5)
 
 
 def plot_training(model_or_info):
     """Validation max and mean error against steps and seconds, as a matplotlib Figure.
 
     Takes a trained Surrogate (or its `info` dict).  Restarts are dotted vertical
-    lines; the L-BFGS polish, when there was one, continues the curve after the Adam
-    steps (its times are not recorded: it is spread evenly up to the total time);
-    a red star marks the model kept (the lowest validation max of the last attempt,
+    lines; a red star marks the model kept (the lowest validation max of the last attempt,
     `info["validation"]`; at the end of the Adam steps when that state was validated
     only there).
     """
@@ -446,22 +439,19 @@ def plot_training(model_or_info):
     info = getattr(model_or_info, "info", model_or_info)
     if not isinstance(info, dict):
         raise TypeError(f"plot_training takes a Surrogate or its info dict, not {type(model_or_info).__name__}")
-    adam, lbfgs = _history(info)
+    adam = _history(info)
     if not len(adam):
         raise SurrogateError("this model carries no training history (info['history'] is empty): it was not "
                              "trained by surrogate.train, or stopped before the first validation check "
                              f"(every {(info.get('config') or {}).get('check_every', 'few hundred')} steps)")
     step, sec, attempt = adam[:, 0], adam[:, 1], adam[:, 2]
     total_sec = float(info.get("seconds") or sec[-1])
-    n_lbfgs = float(lbfgs[:, 0].max()) if len(lbfgs) else 0.0
-    # the Adam loop ends after the last check (up to check_every steps later); its end is
-    # not in the history, its step count is: info["steps"] counts Adam and L-BFGS steps
-    adam_end = max(float(info.get("steps") or step[-1]) - n_lbfgs, step[-1])
+    # the loop ends after the last check (up to check_every steps later); its end is
+    # not in the history, its step count is
+    adam_end = max(float(info.get("steps") or step[-1]), step[-1])
     sec_end = min(sec[-1] * adam_end / step[-1], total_sec) if step[-1] > 0 else sec[-1]
-    x_lb = {"steps": adam_end + lbfgs[:, 0],
-            "seconds": sec_end + (total_sec - sec_end) * lbfgs[:, 0] / max(n_lbfgs, 1.0)}
     last = attempt == attempt[-1]
-    cand = np.concatenate([adam[last][:, [0, 1, 3]], np.stack([x_lb["steps"], x_lb["seconds"], lbfgs[:, 1]], 1)])
+    cand = adam[last][:, [0, 1, 3]]
     kept_val = (info.get("validation") or {}).get("max")
     kept_val = float(np.nanmin(cand[:, 2])) if kept_val is None else float(kept_val)
     close = np.nonzero(np.isclose(cand[:, 2], kept_val, rtol=1e-9, atol=0.0))[0]
@@ -482,10 +472,6 @@ def plot_training(model_or_info):
             ax.plot(xs[m], adam[m, 3], color="C0", lw=1.2, label=lbl or "_", gid="validation max")
             ax.plot(xs[m], adam[m, 4], color="C0", lw=1.0, ls="--", label="mean" if not a else "_",
                     gid="validation mean")
-        if len(lbfgs):
-            ax.plot(x_lb[key], lbfgs[:, 1], color="C2", lw=1.2, marker=".", gid="lbfgs max",
-                    label="L-BFGS max" + (" (times spread evenly)" if key == "seconds" else ""))
-            ax.plot(x_lb[key], lbfgs[:, 2], color="C2", lw=1.0, ls="--", gid="lbfgs mean", label="L-BFGS mean")
         # a restart follows the check that found the run collapsed: the last row of an attempt
         starts = np.nonzero(np.diff(attempt) != 0)[0]
         for n, r in enumerate(starts):

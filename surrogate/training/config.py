@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..declaration.relation import Relation
 from ..errors import RelationError
 
-__all__ = ["LMSettings", "TrainConfig", "check_relation"]
+__all__ = ["LMSettings", "TrainConfig", "check_applies", "check_relation"]
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,16 @@ class TrainConfig:
     tail: float = 0.05
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
-    polish: float = 0.0  # share of the budget for a final L-BFGS polish on a fixed batch
     # features from the formula's own groups (compiled.feature_groups) and the linear
     # skip path started from its least-squares fit to the heads' targets
     # (docs/architecture.md has the measurements behind both defaults)
     group_features: bool = True
     lsq_start: bool = True
-    polish_points: int = 16384
     default_time_limit: float = 60.0  # when neither time_limit nor max_steps is given
-    # torch's intra-op threads while training on the CPU (restored afterwards; None: leave
-    # them).  Batch-512 steps of a 64-wide MLP gain ~7 % from a second thread on an idle
-    # machine, but when another process holds a core, two spinning threads took a step from
-    # 2.4 ms to 23 ms: `surrogate train seeds:seed001` did 5 154 steps in 120 s instead of
-    # ~55 000 beside a test run.
-    cpu_threads: int | None = 1
+    # torch's intra-op threads while training (restored afterwards).  None: model/device.py's rule
+    # (one thread unless a step is large; the measurements are there and in bench/threads.py);
+    # a number overrides it, on the CPU or beside a GPU.
+    cpu_threads: int | None = None
     # "auto" (LM where lm.use_lm's rule picks it: on the CPU, against a time limit, a network of at
     # most 1 000 parameters), "adam", or "lm" (Levenberg-Marquardt on a small float64 network,
     # warm-started by Adam; lm.py).  docs/architecture.md has the measurements behind "auto".
@@ -100,6 +96,45 @@ class TrainConfig:
             raise ValueError(f"edge_fraction must lie in [0, 1], not {self.edge_fraction!r}")
         if self.lr <= 0 or self.lr_final <= 0:
             raise ValueError(f"learning rates must be positive, not lr={self.lr!r}, lr_final={self.lr_final!r}")
+
+
+# TrainConfig fields only the Adam loop reads, each with what to use under LM instead
+ADAM_ONLY = {
+    "width": "TrainConfig(lm=LMSettings(width=...))",
+    "depth": "TrainConfig(lm=LMSettings(depth=...))",
+    "activation": "TrainConfig(lm=LMSettings(activation=...))",
+    "batch_size": "TrainConfig(lm=LMSettings(points_per_param=...)): LM's batch is that many points per parameter",
+    "lr": "TrainConfig(lm=LMSettings(warm_lr=...)) for LM's Adam warm start",
+    "lr_final": "nothing: LM's warm start decays its rate by a fixed 100x",
+    "check_every": "TrainConfig(lm=LMSettings(resample=...)): LM validates at each new batch",
+    "dtype": "nothing: LM always runs in float64",
+    "tail_weight": "TrainConfig(lm=LMSettings(power=...)) to weigh the worst points more",
+    "tail": "TrainConfig(lm=LMSettings(power=...)) to weigh the worst points more",
+    "restarts": "TrainConfig(lm=LMSettings(starts=...))",
+    "deferred_checks": "nothing: LM reads the batch's loss at every step",
+}
+
+
+def check_applies(cfg: TrainConfig, method: str, why: str = "") -> None:
+    """Refuse, before any training, a setting the chosen method ("adam" or "lm") would ignore.
+
+    A field counts as set when it differs from its default (a default set explicitly changes
+    nothing, so it is no lie).  `why` says how the method was chosen."""
+    default = TrainConfig()
+    how = f"method={cfg.method!r}" + (f" chose {method!r} ({why})" if cfg.method == "auto" else "")
+    if method == "lm":
+        for name, instead in ADAM_ONLY.items():
+            if getattr(cfg, name) != getattr(default, name):
+                raise ValueError(
+                    f"TrainConfig({name}={getattr(cfg, name)!r}) is an Adam setting, but {how} trains by "
+                    f"Levenberg-Marquardt, which ignores it; pass TrainConfig(method='adam', {name}=...) to train "
+                    f"with Adam, or under LM use {instead}")
+    elif cfg.lm != default.lm:
+        changed = [f"{k}={v!r}" for k, v in vars(cfg.lm).items() if v != getattr(default.lm, k)]
+        raise ValueError(
+            f"TrainConfig(lm=LMSettings({', '.join(changed)})) sets Levenberg-Marquardt, but {how} trains by Adam, "
+            "which ignores it; pass TrainConfig(method='lm', lm=...) to train by LM, or drop lm= and set "
+            "TrainConfig's own width, depth, activation, lr ... for Adam")
 
 
 def check_relation(relation: Relation) -> None:

@@ -29,7 +29,7 @@ from ..model.network import MLP
 from ..model.scaling import choose_features, choose_heads, features, n_channels
 from ..model.surrogate import Surrogate
 from . import lm
-from .config import TrainConfig, check_relation
+from .config import TrainConfig, check_applies, check_relation
 from .objective import Objective
 from .pieces import train_pieces
 
@@ -104,12 +104,18 @@ def train(
     Interrupting (Ctrl-C, KeyboardInterrupt) ends training as a time limit does:
     the best model so far comes back, with ``info["stop"] == "interrupted"``.
     """
-    if getattr(relation, "pieces", None):  # a Piecewise output: one network per piece (piecewise.py)
-        return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
-                            device=device, seed=seed, progress=progress, config=config, atol=atol)
     cfg = config or TrainConfig()
     dev = resolve_device(device)
-    with cpu_threads(cfg.cpu_threads if dev.type == "cpu" else None):
+    if getattr(relation, "pieces", None):  # a Piecewise output: one network per piece (piecewise.py)
+        for p in relation.pieces:  # every piece's method checked before the first trains
+            if p.constant is None and not p.relation.parameters:
+                _check_method(p.relation, cfg, dev, seed, max_steps, time_limit)
+        return train_pieces(relation, train, tolerance=tolerance, time_limit=time_limit, max_steps=max_steps,
+                            device=device, seed=seed, progress=progress, config=config, atol=atol)
+    # model/device.py's rule by the Adam step's widest activation (the LM Jacobian, 8 P x P for
+    # P <= 1000 parameters, stays under it too); cfg.cpu_threads overrides
+    work = (cfg.batch_size or (8192 if dev.type == "cuda" else 512)) * (cfg.width or 128)
+    with cpu_threads(work, override=cfg.cpu_threads, device=dev):
         return _train(relation, tolerance, time_limit, max_steps, dev, seed, progress, cfg, atol)
 
 
@@ -124,21 +130,16 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
     if time_limit is None and max_steps is None:
         time_limit = cfg.default_time_limit
-    # the Adam phase leaves `polish` of the budget to L-BFGS
-    adam_time = time_limit * (1.0 - cfg.polish) if time_limit else None
-    adam_steps = max(1, int(round(max_steps * (1.0 - cfg.polish)))) if max_steps else None
 
     dtype = getattr(torch, cfg.dtype)
     batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
     dom = relation.domain
-    probe = dom.sobol(1 << 14, seed=seed).numpy()
-    probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
-    feature_specs = choose_features(relation, groups=cfg.group_features)
-    head_specs = choose_heads(relation, probe_cols)
+    feature_specs, head_specs = _specs(relation, cfg, seed)
+    use_lm = _check_method(relation, cfg, dev, seed, max_steps, time_limit, (feature_specs, head_specs))
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
     goal = Goal(tolerance, atol, seed)
-    if lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit):
+    if use_lm:
         bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
         model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, goal=goal,
                             time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
@@ -178,14 +179,14 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     try:  # Ctrl-C ends training like a time limit: the best model so far comes back
         while True:
             elapsed = time.perf_counter() - t0
-            if adam_steps is not None and step >= adam_steps:
+            if max_steps is not None and step >= max_steps:
                 stop_reason = "max_steps"
                 break
-            if adam_time is not None and elapsed >= adam_time:
+            if time_limit is not None and elapsed >= time_limit:
                 stop_reason = "time_limit"
                 break
-            frac = _progress(step - step_start, elapsed - (t_start - t0), adam_steps and adam_steps - step_start,
-                             adam_time and adam_time - (t_start - t0))
+            frac = _progress(step - step_start, elapsed - (t_start - t0), max_steps and max_steps - step_start,
+                             time_limit and time_limit - (t_start - t0))
             for g in opt.param_groups:
                 g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
 
@@ -239,11 +240,6 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         best_score, best_stats = stats["max"], stats
     else:
         model.module.net.load_state_dict(best_state)
-    if cfg.polish and stop_reason != "tolerance":
-        polish_steps = max(1, int(round(max_steps * cfg.polish / 20))) if max_steps else None
-        deadline = t0 + time_limit if time_limit else None
-        best_stats, n = _polish(model, objective, xv, gen, dev, cfg, best_stats, polish_steps, deadline, history)
-        step += n
     bar.close()
     model.info = {
         "method": "adam",
@@ -263,34 +259,24 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     return model
 
 
-def _polish(model, objective: Objective, xv, gen, dev, cfg: TrainConfig, best_stats: dict, steps, deadline,
-            history: list) -> tuple[dict, int]:
-    """L-BFGS on one fixed batch from the best Adam model, keeping the best on validation.
+def _specs(relation: Relation, cfg: TrainConfig, seed: int):
+    """The network's input features and output heads (heads chosen on a Sobol probe)."""
+    probe = relation.domain.sobol(1 << 14, seed=seed).numpy()
+    probe_cols = {n: probe[:, j] for j, n in enumerate(relation.inputs)}
+    return choose_features(relation, groups=cfg.group_features), choose_heads(relation, probe_cols)
 
-    Returns the best validation stats and the number of L-BFGS steps taken."""
-    net = model.module.net
-    x = objective.draw(cfg.polish_points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-    opt = torch.optim.LBFGS(net.parameters(), lr=1.0, max_iter=20, history_size=20, line_search_fn="strong_wolfe")
 
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        loss = objective.loss(model, x).mean()
-        loss.backward()
-        return loss
-
-    best_state = copy.deepcopy(net.state_dict())
-    n = 0
-    while (steps is None or n < steps) and (deadline is None or time.perf_counter() < deadline):
-        loss = opt.step(closure)
-        n += 1
-        if not math.isfinite(float(loss.detach())):
-            break
-        stats = _validate(model, objective, xv)
-        history.append(("lbfgs", n, stats["max"], stats["mean"]))
-        if stats["max"] < best_stats["max"]:
-            best_stats, best_state = stats, copy.deepcopy(net.state_dict())
-    net.load_state_dict(best_state)
-    return best_stats, n
+def _check_method(relation, cfg, dev, seed, max_steps, time_limit, specs=None) -> bool:
+    """Whether LM trains `relation` (lm.use_lm); raises if cfg sets a knob that method ignores."""
+    if time_limit is None and max_steps is None:
+        time_limit = cfg.default_time_limit
+    feature_specs, head_specs = specs or _specs(relation, cfg, seed)
+    n_params = lm.lm_parameters(len(feature_specs), n_channels(head_specs), cfg.lm, cfg.skip)
+    use = lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit)
+    why = (f"on the CPU against a time limit, {len(relation.inputs)} inputs, an LM network of {n_params} parameters"
+           if use else "a GPU, a step budget alone, or too many inputs or LM parameters")
+    check_applies(cfg, "lm" if use else "adam", f"lm.use_lm: {why}")
+    return use
 
 
 @torch.no_grad()
