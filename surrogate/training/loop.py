@@ -306,7 +306,11 @@ def _lsq_start(model: Surrogate, objective: Objective, gen, dev, cfg: TrainConfi
             ok = torch.isfinite(t)
             if ok.sum() < a.shape[1]:
                 continue
-            sol = torch.linalg.lstsq(a[ok].cpu(), t[ok].cpu()[:, None]).solution[:, 0]
+            # driver "gelsd" (SVD), not the CPU default "gelsy": torch passes gelsy's pivot array
+            # uninitialised, so its column order, and the last bits of the solution, followed
+            # whatever the allocator handed back -- one seed gave other weights from run to run
+            # (found by helper-1's bench/reproducible.py; PYTHONHASHSEED alone changed them)
+            sol = torch.linalg.lstsq(a[ok].cpu(), t[ok].cpu()[:, None], driver="gelsd").solution[:, 0]
             if not torch.all(torch.isfinite(sol)):
                 continue
             net.skip.weight[c] = sol[:-1].to(net.skip.weight)
