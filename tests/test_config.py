@@ -40,7 +40,7 @@ def test_lm_settings_under_adam_are_refused():
     msg = _refused(TrainConfig(method="adam", lm=LMSettings(width=10)), time_limit=60)
     assert "LMSettings(width=10)" in msg and "method='lm'" in msg
     # auto with a step budget alone keeps Adam: LM settings are refused there too
-    assert "method='auto' chose 'adam'" in _refused(TrainConfig(lm=LMSettings(starts=3)), max_steps=5)
+    assert "method='auto' chose 'adam'" in _refused(TrainConfig(lm=LMSettings(warm_steps=3)), max_steps=5)
 
 
 def test_a_knob_that_applies_is_taken():

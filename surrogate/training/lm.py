@@ -14,8 +14,8 @@ J^T J, and (J^T J + lam diag(J^T J) + mu I) d = -J^T r solved by Cholesky; accep
 when the batch's sum of squares falls (lam /= 3), else lam *= 4 and re-solved with
 the same Jacobian.  The batch is redrawn every `resample` steps (fresh points are
 free).  LM's failure mode is a bad local minimum; Adam steps on the same network
-first (`warm_steps`) avoid the ones measured, and `starts` > 1 runs several starts
-for a share of the budget each and keeps the one with the lowest validation max.
+first (`warm_steps`) avoid the ones measured.  The loop, validation and budget are
+loop.py's, shared with Adam; this module is the stepper.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ import torch
 from torch.func import functional_call, jacrev, vmap
 
 from ..model.network import MLP
-from ..declaration.sampling import edge_floors
-from ..model.scaling import features, heads, links, n_channels
+from ..model.scaling import features, heads, links
 from ..model.surrogate import Surrogate
+from .adam import AdamStepper
 from .config import LMSettings
 from .objective import _full
+from .start import lsq_start, seeded_model
 
-__all__ = ["lm_parameters", "train_lm", "use_lm"]
+__all__ = ["LMStepper", "lm_parameters", "lm_stepper", "use_lm"]
 
 
 def lm_parameters(n_in: int, n_out: int, s: LMSettings = LMSettings(), skip: bool = True) -> int:
@@ -57,7 +58,6 @@ class _Problem:
         specs = model.module.head_specs
         self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
         self.implicit = not objective.explicit
-        self.weight = None  # IRLS row weights of the current step (jacobian(power=...))
         if self.implicit:  # the Newton weights are set at each Jacobian (below)
             self.newton = self.fallback = None
             return
@@ -117,13 +117,10 @@ class _Problem:
 
     def residuals(self, theta: torch.Tensor) -> torch.Tensor:
         ch = functional_call(self.model.module.net, self.params(theta), (self.f,))
-        r = self.residuals_from_channels(ch).reshape(-1)
-        return r if self.weight is None else r * self.weight
+        return self.residuals_from_channels(ch).reshape(-1)
 
-    def jacobian(self, theta: torch.Tensor, power: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """(J [N*m, P], r [N*m]) at theta.  With power p > 2 the rows are weighted by
-        (|r| / rms r)^((p - 2) / 2), held for the step (one IRLS step towards the L_p
-        norm: the worst points weigh more)."""
+    def jacobian(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(J [N*m, P], r [N*m]) at theta."""
         net = self.model.module.net
         p = self.params(theta)
 
@@ -151,166 +148,85 @@ class _Problem:
         if bad.any():  # a point the network cannot evaluate carries no weight in this step
             r = torch.where(bad, torch.zeros_like(r), r)
             jac = torch.where(bad[:, None], torch.zeros_like(jac), jac)
-        self.weight = None
-        if power > 2:
-            rms = r.square().mean().sqrt().clamp(min=1e-300)
-            self.weight = (r.abs() / rms).clamp(1e-3, 1e3) ** ((power - 2) / 2)
-            r, jac = r * self.weight, jac * self.weight[:, None]
         return jac, r
 
 
-def train_lm(relation, objective, feature_specs, head_specs, xv, *, goal, time_limit, max_steps, dev, seed,
-             cfg, lsq_start, validate, bar) -> Surrogate:
-    """Levenberg-Marquardt from a few random starts; returns the model with the lowest
-    validation max (info as Adam's: steps, seconds, stop, history rows
-    (step, seconds, attempt, validation max, validation mean))."""
+class LMStepper:
+    """Levenberg-Marquardt steps on `model`'s flat parameter vector; the loop (loop.py) drives it.
+
+    The batch (`points_per_param` x parameters points, the 2^d corners of the chart too with
+    `corners`) is redrawn every `resample` steps, which is also when the loop validates."""
+
+    method = "lm"
+
+    def __init__(self, model: Surrogate, objective, gen, dev, s: LMSettings, *, edge_fraction: float,
+                 boundary_fraction: float, corners: torch.Tensor):
+        self.model, self.objective, self.gen, self.dev, self.s = model, objective, gen, dev, s
+        self.fractions = (edge_fraction, boundary_fraction)
+        self.corners = corners
+        self.net = model.module.net
+        self.theta = torch.nn.utils.parameters_to_vector(self.net.parameters()).detach().clone()
+        self.batch = s.points_per_param * self.theta.numel()
+        self.lam = s.lam0
+        self.check_every = s.resample
+        self.prob = None
+
+    def step(self, step: int, frac: float) -> None:
+        s = self.s
+        if step % s.resample == 0:  # a fresh batch (fresh points are free)
+            x = self.objective.draw(self.batch - len(self.corners), self.gen, self.dev, *self.fractions)
+            x = torch.cat([x, self.corners]) if s.corners else x
+            self.prob = _Problem(self.model, self.objective, x)
+        theta, prob = self.theta, self.prob
+        jac, r = prob.jacobian(theta)
+        a = jac.T @ jac
+        g = jac.T @ r
+        loss = float(r @ r)
+        d = a.diagonal()
+        eye = torch.eye(len(theta), dtype=a.dtype, device=a.device) * (s.mu * float(d.mean()) + 1e-300)
+        for _ in range(12):  # raise the damping until a step lowers the batch's sum of squares
+            chol, info = torch.linalg.cholesky_ex(a + self.lam * torch.diag(d) + eye)
+            if int(info) == 0:
+                delta = -torch.cholesky_solve(g[:, None], chol)[:, 0]
+                with torch.no_grad():
+                    new = prob.residuals(theta + delta)
+                new_loss = float(new @ new)
+                if math.isfinite(new_loss) and new_loss < loss:
+                    self.theta = theta + delta
+                    self.lam = max(self.lam / 3, 1e-12)
+                    break
+            self.lam = min(self.lam * 4, 1e12)
+
+    def sync(self) -> None:
+        """Before a validation: the parameter vector written into the network."""
+        torch.nn.utils.vector_to_parameters(self.theta, self.net.parameters())
+
+    def info(self) -> dict:
+        return {"lm": {**self.s.__dict__, "parameters": self.theta.numel()}}
+
+
+def lm_stepper(relation, objective, feature_specs, head_specs, *, seed: int, attempt: int, gen, dev, cfg,
+               deadline: float | None) -> LMStepper:
+    """A fresh float64 LM network started by least squares and `warm_steps` Adam steps (a
+    global fit for LM to refine; against a time limit at most until `deadline`, so that under
+    load the warm start does not eat the budget; a step budget keeps every step, reproducibly)."""
     s = cfg.lm
-    if s.floors != "train":
-        dom = relation.domain
-        objective = type(objective)(relation, head_specs, objective.edges, edge_floors(dom, s.floors),
-                                    objective.link_weight, objective.atol)
-        xv = objective.validation_points(len(xv), seed).to(dev)
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    # the 2^d corners of the chart go into every batch and the validation set: a
-    # tight fit extrapolates badly, and corners are where the arcsine draws thin out
+    model = seeded_model(relation, feature_specs, head_specs, seed=seed, attempt=attempt, width=s.width,
+                         depth=s.depth, activation=s.activation, skip=cfg.skip, device=dev, dtype=torch.float64)
+    if cfg.lsq_start and cfg.skip:
+        lsq_start(model, objective, gen, dev, cfg)
+    if s.warm_steps:
+        warm = AdamStepper(model, objective, gen, dev, batch=512, lr=s.warm_lr, decay=0.01,
+                           edge_fraction=cfg.edge_fraction, boundary_fraction=cfg.boundary_fraction, fused=False)
+        for k in range(s.warm_steps):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            warm.step(k, k / s.warm_steps)
     d = relation.domain.dim
     u = torch.tensor([[(i >> k) & 1 for k in range(d)] for i in range(2**d)], dtype=torch.float64)
     corners = relation.domain.chart(u).to(dev) if s.corners else u[:0].to(dev)
-    xv = torch.cat([xv, corners])
-    channels = n_channels(head_specs)
-    t0 = time.perf_counter()
-
-    def fresh(attempt: int) -> Surrogate:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed * 1000 + attempt)
-            net = MLP(len(feature_specs), channels, width=s.width, depth=s.depth, activation=s.activation,
-                      skip=cfg.skip)
-        model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=torch.float64))
-        if cfg.lsq_start and cfg.skip:
-            lsq_start(model, objective, gen, dev, cfg)
-        if s.warm_steps:  # Adam on the same float64 network first: a global fit for LM to refine
-            opt = torch.optim.Adam(model.module.net.parameters(), lr=s.warm_lr)
-            # against a time limit, at most `warm_share` of it per start (under load 2000 steps
-            # took half of seed 000's 60 s); a step budget keeps every step, reproducibly
-            stop = time.perf_counter() + s.warm_share * time_limit / max(1, s.starts) if time_limit else None
-            for k in range(s.warm_steps):
-                if stop is not None and time.perf_counter() > stop:
-                    break
-                for g in opt.param_groups:
-                    g["lr"] = s.warm_lr * (0.01 ** (k / s.warm_steps))
-                x = objective.draw(512, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-                loss = objective.loss(model, x).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        return model
-
-    history: list[tuple] = []
-    total_steps = 0
-    stop = "max_steps"
-
-    def run(model, attempt, step_budget, deadline, best):
-        """LM steps on `model` until the budget; returns (best stats, best state, steps, stop)."""
-        nonlocal total_steps
-        net = model.module.net
-        theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach().clone()
-        npar = theta.numel()
-        batch = s.points_per_param * npar
-        lam = s.lam0
-        best_stats, best_state = best
-        steps, why = 0, "max_steps"
-        prob = None
-        while True:
-            if step_budget is not None and steps >= step_budget:
-                why = "max_steps"
-                break
-            if deadline is not None and time.perf_counter() >= deadline:
-                why = "time_limit"
-                break
-            if steps % s.resample == 0:
-                if steps:
-                    torch.nn.utils.vector_to_parameters(theta, net.parameters())
-                    stats = validate(model, objective, xv)
-                    history.append((total_steps, round(time.perf_counter() - t0, 2), attempt, stats["max"], stats["mean"]))
-                    if stats["max"] < best_stats["max"]:
-                        best_stats, best_state = stats, theta.clone()
-                    bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
-                    bar.update((min(time.perf_counter() - t0, time_limit) if time_limit else total_steps) - bar.n)
-                    if best_stats is stats and goal.reached(model, stats):
-                        why = "tolerance"
-                        break
-                x = objective.draw(batch - len(corners), gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-                x = torch.cat([x, corners]) if s.corners else x
-                prob = _Problem(model, objective, x)
-            done = ((time.perf_counter() - t0) / time_limit if time_limit
-                    else total_steps / max_steps if max_steps else 0.0)
-            jac, r = prob.jacobian(theta, s.power if done >= s.power_from else 2.0)
-            a = jac.T @ jac
-            g = jac.T @ r
-            loss = float(r @ r)
-            d = a.diagonal()
-            eye = torch.eye(npar, dtype=a.dtype, device=a.device) * (s.mu * float(d.mean()) + 1e-300)
-            for _ in range(12):  # raise the damping until a step lowers the batch's sum of squares
-                chol, info = torch.linalg.cholesky_ex(a + lam * torch.diag(d) + eye)
-                if int(info) == 0:
-                    delta = -torch.cholesky_solve(g[:, None], chol)[:, 0]
-                    with torch.no_grad():
-                        new = prob.residuals(theta + delta)
-                    new_loss = float(new @ new)
-                    if math.isfinite(new_loss) and new_loss < loss:
-                        theta = theta + delta
-                        lam = max(lam / 3, 1e-12)
-                        break
-                lam = min(lam * 4, 1e12)
-            steps += 1
-            total_steps += 1
-        torch.nn.utils.vector_to_parameters(theta, net.parameters())
-        stats = validate(model, objective, xv)
-        history.append((total_steps, round(time.perf_counter() - t0, 2), attempt, stats["max"], stats["mean"]))
-        if stats["max"] < best_stats["max"]:
-            best_stats, best_state = stats, theta.clone()
-        return best_stats, best_state, steps, why
-
-    # a few random starts, each for `explore` of the budget; the best on validation goes on
-    starts = max(1, s.starts)
-    per_steps = max(1, int(round(max_steps * s.explore))) if max_steps else None
-    per_time = time_limit * s.explore if time_limit else None
-    results = []
-    attempt, model, st, state = 0, None, {"max": math.inf, "mean": math.inf}, None
-    try:
-        for attempt in range(starts if starts > 1 else 0):
-            model = fresh(attempt)
-            deadline = time.perf_counter() + per_time if per_time else None
-            none = ({"max": math.inf, "mean": math.inf}, None)
-            st, state, _, why = run(model, attempt, per_steps, deadline, none)
-            results.append((st["max"], attempt, model, st, state))
-            if why == "tolerance":
-                break
-        if results:
-            _, attempt, model, st, state = min(results, key=lambda t: (t[0], t[1]))
-            if state is not None:
-                torch.nn.utils.vector_to_parameters(state, model.module.net.parameters())
-        else:
-            attempt, model, st, state = 0, fresh(0), {"max": math.inf, "mean": math.inf}, None
-        stop = "tolerance" if goal.met else stop
-        if stop != "tolerance":
-            left_steps = max_steps - total_steps if max_steps else None
-            deadline = t0 + time_limit if time_limit else None
-            if left_steps is None or left_steps > 0:
-                st, state, _, stop = run(model, attempt, left_steps, deadline, (st, state))
-            else:
-                stop = "max_steps"
-    except KeyboardInterrupt:
-        stop = "interrupted"
-        if model is None:
-            model = fresh(0)
-    if state is not None:
-        torch.nn.utils.vector_to_parameters(state, model.module.net.parameters())
-    model.info = {"method": "lm", "steps": total_steps, "seconds": round(time.perf_counter() - t0, 3), "stop": stop,
-                  "device": str(dev), "seed": seed, "attempt": attempt, "starts": starts,
-                  "lm": {**s.__dict__, "parameters": sum(p.numel() for p in model.module.net.parameters())},
-                  "validation": st, "history": history}
-    return model
+    return LMStepper(model, objective, gen, dev, s, edge_fraction=cfg.edge_fraction,
+                     boundary_fraction=cfg.boundary_fraction, corners=corners)
 
 
 def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, time_limit=None) -> bool:

@@ -1,11 +1,13 @@
-"""The training loop: fresh points every step, Adam, the normalised residual loss.
+"""`train` and the one training loop (`run`), whatever the stepper: Adam (adam.py) or
+Levenberg-Marquardt (lm.py).
 
 The formula is known, so data is unlimited: every step draws a new batch in the
 chart (half of the entries of inputs with an edge drawn log-uniformly towards it),
-scores it with the relation's objective (objective.py) on the model's device,
-and takes one Adam step with gradients zeroed first.  The model with the lowest worst-case
-error on a fixed validation set is kept.  On CUDA the loop never waits for the
-device between validation checks.
+scored by the relation's objective (objective.py) on the model's device.  The loop
+owns what both methods share: the budget (steps or seconds), validation on a fixed
+set every `check_every` steps keeping the best weights, the tolerance asked of a
+certificate, fresh starts after a collapse, the progress bar, Ctrl-C and the record in
+`model.info`.  On CUDA it never waits for the device between validation checks.
 """
 
 from __future__ import annotations
@@ -16,22 +18,22 @@ import sys
 import time
 from dataclasses import asdict
 
-import numpy as np
 import torch
 
 from ..checking.verify import verify
 from ..declaration.metric import resolve_atol
 from ..declaration.relation import Relation
 from ..declaration.sampling import edge_floors, edge_sides
-from ..errors import TrainingError
 from ..model.device import cpu_threads, resolve_device
-from ..model.network import MLP
-from ..model.scaling import choose_features, choose_heads, features, n_channels
+from ..model.scaling import choose_features, choose_heads, n_channels
 from ..model.surrogate import Surrogate
 from . import lm
+from .adam import AdamStepper
 from .config import TrainConfig, check_applies, check_relation
+from .lm import lm_stepper
 from .objective import Objective
 from .pieces import train_pieces
+from .start import lsq_start, seeded_model
 
 __all__ = ["train"]
 
@@ -131,132 +133,118 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     if time_limit is None and max_steps is None:
         time_limit = cfg.default_time_limit
 
-    dtype = getattr(torch, cfg.dtype)
-    batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
     dom = relation.domain
     feature_specs, head_specs = _specs(relation, cfg, seed)
     use_lm = _check_method(relation, cfg, dev, seed, max_steps, time_limit, (feature_specs, head_specs))
     objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
     goal = Goal(tolerance, atol, seed)
-    if use_lm:
-        bar = _bar(sys.stderr.isatty() if progress is None else bool(progress), time_limit, max_steps)
-        model = lm.train_lm(relation, objective, feature_specs, head_specs, xv, goal=goal,
-                            time_limit=time_limit, max_steps=max_steps, dev=dev, seed=seed, cfg=cfg,
-                            lsq_start=_lsq_start, validate=_validate, bar=bar)
-        bar.close()
-        model.info.update(atol=atol, config=asdict(cfg), goal=goal.record())
-        return model
-
-    gen = torch.Generator(device=dev).manual_seed(seed)
-
-    def fresh(attempt: int):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed * 1000 + attempt)
-            channels = n_channels(head_specs)
-            # a four-output system (parallel pipes) certified 0.034 at width 64 and 0.0087 at 128 in 4-5 min
-            width = cfg.width or (64 if channels <= 2 else 128)
-            net = MLP(len(feature_specs), channels, width=width, depth=cfg.depth,
-                      activation=cfg.activation, skip=cfg.skip)
-        model = Surrogate(relation, feature_specs, head_specs, net.to(device=dev, dtype=dtype))
-        if cfg.lsq_start and cfg.skip:
-            _lsq_start(model, objective, gen, dev, cfg)
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, fused=True)  # one kernel, not one per tensor
-        return model, opt
-
-    model, opt = fresh(0)
-    best_state, best_score, best_stats = None, math.inf, {}
-    attempt, t0 = 0, time.perf_counter()
-    t_start, step_start = t0, 0
-    per_step = not (cfg.deferred_checks if cfg.deferred_checks is not None else dev.type != "cpu")
-    first_bad = torch.full((), -1, dtype=torch.long, device=dev)
-    bad_row = torch.zeros(dom.dim, dtype=torch.float64, device=dev)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = _bar(show, time_limit, max_steps)
-    step = 0
-    history: list[tuple] = []  # (step, seconds, attempt, validation max, validation mean)
-    stop_reason = "max_steps"
-    try:  # Ctrl-C ends training like a time limit: the best model so far comes back
-        while True:
-            elapsed = time.perf_counter() - t0
-            if max_steps is not None and step >= max_steps:
-                stop_reason = "max_steps"
-                break
-            if time_limit is not None and elapsed >= time_limit:
-                stop_reason = "time_limit"
-                break
-            frac = _progress(step - step_start, elapsed - (t_start - t0), max_steps and max_steps - step_start,
-                             time_limit and time_limit - (t_start - t0))
-            for g in opt.param_groups:
-                g["lr"] = cfg.lr * (cfg.lr_final / cfg.lr) ** frac
+    t0 = time.perf_counter()
+    if use_lm:
+        s = cfg.lm
+        if s.floors != "train":  # batches and validation as deep towards an edge as the certificate
+            objective = Objective(relation, head_specs, objective.edges, edge_floors(dom, s.floors), cfg.link_weight,
+                                  atol)
+            xv = objective.validation_points(len(xv), seed).to(dev)
+        gen = torch.Generator(device=dev).manual_seed(seed)
 
-            # points, features and references in float64: a gap like x1 - x2 that float32
-            # cannot hold is where seed 001's worst errors live; the network runs in `dtype`
-            x = objective.draw(batch, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-            per = objective.loss(model, x)
-            loss = per.mean()
-            if cfg.tail_weight:  # the certificate is a max: push on the worst points of each batch too
-                loss = loss + cfg.tail_weight * per.topk(max(1, int(cfg.tail * len(per)))).values.mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-            if per_step:  # reading a scalar costs nothing on the CPU: stop at the first bad step
-                if not math.isfinite(float(loss.detach())):
-                    _report_nonfinite(model, relation, step, x[(~torch.isfinite(per)).to(torch.uint8).argmax()]
-                                      .detach().numpy())
-            else:  # (CUDA) remember the first bad step and point on the device; read them at checks
-                nonfinite = ~torch.isfinite(per)
-                new = nonfinite.any() & (first_bad < 0)
-                first_bad = torch.where(new, torch.full_like(first_bad, step), first_bad)
-                bad_row = torch.where(new, x[nonfinite.to(torch.uint8).argmax()], bad_row)
-            step += 1
-
-            if step % cfg.check_every == 0:
-                if int(first_bad) >= 0:  # the one host sync, at checks only
-                    _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
-                stats = _validate(model, objective, xv)
-                history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
-                if stats["max"] < best_score:
-                    best_score, best_stats = stats["max"], stats
-                    best_state = copy.deepcopy(model.module.net.state_dict())
-                bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
-                bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
-                if best_stats is stats and goal.reached(model, stats):
-                    stop_reason = "tolerance"
-                    break
-                collapsed = frac > 0.2 and best_stats.get("mean", 1.0) > 0.5
-                if collapsed and attempt < cfg.restarts:
-                    attempt += 1
-                    model, opt = fresh(attempt)
-                    best_state, best_score, best_stats = None, math.inf, {}
-                    t_start, step_start = time.perf_counter(), step
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
-    if int(first_bad) >= 0:
-        _report_nonfinite(model, relation, int(first_bad), bad_row.double().cpu().numpy())
-    stats = _validate(model, objective, xv)
-    if stats["max"] < best_score or best_state is None:
-        best_score, best_stats = stats["max"], stats
+        def fresh(attempt: int):
+            deadline = time.perf_counter() + s.warm_share * time_limit if time_limit else None
+            stepper = lm_stepper(relation, objective, feature_specs, head_specs, seed=seed, attempt=attempt, gen=gen,
+                                 dev=dev, cfg=cfg, deadline=deadline)
+            return stepper
+        restarts = 0
+        first = fresh(0)
+        xv = torch.cat([xv, first.corners])  # the corners, where LM's fit extrapolates, validated too
     else:
-        model.module.net.load_state_dict(best_state)
-    bar.close()
-    model.info = {
-        "method": "adam",
-        "steps": step,
-        "seconds": round(time.perf_counter() - t0, 3),
-        "stop": stop_reason,
-        "device": str(dev),
-        "batch_size": batch,
-        "seed": seed,
-        "atol": atol,
-        "restarts": attempt,
-        "validation": best_stats,
-        "goal": goal.record(),
-        "config": asdict(cfg),
-        "history": history,
-    }
+        gen = torch.Generator(device=dev).manual_seed(seed)
+        batch = cfg.batch_size or (8192 if dev.type == "cuda" else 512)
+        per_step = not (cfg.deferred_checks if cfg.deferred_checks is not None else dev.type != "cpu")
+        # a four-output system (parallel pipes) certified 0.034 at width 64 and 0.0087 at 128 in 4-5 min
+        width = cfg.width or (64 if n_channels(head_specs) <= 2 else 128)
+
+        def fresh(attempt: int):
+            model = seeded_model(relation, feature_specs, head_specs, seed=seed, attempt=attempt, width=width,
+                                 depth=cfg.depth, activation=cfg.activation, skip=cfg.skip, device=dev,
+                                 dtype=getattr(torch, cfg.dtype))
+            if cfg.lsq_start and cfg.skip:
+                lsq_start(model, objective, gen, dev, cfg)
+            return AdamStepper(model, objective, gen, dev, batch=batch, lr=cfg.lr, decay=cfg.lr_final / cfg.lr,
+                               edge_fraction=cfg.edge_fraction, boundary_fraction=cfg.boundary_fraction,
+                               tail_weight=cfg.tail_weight, tail=cfg.tail, per_step=per_step,
+                               check_every=cfg.check_every)
+        restarts = cfg.restarts
+        first = fresh(0)
+    bar = _bar(show, time_limit, max_steps)
+    try:
+        model, info = run(first, fresh, objective=objective, xv=xv, goal=goal, max_steps=max_steps,
+                          time_limit=time_limit, restarts=restarts, bar=bar, t0=t0)
+    finally:
+        bar.close()
+    model.info = {**info, "device": str(dev), "seed": seed, "atol": atol, "goal": goal.record(),
+                  "config": asdict(cfg)}
     return model
+
+
+def run(stepper, fresh, *, objective, xv, goal: Goal, max_steps, time_limit, restarts: int, bar, t0: float):
+    """The one training loop, whatever the stepper (Adam or LM): steps until the budget
+    (`max_steps` steps or `time_limit` seconds since t0), a validation every
+    `stepper.check_every` steps keeping the best weights, the tolerance asked of a
+    certificate (`goal`), a fresh start (`fresh(attempt)`) when a run collapses (up to
+    `restarts`), and Ctrl-C ending it like a time limit.  Returns the model with the best
+    weights seen and the training record."""
+    model = stepper.model
+    best_state, best_stats = None, {"max": math.inf, "mean": math.inf}
+    attempt, step, stop = 0, 0, "max_steps"
+    t_start, step_start = t0, 0
+    history: list[tuple] = []  # (step, seconds, attempt, validation max, validation mean)
+
+    def spent() -> str | None:
+        if max_steps is not None and step >= max_steps:
+            return "max_steps"
+        if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+            return "time_limit"
+        return None
+
+    def validate() -> dict:
+        nonlocal best_state, best_stats
+        stepper.sync()
+        stats = _validate(model, objective, xv)
+        elapsed = time.perf_counter() - t0
+        history.append((step, round(elapsed, 2), attempt, stats["max"], stats["mean"]))
+        if stats["max"] < best_stats["max"]:
+            best_stats, best_state = stats, copy.deepcopy(model.module.net.state_dict())
+        bar.set_postfix_str(f"max {stats['max']:.3g} mean {stats['mean']:.3g}", refresh=False)
+        bar.update((min(elapsed, time_limit) if time_limit else step) - bar.n)
+        return stats
+
+    try:  # Ctrl-C ends training like a time limit: the best model so far comes back
+        while (why := spent()) is None:
+            frac = _progress(step - step_start, time.perf_counter() - t_start, max_steps and max_steps - step_start,
+                             time_limit and time_limit - (t_start - t0))
+            stepper.step(step, frac)
+            step += 1
+            if step % stepper.check_every or spent():  # the last validation comes after the loop
+                continue
+            stats = validate()
+            if best_stats is stats and goal.reached(model, stats):
+                why = "tolerance"
+                break
+            if attempt < restarts and frac > 0.2 and best_stats["mean"] > 0.5:  # collapsed (predicts ~0)
+                attempt += 1
+                stepper = fresh(attempt)
+                model = stepper.model
+                best_state, best_stats = None, {"max": math.inf, "mean": math.inf}
+                t_start, step_start = time.perf_counter(), step
+        stop = why
+    except KeyboardInterrupt:
+        stop = "interrupted"
+    stats = validate()
+    if best_stats is not stats and best_state is not None:
+        model.module.net.load_state_dict(best_state)
+    return model, {"method": stepper.method, "steps": step, "seconds": round(time.perf_counter() - t0, 3),
+                   "stop": stop, "restarts": attempt, "validation": best_stats, "history": history, **stepper.info()}
 
 
 def _specs(relation: Relation, cfg: TrainConfig, seed: int):
@@ -279,44 +267,6 @@ def _check_method(relation, cfg, dev, seed, max_steps, time_limit, specs=None) -
     return use
 
 
-@torch.no_grad()
-def _lsq_start(model: Surrogate, objective: Objective, gen, dev, cfg: TrainConfig, points: int = 8192) -> None:
-    """Start the linear parts from their least-squares solution: the skip path's
-    weights and the last layer's bias fitted to each channel's target (in the head's
-    own coordinates: log|y| for a log head, log P and log N for a signed-log head,
-    y for a linear one) on a fresh batch.  Costs a fraction of a second; the MLP
-    then learns only what the linear fit leaves.  Targets that are not finite (a
-    group that vanishes on a face) are left out.  Implicit relations have no
-    targets without a solve and keep the default start."""
-    if not objective.explicit or model.module.net.skip is None:
-        return
-    x = objective.draw(points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
-    cols = objective._columns(x)
-    f = features(x, model.module.feature_specs, model.relation).double()
-    a = torch.cat([f, torch.ones(len(f), 1, dtype=f.dtype, device=f.device)], 1)
-    net = model.module.net
-    for h, fns in zip(model.module.head_specs, objective.groups):
-        if h["kind"] == "linear":
-            targets = [(objective.exprs[objective.relation.outputs.index(h["output"])](cols) - h["a"]) / h["b"]]
-        else:
-            ends = [(h["a"], h["b"])] if h["kind"] == "log" else [(h["ap"], h["bp"]), (h["an"], h["bn"])]
-            targets = [(fn(cols).log() - a0) / b0 for fn, (a0, b0) in zip(fns, ends)]
-        for c, t in zip(h["channels"], targets):
-            t = torch.broadcast_to(torch.as_tensor(t, dtype=f.dtype), (len(f),))
-            ok = torch.isfinite(t)
-            if ok.sum() < a.shape[1]:
-                continue
-            # driver "gelsd" (SVD), not the CPU default "gelsy": torch passes gelsy's pivot array
-            # uninitialised, so its column order, and the last bits of the solution, followed
-            # whatever the allocator handed back -- one seed gave other weights from run to run
-            # (found by helper-1's bench/reproducible.py; PYTHONHASHSEED alone changed them)
-            sol = torch.linalg.lstsq(a[ok].cpu(), t[ok].cpu()[:, None], driver="gelsd").solution[:, 0]
-            if not torch.all(torch.isfinite(sol)):
-                continue
-            net.skip.weight[c] = sol[:-1].to(net.skip.weight)
-            net.last.bias[c] = sol[-1].to(net.last.bias)
-
-
 def _progress(steps: int, seconds: float, max_steps, time_limit) -> float:
     p = 0.0
     if max_steps:
@@ -332,28 +282,6 @@ def _validate(model: Surrogate, objective: Objective, xv: torch.Tensor) -> dict[
     err = objective.errors(model, xv)
     model.module.train()
     return {"max": float(err.max()), "mean": float(err.mean())}
-
-
-def _report_nonfinite(model: Surrogate, relation: Relation, step: int, row: np.ndarray) -> None:
-    point = {n: float(v) for n, v in zip(relation.inputs, row)}
-    where = ", ".join(f"{n}={v:.9g}" for n, v in point.items())
-    cols = {n: np.array([v]) for n, v in point.items()}
-    if not relation.is_explicit:
-        pred = model.evaluate(row[None])[0]
-        env = {**cols, **{o: np.array([v]) for o, v in zip(relation.outputs, pred)}}
-        said = ", ".join(f"{o}={v:.6g}" for o, v in zip(relation.outputs, pred))
-        bad = [i + 1 for i in range(len(relation.equations))
-               if not np.isfinite(relation.compiled("residual", i, "numpy")(env)[0])]
-        if bad and np.all(np.isfinite(pred)):
-            raise TrainingError(
-                f"the residual of equation {', '.join(map(str, bad))} is undefined at step {step}, input {where}, "
-                f"where the network predicts {said}; declare output ranges inside which the equations are defined "
-                "(a positive range keeps an output positive)"
-            )
-    raise TrainingError(
-        f"training diverged: the prediction became NaN or inf at step {step}, input {where}; "
-        "try a smaller learning rate (TrainConfig(lr=...)) or float64"
-    )
 
 
 def _bar(show: bool, time_limit, max_steps):
