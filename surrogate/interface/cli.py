@@ -83,9 +83,9 @@ def cmd_list(args) -> int:
         st = shipped.status(entry)
         cert = st.certificate if st.ok else None
         if cert is not None:
-            how = f"{cert.get('points', 0):,} points + search" if cert.get("points") else "verify"
-            print(f"    surrogate  certified max error {cert.get('max_error', float('nan')):.3g} "
-                  f"(p99 {cert.get('p99_error', float('nan')):.3g}; {how}); sg.catalogue(\"{name}\"), "
+            how = f"{cert.points:,} points + search" if cert.points else "verify"
+            print(f"    surrogate  certified max error {cert.max_error:.3g} "
+                  f"(p99 {cert.p99_error:.3g}; {how}); sg.catalogue(\"{name}\"), "
                   f"surrogate predict {name} in.csv")
         else:
             print(f"    surrogate  {st.message or 'shipped without a certificate'}")

@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import ArtifactError, SurrogateError
 from ..model import format as fmt
+from ..model.records import Certificate
 
 __all__ = [
     "BUILD_COMMAND",
@@ -137,7 +138,8 @@ class Status:
         return self.state == "ok"
 
     @property
-    def certificate(self) -> dict | None:
+    def certificate(self) -> Certificate | None:
+        """The stored certificate, the same `Certificate` a load gives (status checked it reads)."""
         return fmt.certificate(self.manifest) if self.manifest else None
 
     @property
@@ -156,6 +158,7 @@ def status(e: Entry) -> Status:
         return Status("missing", f"no shipped artifact for {e.name} ({e.path}): build it with {e.rebuild}")
     try:
         manifest, _ = fmt.read(e.path)
+        fmt.certificate(manifest)  # the one a load would refuse
     except ArtifactError as err:
         return Status("unreadable", f"the shipped artifact of {e.name} cannot be read by this version ({err}): "
                                     f"rebuild it with {e.rebuild}")
@@ -207,13 +210,13 @@ def index(folder: str | os.PathLike | None = None) -> dict[str, dict]:
         st = status(e)
         if st.manifest is None:
             continue
-        cert = st.certificate or {}
+        cert = st.certificate
         out[e.name] = {
             **st.build,
             "state": st.state,
             "size_bytes": e.path.stat().st_size,
-            "max_error": cert.get("max_error"),
-            "p99_error": cert.get("p99_error"),
-            "verify_points": cert.get("points"),
+            "max_error": cert.max_error if cert else None,
+            "p99_error": cert.p99_error if cert else None,
+            "verify_points": cert.points if cert else None,
         }
     return out
