@@ -26,6 +26,7 @@ from ..declaration.sampling import edge_floors, edge_sides
 from ..errors import TrainingError
 from ..model.device import cpu_threads, resolve_device
 from ..model.network import MLP
+from ..model.piecewise import PiecewiseSurrogate
 from ..model.scaling import choose_features, choose_heads, features, n_channels
 from ..model.surrogate import Surrogate
 from . import lm
@@ -86,8 +87,9 @@ def train(
     progress: bool | None = None,
     config: TrainConfig | None = None,
     atol: float | None = None,
-) -> Surrogate:
-    """Train a surrogate of `relation` over its whole domain.
+) -> Surrogate | PiecewiseSurrogate:
+    """Train a surrogate of `relation` over its whole domain: a `Surrogate`, or for a relation
+    with a Piecewise output a `PiecewiseSurrogate` (one network per piece).
 
     Stops when a certificate (verify on 10^5 points, taken each time the validation
     max reaches the target) meets `tolerance`, after `max_steps` steps or
