@@ -151,6 +151,7 @@ def test_a_plain_name_two_modules_ship_is_refused_as_ambiguous(monkeypatch):
 
 
 def test_every_load_and_the_command_line_resolve_a_name_through_shipped_entry(monkeypatch, tmp_path, capsys):
+    want = float(sg.load(NAME)(Re=[1e5], Pr=[7.0])["Nu"][0])
     seen = []
     real = shipped.entry
     monkeypatch.setattr(shipped, "entry", lambda name, folder=None: seen.append(name) or real(name, folder))
@@ -160,8 +161,11 @@ def test_every_load_and_the_command_line_resolve_a_name_through_shipped_entry(mo
     csv = tmp_path / "in.csv"
     pd.DataFrame({"Re": [1e5], "Pr": [7.0]}).to_csv(csv, index=False)
     assert main(["predict", QUALIFIED, str(csv)]) == 0
-    assert seen == [QUALIFIED] * 4
-    assert float(capsys.readouterr().out.split()[-1]) == pytest.approx(float(sg.load(NAME)(Re=[1e5], Pr=[7.0])["Nu"][0]))
+    assert float(capsys.readouterr().out.split()[-1]) == pytest.approx(want)
+    monkeypatch.chdir(tmp_path)  # a shipped name's report goes to NAME-report here, not beside the artifact
+    assert main(["report", QUALIFIED, "--points", "16"]) == 0
+    assert (tmp_path / f"{NAME}-report" / "index.html").is_file()
+    assert set(seen) == {QUALIFIED} and len(seen) >= 5  # sg.load, runtime.load, sg.catalogue, predict, report
     assert main(["predict", "gnielinsky", str(csv)]) == 2
     assert "'gnielinsky' is neither a file nor a shipped surrogate: " in capsys.readouterr().err
 
