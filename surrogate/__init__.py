@@ -4,10 +4,12 @@
     model = sg.train(rel, time_limit=120)
     cert = sg.verify(model)
     model.save("f.surrogate"); same = sg.load("f.surrogate")
-    nu = sg.catalogue("gnielinski")        # a shipped, certified textbook correlation: no training
+    nu = sg.load("gnielinski")             # a shipped, certified textbook correlation: no training
+    sg.catalogue_names()                   # the shipped names; "convection:gnielinski" loads too
 
 Without the `train` extra (torch, pandas) the package still imports, with the torch-free
-parts: `Relation` and `surrogate.runtime`, which predicts from a saved artifact with NumPy.
+parts: `Relation`, `catalogue` and `catalogue_names`, and `surrogate.runtime`, whose `load`
+takes the same paths and names and predicts with NumPy.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from .errors import (
 )
 from ._version import __version__
 from .persistence.shipped import load as catalogue
+from .persistence.shipped import names as catalogue_names
 
 __all__ = [
     "Relation",
     "catalogue",
+    "catalogue_names",
     "train",
     "TrainConfig",
     "verify",
@@ -64,9 +68,9 @@ if _torch is not None:
     from .checking.verify import verify
     from .fitting.fit import FitResult, fit
     from .interface.plot import plot_error, plot_training  # matplotlib is imported when they are called
-    from .model.artifact import load
     from .model.records import Certificate, Proof
     from .model.surrogate import Surrogate
+    from .persistence.load import load
     from .training.config import TrainConfig
     from .training.loop import train
 

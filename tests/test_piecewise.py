@@ -130,7 +130,7 @@ def test_save_load_runtime_onnx_predict_agree(jump_certified, tmp_path):
     back = sg.load(path)
     rt = runtime.load(path)
     assert isinstance(back, PiecewiseSurrogate) and isinstance(rt, runtime.PiecewiseRuntime)
-    assert back.certificate == m.certificate and rt.certificate["pieces"][1]["condition"] == "1 <= x <= 10"
+    assert back.certificate == m.certificate and rt.certificate == m.certificate
     rng = np.random.default_rng(0)
     pts = np.concatenate([np.array([[np.nextafter(1.0, 0.0), 1.2], [1.0, 1.2], [0.1, 1.0], [10.0, 2.0]]),
                           np.stack([10 ** rng.uniform(-1, 1, 200), rng.uniform(1, 2, 200)], 1)])

@@ -139,7 +139,7 @@ def test_describes_itself():
     assert model.inputs == ["x1", "x2"] and model.outputs == ["y"]
     assert model.dtype == np.float64
     assert "MLP 2x16 tanh" in repr(model)
-    assert model.certificate is None or isinstance(model.certificate, dict)
+    assert model.certificate is None or isinstance(model.certificate, sg.Certificate)
 
 
 @pytest.mark.parametrize("name", ["silu", "gelu", "tanh", "relu"])

@@ -94,7 +94,7 @@ def test_every_declared_relation_ships_a_current_certified_artifact(e):
     assert "budget_s" in rec or "budget_steps" in rec, f"{e.name}'s build record has no budget: rebuild it with {e.rebuild}"
     for key in ("seed", "method", "train_wall_s", "train_cpu_s", "verify_points", "versions"):
         assert key in rec, f"{e.name}'s build record has no {key!r}: rebuild it with {e.rebuild}"
-    assert st.certificate["points"] == rec["verify_points"]
+    assert st.certificate.points == rec["verify_points"]
 
 
 @pytest.mark.parametrize("e", ENTRIES, ids=IDS)
@@ -262,7 +262,7 @@ def test_list_shows_inputs_source_and_certificate_of_every_shipped_relation(caps
         assert block[3].strip() == f"source     {e.source['source']}"
         st = shipped.status(e)
         if st.ok:
-            assert f"certified max error {st.certificate['max_error']:.3g}" in block[5]
+            assert f"certified max error {st.certificate.max_error:.3g}" in block[5]
     assert "seeds:paraboloid" not in out
     assert main(["list"]) == 0
     assert "seeds:paraboloid" in capsys.readouterr().out
@@ -292,12 +292,12 @@ def test_without_torch_list_and_a_shipped_surrogate_still_work():
         "import numpy as np, surrogate as sg\n"
         "from surrogate.interface.cli import main\n"
         f"m = sg.catalogue({e.name!r})\n"
-        "print(type(m).__name__, m.certificate['max_error'])\n"
+        "print(type(m).__name__, type(m.certificate).__name__, m.certificate.max_error)\n"
         "main(['list', '--shipped'])\n"
     )
     done = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     first, rest = done.stdout.split("\n", 1)
-    assert first.startswith("Runtime ")
+    assert first.startswith("Runtime Certificate ")
     assert f"{e.module.removeprefix('equations.')}:{e.name}" in rest and "certified max error" in rest

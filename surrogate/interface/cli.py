@@ -83,34 +83,31 @@ def cmd_list(args) -> int:
         st = shipped.status(entry)
         cert = st.certificate if st.ok else None
         if cert is not None:
-            how = f"{cert.get('points', 0):,} points + search" if cert.get("points") else "verify"
-            print(f"    surrogate  certified max error {cert.get('max_error', float('nan')):.3g} "
-                  f"(p99 {cert.get('p99_error', float('nan')):.3g}; {how}); sg.catalogue(\"{name}\"), "
+            how = f"{cert.points:,} points + search" if cert.points else "verify"
+            print(f"    surrogate  certified max error {cert.max_error:.3g} "
+                  f"(p99 {cert.p99_error:.3g}; {how}); sg.load(\"{name}\"), "
                   f"surrogate predict {name} in.csv")
         else:
             print(f"    surrogate  {st.message or 'shipped without a certificate'}")
     return 0
 
 
-def _artifact(arg: str) -> str:
-    """A path to an artifact: `arg` itself when it is a file (or looks like a path), else the shipped
-    surrogate of that name (UsageError naming the catalogue when there is none)."""
+def _artifact(arg: str):
+    """The artifact file `arg` names: a path, or a shipped name (``gnielinski``,
+    ``convection:gnielinski``), resolved as `surrogate.load` resolves it (persistence.load)."""
+    from ..persistence.load import resolve
+
+    return resolve(arg)
+
+
+def _stem(arg: str) -> str:
+    """The base name for what a command writes from `arg` here: the file's own without its
+    extension, or a shipped surrogate's name (its report goes to NAME-report here, not into the package)."""
     import os
 
-    from ..persistence import shipped
+    from ..persistence.load import is_path
 
-    if os.path.exists(arg) or os.sep in arg or "/" in arg or arg.endswith(".surrogate"):
-        return arg
-    try:
-        e = shipped.entry(arg)
-    except shipped.UnknownRelation as err:
-        raise UsageError(f"{arg!r} is neither a file nor a shipped surrogate: {err}") from None
-    st = shipped.status(e)
-    if not st.ok:
-        from ..errors import ArtifactError
-
-        raise ArtifactError(st.message)
-    return str(e.path)
+    return os.path.splitext(arg)[0] if is_path(arg) else _artifact(arg).stem
 
 
 def cmd_train(args) -> int:
@@ -142,7 +139,7 @@ def cmd_train(args) -> int:
 
 def cmd_verify(args) -> int:
     from ..checking.verify import verify
-    from ..model.artifact import load
+    from ..persistence.load import load
 
     if args.hypothesis is not None and args.hypothesis < 1:
         raise UsageError(f"--hypothesis takes a positive number of examples, not {args.hypothesis!r}")
@@ -150,7 +147,7 @@ def cmd_verify(args) -> int:
         from .plot import plot_error, require_matplotlib
 
         require_matplotlib()
-    model = load(_artifact(args.file))
+    model = load(args.file)
     if args.prove:  # what prove refuses, before the verification's minutes
         from ..checking.prove import provable
 
@@ -196,16 +193,14 @@ def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
 
 
 def cmd_report(args) -> int:
-    import os
-
     from .report import write_report
 
     if args.points < 16:
         raise UsageError(f"--points must be at least 16, not {args.points}")
     if args.tolerance is not None and not args.tolerance > 0:
         raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
-    path = _artifact(args.file)  # a shipped name's report goes to NAME-report here, not into the package
-    out = args.output or os.path.splitext(args.file)[0] + "-report"
+    path = _artifact(args.file)
+    out = args.output or _stem(args.file) + "-report"
     page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
     print(f"wrote {page}")
     return 0
@@ -214,9 +209,9 @@ def cmd_report(args) -> int:
 def cmd_predict(args) -> int:
     import pandas as pd
 
-    from ..model.artifact import load
+    from ..persistence.load import load
 
-    model = load(_artifact(args.file))
+    model = load(args.file)
     try:
         df = pd.read_csv(args.csv)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
@@ -232,15 +227,12 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    import os
-
-    from ..model.artifact import load
+    from ..persistence.load import load
 
     if args.onnx is None:
         raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
-    path = _artifact(args.file)  # a shipped name's graph goes to NAME.onnx here, not into the package
-    out = args.onnx or os.path.splitext(args.file)[0] + ".onnx"
-    model = load(path)
+    out = args.onnx or _stem(args.file) + ".onnx"
+    model = load(args.file)
     try:
         model.export_onnx(out)
     except ImportError as e:
@@ -291,7 +283,8 @@ def _fit_summary(result) -> dict:
     }
 
 
-_FILE_HELP = "a .surrogate file, or the name of a shipped surrogate (surrogate list --shipped), e.g. gnielinski"
+_FILE_HELP = ("a .surrogate file, or the name of a shipped surrogate as `surrogate list --shipped` prints it, "
+              "e.g. gnielinski or convection:gnielinski")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -300,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("list", help="list the catalogue's relations, with the shipped surrogates' certificates")
     s.add_argument("--shipped", action="store_true",
-                   help="only the relations shipped trained (sg.catalogue(NAME), surrogate predict NAME in.csv)")
+                   help="only the relations shipped trained (sg.load(NAME), surrogate predict NAME in.csv)")
     s.set_defaults(run=cmd_list)
 
     s = sub.add_parser("train", help="train a relation, verify it and save the artifact")

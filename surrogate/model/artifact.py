@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ArtifactError
 from . import format as fmt
 from .network import MLP
 from .piecewise import ConstantPiece, PiecewiseSurrogate
@@ -57,10 +56,5 @@ def network(cfg: dict, weights: dict, device) -> MLP:
 def certificate_and_info(manifest: dict) -> tuple[Certificate | None, dict[str, Any]]:
     """The manifest's certificate (a Certificate, or None) and training info with the versions."""
     cert = fmt.certificate(manifest)
-    if cert is not None:
-        try:
-            cert = Certificate.from_dict(cert)
-        except TypeError as e:
-            raise ArtifactError(f"the certificate in the manifest is malformed: {e}") from None
     info = manifest.get("training") if isinstance(manifest.get("training"), dict) else {}
     return cert, {**info, "versions": manifest.get("versions")}

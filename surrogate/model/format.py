@@ -31,6 +31,7 @@ from ..declaration.trees import (
     short,
 )
 from ..errors import ArtifactError, SurrogateError
+from .records import Certificate
 
 __all__ = [
     "FORMAT",
@@ -429,14 +430,26 @@ _CERT_NUMBERS = ("max_error", "p99_error", "mean_error", "dense_max_error", "ato
 _CERT_INTS = ("points", "seed", "undefined_points", "refined_points")
 
 
-def certificate(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The manifest's certificate with its numbers checked (None if it has none).
+def certificate(manifest: dict[str, Any]) -> Certificate | None:
+    """The manifest's certificate, checked, as a `Certificate` (None if it has none).
 
-    Non-finite errors are stored as null (JSON has no inf) and come back as NaN;
-    any other value where a number belongs raises ArtifactError, so that printing
-    a loaded certificate cannot fail.  Fields this version does not know are left
-    for the Certificate class to accept or refuse.
+    One reading for every load (the torch model, the NumPy runtime, the shipped
+    catalogue's status), so each hands back the same type.  Non-finite errors are
+    stored as null (JSON has no inf) and come back as NaN; any other value where a
+    number belongs, and a field this version does not know or a missing one, raises
+    ArtifactError, so that printing a loaded certificate cannot fail.
     """
+    checked = _certificate_fields(manifest)
+    if checked is None:
+        return None
+    try:
+        return Certificate.from_dict(checked)
+    except TypeError as e:
+        raise ArtifactError(f"the certificate in the manifest is malformed: {e}") from None
+
+
+def _certificate_fields(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The manifest's certificate as a dict with its numbers checked (None if it has none)."""
     cert = manifest.get("certificate")
     if cert is None:
         return None

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import format as fmt
 from .predictor import Predictor
+from .records import Certificate
 from .scaling import features, heads
 
 __all__ = ["PiecewiseRuntime", "Runtime", "load"]
@@ -69,7 +70,7 @@ class Runtime(Predictor):
     """
 
     def __init__(self, relation, feature_specs: list[dict], head_specs: list[dict], network: dict[str, Any],
-                 weights: dict[str, np.ndarray], *, certificate: dict[str, Any] | None = None):
+                 weights: dict[str, np.ndarray], *, certificate: Certificate | None = None):
         self.relation = relation
         self.feature_specs = feature_specs
         self.head_specs = head_specs
@@ -87,14 +88,15 @@ class Runtime(Predictor):
                       if network.get("skip", False) else None)
         self._act = _ACTIVATIONS[network["activation"]]
         self.dtype = dtype
-        #: The certificate recorded at save time, as plain data (None if there is none).
+        #: The certificate recorded at save time (None if there is none): the same `Certificate`
+        #: the torch model carries.
         self.certificate = certificate
 
     # -- description ------------------------------------------------------------------
     def __repr__(self) -> str:
         n = self.network
         c = self.certificate
-        cert = f", max error {c['max_error']:.3g}" if c and "max_error" in c else ""
+        cert = f", max error {c.max_error:.3g}" if c is not None else ""
         return (f"Runtime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> {', '.join(self.outputs)}; "
                 f"MLP {n['depth']}x{n['width']} {n['activation']}, NumPy {self.dtype}{cert})")
 
@@ -135,7 +137,7 @@ class PiecewiseRuntime(Predictor):
     """A piecewise surrogate in NumPy: each point evaluated by the `Runtime` of the piece
     whose region holds it (piecewise.assign, the rule the torch model and ONNX use)."""
 
-    def __init__(self, relation, runtimes: list[Runtime], *, certificate: dict[str, Any] | None = None):
+    def __init__(self, relation, runtimes: list[Runtime], *, certificate: Certificate | None = None):
         self.relation = relation
         self.pieces = relation.pieces
         self.runtimes = list(runtimes)
@@ -143,7 +145,7 @@ class PiecewiseRuntime(Predictor):
 
     def __repr__(self) -> str:
         c = self.certificate
-        cert = f", max error {c['max_error']:.3g}" if c and "max_error" in c else ""
+        cert = f", max error {c.max_error:.3g}" if c is not None else ""
         return (f"PiecewiseRuntime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
                 f"{', '.join(self.outputs)}; {len(self.runtimes)} pieces{cert})")
 

@@ -18,6 +18,10 @@ declared (the fingerprint of the declaration, `fingerprint`, differs) or when th
 version cannot read it; loading a stale or missing one raises ArtifactError saying
 how to rebuild it.  Importing this module does not import torch: without the
 `train` extra, `load` returns the NumPy runtime's model.
+
+A shipped name is resolved here and only here (`entry`): ``gnielinski`` or, as
+`surrogate list` prints it, ``convection:gnielinski``.  `surrogate.load` (persistence/load.py)
+tells a path from a name and comes here for the name.
 """
 
 from __future__ import annotations
@@ -29,21 +33,29 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactError, SurrogateError
 from ..model import format as fmt
+from ..model.records import Certificate
+
+if TYPE_CHECKING:
+    from ..model.piecewise import PiecewiseSurrogate
+    from ..model.runtime import PiecewiseRuntime, Runtime
+    from ..model.surrogate import Surrogate
 
 __all__ = [
     "BUILD_COMMAND",
     "Entry",
     "UnknownRelation",
+    "artifact",
     "directory",
     "entries",
     "entry",
     "fingerprint",
     "load",
     "names",
+    "read",
     "status",
 ]
 
@@ -75,6 +87,15 @@ class Entry:
         """The command that (re)builds this artifact."""
         return f"{BUILD_COMMAND} --only {self.name}"
 
+    @property
+    def qualname(self) -> str:
+        """``module:name`` as `surrogate list` prints it, e.g. ``convection:gnielinski``."""
+        return f"{_short(self.module)}:{self.name}"
+
+
+def _short(module: str) -> str:
+    return module.removeprefix("equations.")
+
 
 def directory() -> Path:
     """The folder of the shipped artifacts: equations/artifacts (package data)."""
@@ -101,20 +122,77 @@ def entries(folder: str | os.PathLike | None = None) -> list[Entry]:
     return out
 
 
-def names() -> list[str]:
-    """The names of the catalogue's relations."""
-    return [e.name for e in entries()]
+def names(*, qualified: bool = False) -> list[str]:
+    """The names of the catalogue's relations (`surrogate.catalogue_names`): plain (``gnielinski``),
+    or with qualified=True as `surrogate list` prints them (``convection:gnielinski``).  Either
+    form loads (`surrogate.load`, `surrogate.catalogue`, the command line)."""
+    return [e.qualname if qualified else e.name for e in entries()]
 
 
 def entry(name: str, folder: str | os.PathLike | None = None) -> Entry:
-    """The catalogue entry called `name`; UnknownRelation naming the close matches and every name otherwise."""
-    found = {e.name: e for e in entries(folder)}
-    if not isinstance(name, str) or name not in found:
-        close = difflib.get_close_matches(str(name), list(found), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise UnknownRelation(f"no shipped surrogate named {name!r}; {hint}the catalogue has: {', '.join(found)} "
-                              "(see `surrogate list --shipped`)")
-    return found[name]
+    """The catalogue entry called `name`: a plain name (``gnielinski``) or ``module:name`` as
+    `surrogate list` prints it (``convection:gnielinski``; ``equations.convection:gnielinski``
+    too).  This is the one resolution of a shipped name: `surrogate.load`, `surrogate.catalogue`,
+    `surrogate.runtime.load` and the command line all come through here.
+
+    Raises UnknownRelation naming the close matches and every name for a name it does not
+    have, saying where a relation of that name is declared but not shipped trained, and
+    listing the candidates for a plain name that two modules ship.
+    """
+    found = entries(folder)
+    text = name if isinstance(name, str) else repr(name)
+    module, sep, base = text.rpartition(":")
+    hits = [e for e in found if e.name == base and (not sep or module in (e.module, _short(e.module)))]
+    if isinstance(name, str) and len(hits) == 1:
+        return hits[0]
+    if isinstance(name, str) and len(hits) > 1:
+        raise UnknownRelation(f"the shipped name {name!r} is ambiguous: it is {' and '.join(e.qualname for e in hits)}; "
+                              "give it as module:name")
+    pool = [e.qualname for e in found] if sep else [e.name for e in found]
+    close = difflib.get_close_matches(text if sep else base, pool, n=3, cutoff=0.6)
+    elsewhere = [e.qualname for e in found if e.name == base]  # module:name with the wrong module
+    close = elsewhere + [c for c in close if c not in elsewhere]
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    declared = [q for q in _declared(base) if q not in {e.qualname for e in found}]
+    if declared and (not sep or _short(module) in {q.partition(':')[0] for q in declared}):
+        hint += (f"{' and '.join(declared)} is declared but not shipped trained (train it with `surrogate train "
+                 f"{declared[0]}`); ")
+    raise UnknownRelation(f"no shipped surrogate named {name!r}; {hint}the catalogue has: "
+                          f"{', '.join(e.name for e in found)} (see `surrogate list --shipped`)")
+
+
+def _declared(name: str) -> list[str]:
+    """``module:name`` of every relation called `name` in the catalogue's modules (shipped or not)."""
+    import equations
+
+    from ..declaration.relation import Relation
+
+    out = []
+    for mod_name in equations.MODULES:
+        module = importlib.import_module(mod_name)
+        if name in getattr(module, "__all__", []) and isinstance(getattr(module, name, None), Relation):
+            out.append(f"{_short(mod_name)}:{name}")
+    return out
+
+
+def artifact(name: str, folder: str | os.PathLike | None = None) -> Entry:
+    """The entry called `name` (see `entry`) whose artifact is current; ArtifactError saying how
+    to rebuild it for a missing, stale or unreadable one."""
+    e = entry(name, folder)
+    st = status(e)
+    if not st.ok:
+        raise ArtifactError(st.message)
+    return e
+
+
+def read(e: Entry, reader):
+    """`reader(e.path)`, its ArtifactError said as this version not loading the shipped artifact
+    and how to rebuild it."""
+    try:
+        return reader(e.path)
+    except ArtifactError as err:
+        raise ArtifactError(f"the shipped artifact of {e.name} does not load with this version ({err}): "
+                            f"rebuild it with {e.rebuild}") from None
 
 
 def fingerprint(relation_or_dict) -> str:
@@ -137,7 +215,8 @@ class Status:
         return self.state == "ok"
 
     @property
-    def certificate(self) -> dict | None:
+    def certificate(self) -> Certificate | None:
+        """The stored certificate, the same `Certificate` a load gives (status checked it reads)."""
         return fmt.certificate(self.manifest) if self.manifest else None
 
     @property
@@ -156,6 +235,7 @@ def status(e: Entry) -> Status:
         return Status("missing", f"no shipped artifact for {e.name} ({e.path}): build it with {e.rebuild}")
     try:
         manifest, _ = fmt.read(e.path)
+        fmt.certificate(manifest)  # the one a load would refuse
     except ArtifactError as err:
         return Status("unreadable", f"the shipped artifact of {e.name} cannot be read by this version ({err}): "
                                     f"rebuild it with {e.rebuild}")
@@ -166,20 +246,19 @@ def status(e: Entry) -> Status:
     return Status("ok", "", manifest)
 
 
-def load(name: str, *, runtime: bool | None = None, folder: str | os.PathLike | None = None):
-    """The shipped surrogate called `name`, ready to predict: no training.
+def load(name: str, *, runtime: bool | None = None, folder: str | os.PathLike | None = None,
+         device="cpu") -> Surrogate | PiecewiseSurrogate | Runtime | PiecewiseRuntime:
+    """The shipped surrogate called `name` (plain or ``module:name``, see `entry`), ready to
+    predict: no training.  This is `surrogate.catalogue`; `surrogate.load` takes the same names.
 
-    runtime=None (the default) returns the torch model (`surrogate.Surrogate`, with its
-    `Certificate`) where the `train` extra is installed and the NumPy runtime's
-    (`surrogate.runtime.Runtime`, certificate as a dict) otherwise; True or False
-    chooses.  Raises UnknownRelation (with the catalogue's names) for a name it does
-    not have, and ArtifactError saying how to rebuild for a missing, stale or
-    unreadable artifact.
+    runtime=None (the default) returns the torch model (`Surrogate`, or `PiecewiseSurrogate`
+    for a piecewise relation) where the `train` extra is installed and the NumPy runtime's
+    (`Runtime` or `PiecewiseRuntime`) otherwise; True or False chooses.  Either carries its
+    `Certificate`.  `device` places the torch model.  Raises UnknownRelation (with the
+    catalogue's names) for a name it does not have, and ArtifactError saying how to rebuild
+    for a missing, stale or unreadable artifact.
     """
-    e = entry(name, folder)
-    st = status(e)
-    if not st.ok:
-        raise ArtifactError(st.message)
+    e = artifact(name, folder)
     if runtime is None:
         try:
             import torch  # noqa: F401
@@ -187,17 +266,13 @@ def load(name: str, *, runtime: bool | None = None, folder: str | os.PathLike | 
             runtime = True
         else:
             runtime = False
-    try:
-        if runtime:
-            from ..model import runtime as rt
+    if runtime:
+        from ..model import runtime as rt
 
-            return rt.load(e.path)
-        from ..model.artifact import load as load_torch
+        return read(e, rt.load)
+    from ..model.artifact import load as load_torch
 
-        return load_torch(e.path)
-    except ArtifactError as err:
-        raise ArtifactError(f"the shipped artifact of {e.name} does not load with this version ({err}): "
-                            f"rebuild it with {e.rebuild}") from None
+    return read(e, lambda path: load_torch(path, device=device))
 
 
 def index(folder: str | os.PathLike | None = None) -> dict[str, dict]:
@@ -207,13 +282,13 @@ def index(folder: str | os.PathLike | None = None) -> dict[str, dict]:
         st = status(e)
         if st.manifest is None:
             continue
-        cert = st.certificate or {}
+        cert = st.certificate
         out[e.name] = {
             **st.build,
             "state": st.state,
             "size_bytes": e.path.stat().st_size,
-            "max_error": cert.get("max_error"),
-            "p99_error": cert.get("p99_error"),
-            "verify_points": cert.get("points"),
+            "max_error": cert.max_error if cert else None,
+            "p99_error": cert.p99_error if cert else None,
+            "verify_points": cert.points if cert else None,
         }
     return out

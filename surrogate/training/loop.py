@@ -25,6 +25,7 @@ from ..declaration.metric import resolve_atol
 from ..declaration.relation import Relation
 from ..declaration.sampling import edge_floors, edge_sides
 from ..model.device import cpu_threads, resolve_device
+from ..model.piecewise import PiecewiseSurrogate
 from ..model.scaling import choose_features, choose_heads, n_channels
 from ..model.surrogate import Surrogate
 from . import lm
@@ -88,8 +89,9 @@ def train(
     progress: bool | None = None,
     config: TrainConfig | None = None,
     atol: float | None = None,
-) -> Surrogate:
-    """Train a surrogate of `relation` over its whole domain.
+) -> Surrogate | PiecewiseSurrogate:
+    """Train a surrogate of `relation` over its whole domain: a `Surrogate`, or for a relation
+    with a Piecewise output a `PiecewiseSurrogate` (one network per piece).
 
     Stops when a certificate (verify on 10^5 points, taken each time the validation
     max reaches the target) meets `tolerance`, after `max_steps` steps or

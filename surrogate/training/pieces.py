@@ -14,7 +14,8 @@ from .config import TrainConfig, check_relation
 __all__ = ["train_pieces"]
 
 
-def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, device, seed, progress, config, atol):
+def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, device, seed, progress, config,
+                 atol) -> PiecewiseSurrogate:
     """One network per piece, the budget split evenly; `train_one` is `train.train`."""
     check_relation(relation)
     pieces = relation.pieces
