@@ -68,8 +68,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import equations
 import surrogate as sg
 from surrogate.declaration.reference import explicit_reference
-from surrogate.declaration.solve import solve
 from surrogate.declaration.sampling import dense_points
+from surrogate.declaration.solve import solve
 
 torch.set_num_threads(1)
 

@@ -211,7 +211,7 @@ def main() -> None:
         x = np.ascontiguousarray(x_all[:n])
         for label, fn in runners(model, path, onnx_path).items():
             big = n > 1_000_000  # warmed up by the smaller sizes; one run is seconds long
-            s = best(lambda: fn(x), 1 if big else ARGS.repeat, warm=not big)
+            s = best(lambda fn=fn, x=x: fn(x), 1 if big else ARGS.repeat, warm=not big)
             rate = n / s
             if label == "formula":
                 gf, frac = "-", "-"

@@ -65,8 +65,8 @@ def gnielinski_haaland() -> sg.Relation:
 
 def shipped_cases() -> list[str]:
     """The shipped artifacts prove can take: at most three inputs, explicit or one implicit equation."""
-    from surrogate.persistence import shipped
     from surrogate.checking.prove import MAX_INPUTS
+    from surrogate.persistence import shipped
 
     out = []
     for name in shipped.names():

@@ -149,7 +149,8 @@ def run(name: str, rel: sg.Relation, seconds: float, points: int, seed: int, con
         assert np.allclose(pred.to_numpy(), model.evaluate(x), rtol=1e-12, atol=0.0, equal_nan=False)
     heads = ",".join(h["kind"] for h in model.module.head_specs)
     feats = ",".join(sorted({f["kind"] for f in model.module.feature_specs}))
-    return {"relation": name, "method": model.info["method"], "seed": seed, "inputs": len(rel.inputs), "steps": model.info["steps"], "train_s": round(train_s, 1),
+    return {"relation": name, "method": model.info["method"], "seed": seed, "inputs": len(rel.inputs),
+            "steps": model.info["steps"], "train_s": round(train_s, 1),
             "atol": cert.atol, "max": cert.max_error, "p99": cert.p99_error, "mean": cert.mean_error,
             "refined": cert.refined_points, "heads": heads, "features": feats,
             "warned": "yes" if caught else ""}

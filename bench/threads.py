@@ -19,9 +19,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
+from seed_002_fit import thread_data  # noqa: E402
+
 import surrogate.fitting.fit as fit_module  # noqa: E402
 from equations.seeds import cosexp  # noqa: E402
-from seed_002_fit import thread_data  # noqa: E402
 
 
 def timed(data, threads: int | None, repeat: int) -> float:

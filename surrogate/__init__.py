@@ -14,6 +14,7 @@ takes the same paths and names and predicts with NumPy.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .declaration.relation import Relation
 from .errors import INSTALL_TRAIN as _INSTALL_TRAIN
 from .errors import (
@@ -25,7 +26,6 @@ from .errors import (
     TrainingError,
     UnsupportedExpressionError,
 )
-from ._version import __version__
 from .persistence.shipped import load as catalogue
 from .persistence.shipped import names as catalogue_names
 

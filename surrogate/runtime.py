@@ -8,4 +8,4 @@ the name in the catalogue (a layer above the model's runtime, hence here) withou
 
 from .model.runtime import *  # noqa: F403
 from .model.runtime import __all__  # noqa: F401
-from .persistence.load import load_runtime as load  # noqa: F811  (paths and shipped names)
+from .persistence.load import load_runtime as load  # noqa: F401, F811  (paths and shipped names)

@@ -367,7 +367,7 @@ _INV_E_HI = 0.36787944117144233
 _INV_E_LO = -1.2428753672788363e-17
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numpy_special() -> SimpleNamespace:
     """The float64 NumPy side of the special functions, from scipy.special."""
     import scipy.special as sc
@@ -396,7 +396,7 @@ def _numpy_special() -> SimpleNamespace:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torch_special() -> SimpleNamespace:
     """The torch side of the special functions: torch.special, differentiable.
 

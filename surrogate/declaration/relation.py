@@ -15,8 +15,8 @@ import sympy as sp
 from ..errors import RelationError
 from .compile import unsupported_functions
 from .compiled import CompiledRelation
-from .kinds import EXPLICIT, IMPLICIT, Kind
 from .domain import SCALES, Domain, build_domain
+from .kinds import EXPLICIT, IMPLICIT, Kind
 from .pieces import plan
 from .trees import name_problem
 

@@ -42,7 +42,7 @@ _NODES: dict[str, type] = {
     )
 }
 _CONSTANTS = {"pi": sp.pi, "E": sp.E}
-_INT = re.compile(r"-?\d{1,%d}\Z" % MAX_DIGITS, re.ASCII)
+_INT = re.compile(rf"-?\d{{1,{MAX_DIGITS}}}\Z", re.ASCII)
 
 
 # -- expressions ---------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from ..declaration.relation import Relation
 from ..errors import DomainError, FitError
 from ..model.device import cpu_threads
 from .lstsq import (
-    GLOBAL_ROWS,
     _EPS,
+    GLOBAL_ROWS,
     MAX_ITER,
     _distinct,
     _distinct_basins,

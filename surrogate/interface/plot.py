@@ -35,9 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checking.score import point_errors
-from ..declaration.sampling import dense_points
+from ..declaration.sampling import dense_points, edge_sides
 from ..errors import SurrogateError
-from ..declaration.sampling import edge_sides
 
 __all__ = ["plot_error", "plot_training", "require_matplotlib", "PlotDependencyError", "PLOT_POINTS"]
 

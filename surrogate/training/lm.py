@@ -37,8 +37,9 @@ from .start import lsq_start, seeded_model
 __all__ = ["LMStepper", "lm_parameters", "lm_stepper", "use_lm"]
 
 
-def lm_parameters(n_in: int, n_out: int, s: LMSettings = LMSettings(), skip: bool = True) -> int:
-    """Parameters of the LM network: its step costs O(batch x params^2)."""
+def lm_parameters(n_in: int, n_out: int, s: LMSettings | None = None, skip: bool = True) -> int:
+    """Parameters of the LM network (`s`: LMSettings(), the default): its step costs O(batch x params^2)."""
+    s = s or LMSettings()
     n = n_in * s.width + s.width + (s.depth - 1) * (s.width * s.width + s.width) + s.width * n_out + n_out
     return n + (n_in * n_out if skip else 0)
 
@@ -107,11 +108,11 @@ class _Problem:
             return self._implicit_residuals(pred)
         lk = links(ch, specs)
         cols = []
-        for h, o, lg, l in zip(specs, self.out_index, self.logy, lk):
+        for o, lg, link in zip(self.out_index, self.logy, lk):
             plain = (pred[:, len(cols)] - self.y[:, o]) / self.s[:, o]
             if lg is not None:
                 live, logy, ay = lg
-                plain = torch.where(live, (ay / self.s[:, o]) * (l[0] - logy), plain)
+                plain = torch.where(live, (ay / self.s[:, o]) * (link[0] - logy), plain)
             cols.append(torch.where(self.ok, plain, torch.zeros_like(plain)))
         return torch.stack(cols, 1)
 
