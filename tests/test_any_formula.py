@@ -217,18 +217,17 @@ def test_any_name_survives_every_stage(name, tmp_path, capsys):
 
 # -- nothing the user made is lost ---------------------------------------------------------------
 def _interrupt_after(monkeypatch, calls: int):
-    from surrogate.training.objective import Objective
+    from surrogate.training.objective import ExplicitObjective, ImplicitObjective
 
-    real = Objective.loss
     count = {"n": 0}
+    for kind in (ExplicitObjective, ImplicitObjective):
+        def loss(self, model, x, real=kind.loss):
+            count["n"] += 1
+            if count["n"] > calls:
+                raise KeyboardInterrupt
+            return real(self, model, x)
 
-    def loss(self, model, x):
-        count["n"] += 1
-        if count["n"] > calls:
-            raise KeyboardInterrupt
-        return real(self, model, x)
-
-    monkeypatch.setattr(Objective, "loss", loss)
+        monkeypatch.setattr(kind, "loss", loss)
 
 
 def test_interrupting_training_returns_the_best_model_so_far(monkeypatch):

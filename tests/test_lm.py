@@ -9,11 +9,11 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate.training import lm
-from surrogate.model.network import MLP
-from surrogate.training.objective import Objective
 from surrogate.declaration.sampling import edge_floors, edge_sides
+from surrogate.model.network import MLP
 from surrogate.model.scaling import choose_features, choose_heads
+from surrogate.training import lm
+from surrogate.training.objective import objective as Objective  # the objective of the relation's kind
 
 x1, x2, y = sp.symbols("x1 x2 y", positive=True)
 # smooth, two inputs, not a power law (the skip path alone does not fit it), no edge
@@ -82,7 +82,7 @@ def test_a_point_without_a_reference_carries_no_weight():
     net = MLP(len(feats), 1, width=8, depth=2, activation="tanh").double()
     model = sg.Surrogate(rel, feats, heads, net)
     x = torch.tensor([[10.0, 10.0], [10.0, 20.0], [50.0, 3.0]], dtype=torch.float64)  # 0/0 on the diagonal
-    prob = lm._Problem(model, obj, x)
+    prob = lm._problem(model, obj, x)
     theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach()
     jac, r = prob.jacobian(theta)
     assert torch.isfinite(jac).all() and torch.isfinite(r).all()
@@ -128,7 +128,7 @@ def _implicit_problem(seed=0):
     net = MLP(len(feats), 1, width=6, depth=2, activation="tanh").double()
     model = sg.Surrogate(rel, feats, heads, net)
     x = dom.sobol(40, seed=seed).double()
-    return model, obj, x, lm._Problem(model, obj, x)
+    return model, obj, x, lm._problem(model, obj, x)
 
 
 def test_implicit_residuals_are_the_newton_estimate_validation_uses():

@@ -31,7 +31,7 @@ from ..model.scaling import features, heads, links
 from ..model.surrogate import Surrogate
 from .adam import AdamStepper
 from .config import LMSettings
-from .objective import _full
+from .objective import ExplicitObjective, _full
 from .start import lsq_start, seeded_model
 
 __all__ = ["LMStepper", "lm_parameters", "lm_stepper", "use_lm"]
@@ -44,8 +44,14 @@ def lm_parameters(n_in: int, n_out: int, s: LMSettings | None = None, skip: bool
     return n + (n_in * n_out if skip else 0)
 
 
+def _problem(model: Surrogate, objective, x: torch.Tensor) -> _Problem:
+    """The LM problem of one batch, of the objective's kind."""
+    return (_ExplicitProblem if isinstance(objective, ExplicitObjective) else _ImplicitProblem)(model, objective, x)
+
+
 class _Problem:
-    """The residuals of one batch as a function of the flat parameter vector."""
+    """The residuals of one batch as a function of the flat parameter vector; each kind of
+    relation gives `residuals_from_channels`."""
 
     def __init__(self, model: Surrogate, objective, x: torch.Tensor):
         self.model, self.objective = model, objective
@@ -58,40 +64,6 @@ class _Problem:
         self.f = features(x, model.module.feature_specs, model.relation).double()
         specs = model.module.head_specs
         self.out_index = [model.relation.outputs.index(h["output"]) for h in specs]
-        self.implicit = not objective.explicit
-        if self.implicit:  # the Newton weights are set at each Jacobian (below)
-            self.newton = self.fallback = None
-            return
-        n = len(x)
-        dummy = torch.zeros(n, len(model.relation.outputs), dtype=torch.float64, device=x.device)
-        y, s, ok = objective._references(cols, dummy)
-        self.y, self.s, self.ok = y, s.clamp(min=objective.atol) if objective.atol else s, ok
-        # log heads: the residual in log space where |y| > 0
-        self.logy = []
-        for h, o in zip(specs, self.out_index):
-            ay = self.y[:, o].abs()
-            live = (ay > 0) & ok
-            self.logy.append((live, torch.where(live, ay, torch.ones_like(ay)).log(), ay) if h["kind"] == "log" else None)
-
-    def _implicit_residuals(self, pred: torch.Tensor) -> torch.Tensor:
-        """[N, k] residuals of an implicit relation: the Newton estimate of the relative
-        output errors, J^-1 r with J_ij = y_j dr_i/dy_j taken at the step's starting
-        prediction and held for the step (Objective._newton_errors, the measure verify
-        and validation use), or r / S at points where J cannot be solved."""
-        env = dict(self.cols)
-        env.update({o: pred[:, j] for j, o in enumerate(self.model.relation.outputs)})
-        r = torch.stack([_full(f(env), pred[:, 0]) for f in self.objective.residuals], 1)
-        if self.newton is None:  # the step's weights, from its starting prediction
-            obj = self.objective
-            inv = obj._newton_inverse(env, pred)
-            scale = torch.stack([_full(f({k: v.detach() for k, v in env.items()}), pred[:, 0])
-                                 for f in obj.residual_scales], 1)
-            self.newton = inv.detach()
-            self.fallback = scale.detach()
-        fine = torch.isfinite(self.newton).all(2).all(1)
-        inv = torch.where(fine[:, None, None], self.newton, torch.zeros_like(self.newton))
-        newton = (inv @ r.unsqueeze(2)).squeeze(2)
-        return torch.where(fine[:, None], newton, r / self.fallback)
 
     def params(self, theta: torch.Tensor) -> dict:
         out, i = {}, 0
@@ -99,22 +71,6 @@ class _Problem:
             out[n] = theta[i : i + k].view(shape)
             i += k
         return out
-
-    def residuals_from_channels(self, ch: torch.Tensor) -> torch.Tensor:
-        """[N, m] residuals from the channels [N, c]."""
-        specs = self.model.module.head_specs
-        pred = heads(ch, specs)
-        if self.implicit:
-            return self._implicit_residuals(pred)
-        lk = links(ch, specs)
-        cols = []
-        for o, lg, link in zip(self.out_index, self.logy, lk):
-            plain = (pred[:, len(cols)] - self.y[:, o]) / self.s[:, o]
-            if lg is not None:
-                live, logy, ay = lg
-                plain = torch.where(live, (ay / self.s[:, o]) * (link[0] - logy), plain)
-            cols.append(torch.where(self.ok, plain, torch.zeros_like(plain)))
-        return torch.stack(cols, 1)
 
     def residuals(self, theta: torch.Tensor) -> torch.Tensor:
         ch = functional_call(self.model.module.net, self.params(theta), (self.f,))
@@ -129,7 +85,7 @@ class _Problem:
             return functional_call(net, params, (f[None],))[0]
 
         ch = functional_call(net, p, (self.f,)).detach().requires_grad_(True)
-        self.newton = None  # an implicit relation's Newton weights: set anew at each Jacobian
+        self.newton = None  # an implicit relation's Newton weights: set anew at each Jacobian (else unused)
         r = self.residuals_from_channels(ch)  # [N, m]
         n, m = r.shape
         grads = []
@@ -150,6 +106,67 @@ class _Problem:
             r = torch.where(bad, torch.zeros_like(r), r)
             jac = torch.where(bad[:, None], torch.zeros_like(jac), jac)
         return jac, r
+
+
+class _ExplicitProblem(_Problem):
+    """A point's residual is its certificate error to first order: in the head's log space
+    where the head is a log head and |y| > 0, else (y_hat - y) / max(S, atol)."""
+
+    def __init__(self, model: Surrogate, objective, x: torch.Tensor):
+        super().__init__(model, objective, x)
+        n = len(x)
+        dummy = torch.zeros(n, len(model.relation.outputs), dtype=torch.float64, device=x.device)
+        y, s, ok = objective._references(self.cols, dummy)
+        self.y, self.s, self.ok = y, s.clamp(min=objective.atol) if objective.atol else s, ok
+        # log heads: the residual in log space where |y| > 0
+        self.logy = []
+        for h, o in zip(model.module.head_specs, self.out_index):
+            ay = self.y[:, o].abs()
+            live = (ay > 0) & ok
+            self.logy.append((live, torch.where(live, ay, torch.ones_like(ay)).log(), ay) if h["kind"] == "log" else None)
+
+    def residuals_from_channels(self, ch: torch.Tensor) -> torch.Tensor:
+        """[N, m] residuals from the channels [N, c]."""
+        specs = self.model.module.head_specs
+        pred = heads(ch, specs)
+        lk = links(ch, specs)
+        cols = []
+        for o, lg, link in zip(self.out_index, self.logy, lk):
+            plain = (pred[:, len(cols)] - self.y[:, o]) / self.s[:, o]
+            if lg is not None:
+                live, logy, ay = lg
+                plain = torch.where(live, (ay / self.s[:, o]) * (link[0] - logy), plain)
+            cols.append(torch.where(self.ok, plain, torch.zeros_like(plain)))
+        return torch.stack(cols, 1)
+
+
+class _ImplicitProblem(_Problem):
+    """A point's residual is the Newton estimate of its relative output error."""
+
+    def __init__(self, model: Surrogate, objective, x: torch.Tensor):
+        super().__init__(model, objective, x)
+        self.newton = self.fallback = None  # the Newton weights, set at each Jacobian
+
+    def residuals_from_channels(self, ch: torch.Tensor) -> torch.Tensor:
+        """[N, k] residuals of an implicit relation: the Newton estimate of the relative
+        output errors, J^-1 r with J_ij = y_j dr_i/dy_j taken at the step's starting
+        prediction and held for the step (Objective._newton_errors, the measure verify
+        and validation use), or r / S at points where J cannot be solved."""
+        pred = heads(ch, self.model.module.head_specs)
+        env = dict(self.cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.model.relation.outputs)})
+        r = torch.stack([_full(f(env), pred[:, 0]) for f in self.objective.residuals], 1)
+        if self.newton is None:  # the step's weights, from its starting prediction
+            obj = self.objective
+            inv = obj._newton_inverse(env, pred)
+            scale = torch.stack([_full(f({k: v.detach() for k, v in env.items()}), pred[:, 0])
+                                 for f in obj.residual_scales], 1)
+            self.newton = inv.detach()
+            self.fallback = scale.detach()
+        fine = torch.isfinite(self.newton).all(2).all(1)
+        inv = torch.where(fine[:, None, None], self.newton, torch.zeros_like(self.newton))
+        newton = (inv @ r.unsqueeze(2)).squeeze(2)
+        return torch.where(fine[:, None], newton, r / self.fallback)
 
 
 class LMStepper:
@@ -177,7 +194,7 @@ class LMStepper:
         if step % s.resample == 0:  # a fresh batch (fresh points are free)
             x = self.objective.draw(self.batch - len(self.corners), self.gen, self.dev, *self.fractions)
             x = torch.cat([x, self.corners]) if s.corners else x
-            self.prob = _Problem(self.model, self.objective, x)
+            self.prob = _problem(self.model, self.objective, x)
         theta, prob = self.theta, self.prob
         jac, r = prob.jacobian(theta)
         a = jac.T @ jac

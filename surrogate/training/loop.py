@@ -33,6 +33,7 @@ from .adam import AdamStepper
 from .config import TrainConfig, check_applies, check_relation
 from .lm import lm_stepper
 from .objective import Objective
+from .objective import objective as make_objective
 from .pieces import train_pieces
 from .start import lsq_start, seeded_model
 
@@ -138,7 +139,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     dom = relation.domain
     feature_specs, head_specs = _specs(relation, cfg, seed)
     use_lm = _check_method(relation, cfg, dev, seed, max_steps, time_limit, (feature_specs, head_specs))
-    objective = Objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
+    objective = make_objective(relation, head_specs, edge_sides(dom), edge_floors(dom, "train"), cfg.link_weight, atol)
     xv = objective.validation_points(cfg.validation_points, seed).to(dev)
     goal = Goal(tolerance, atol, seed)
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -146,8 +147,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     if use_lm:
         s = cfg.lm
         if s.floors != "train":  # batches and validation as deep towards an edge as the certificate
-            objective = Objective(relation, head_specs, objective.edges, edge_floors(dom, s.floors), cfg.link_weight,
-                                  atol)
+            objective = objective.like(edge_floors(dom, s.floors))
             xv = objective.validation_points(len(xv), seed).to(dev)
         gen = torch.Generator(device=dev).manual_seed(seed)
 

@@ -27,11 +27,19 @@ from ..declaration.metric import error
 from ..declaration.relation import Relation
 from ..model.scaling import heads, links
 
-__all__ = ["Objective"]
+__all__ = ["ExplicitObjective", "ImplicitObjective", "Objective", "objective"]
+
+
+def objective(relation: Relation, head_specs: list[dict], edges: dict[int, str], edge_floor: dict[int, float],
+              link_weight: float = 1.0, atol: float = 0.0) -> Objective:
+    """The objective of `relation`'s kind (declaration/kinds.py): one class per kind."""
+    kind = ExplicitObjective if relation.kind.name == "explicit" else ImplicitObjective
+    return kind(relation, head_specs, edges, edge_floor, link_weight, atol)
 
 
 class Objective:
-    """Draws batches in the chart and scores a model on them."""
+    """Draws batches in the chart and scores a model on them: `loss` to train, `errors` to
+    validate.  Each kind of relation is a subclass (`objective` picks it)."""
 
     def __init__(self, relation: Relation, head_specs: list[dict], edges: dict[int, str], edge_floor: dict[int, float],
                  link_weight: float = 1.0, atol: float = 0.0):
@@ -41,20 +49,10 @@ class Objective:
         self.edge_floor = edge_floor
         self.link_weight = link_weight
         self.atol = atol
-        self.explicit = relation.is_explicit
-        if self.explicit:
-            self.exprs = [relation.compiled("expression", o) for o in relation.outputs]
-            self.scales = [relation.compiled("scale", o) for o in relation.outputs]
-            self.groups = [_group_functions(relation, h) for h in head_specs]
-        else:
-            n = len(relation.equations)
-            self.residuals = [relation.compiled("residual", i) for i in range(n)]
-            self.residual_scales = [relation.compiled("residual_scale", i) for i in range(n)]
-            self.residual_groups = [
-                (relation.compiled("group_pos", i), relation.compiled("group_neg", i))
-                if relation.program.groups.get(i) is not None else None for i in range(n)]
-            self.jacobian = [[relation.compiled("jacobian", (i, j)) for j in range(len(relation.outputs))]
-                             for i in range(n)]
+
+    def like(self, edge_floor: dict[int, float]) -> Objective:
+        """The same objective, drawing as deep towards the edges as `edge_floor` says."""
+        return type(self)(self.relation, self.head_specs, self.edges, edge_floor, self.link_weight, self.atol)
 
     # -- sampling ----------------------------------------------------------------------------
     def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, boundary_fraction: float = 0.0,
@@ -94,11 +92,37 @@ class Objective:
 
     def loss(self, model, x: torch.Tensor) -> torch.Tensor:
         """Per-sample loss [N] (float64) of `model` at points x."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def errors(self, model, x: torch.Tensor) -> torch.Tensor:
+        """Per-sample error [N] for model selection (validation)."""
+        raise NotImplementedError
+
+    #: whether `lsq_targets` has values (an implicit relation has none without a solve)
+    has_targets = False
+
+    def lsq_targets(self, head: dict, k: int, cols: dict) -> list:
+        """The values head `k`'s channels should take at the columns `cols`, in the head's own
+        coordinates, for the least-squares start (start.py)."""
+        raise NotImplementedError
+
+
+class ExplicitObjective(Objective):
+    """y = f(x): the term-scale relative error through log1p, plus, for log and signed-log
+    heads, the same error to first order in the head's log space."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        relation = self.relation
+        self.exprs = [relation.compiled("expression", o) for o in relation.outputs]
+        self.scales = [relation.compiled("scale", o) for o in relation.outputs]
+        self.groups = [_group_functions(relation, h) for h in self.head_specs]
+
+    def loss(self, model, x: torch.Tensor) -> torch.Tensor:
         cols = self._columns(x)
         ch = model.module.channels(x)
         pred = heads(ch, self.head_specs).double()
-        if not self.explicit:
-            return self._residual_loss(cols, pred)
         y, s, ok = self._references(cols, pred)
         per = torch.log1p(error(pred, y, s, self.atol)).sum(1)
         s = s.clamp(min=self.atol)
@@ -126,6 +150,57 @@ class Objective:
         y = torch.where(good, y, pred.detach())
         s = torch.where(good, s, torch.ones_like(s))
         return y, s, good.all(1)
+
+    @torch.no_grad()
+    def errors(self, model, x: torch.Tensor) -> torch.Tensor:
+        """The worst output's term-scale error."""
+        cols = self._columns(x)
+        pred = model.module(x).double()
+        y, s, ok = self._references(cols, pred)
+        err = torch.where(ok, error(pred, y, s, self.atol).amax(1), torch.zeros(len(pred), dtype=pred.dtype))
+        return torch.nan_to_num(err, nan=float("inf"))
+
+    has_targets = True
+
+    def lsq_targets(self, head: dict, k: int, cols: dict) -> list:
+        if head["kind"] == "linear":
+            return [(self.exprs[self.relation.outputs.index(head["output"])](cols) - head["a"]) / head["b"]]
+        ends = [(head["a"], head["b"])] if head["kind"] == "log" else [(head["ap"], head["bp"]), (head["an"], head["bn"])]
+        return [(fn(cols).log() - a0) / b0 for fn, (a0, b0) in zip(self.groups[k], ends)]
+
+
+class ImplicitObjective(Objective):
+    """Outputs on both sides, or systems: the Newton estimate of the relative output error
+    where the Jacobian can be solved, else the normalised residual; no solved data."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        relation = self.relation
+        n = len(relation.equations)
+        self.residuals = [relation.compiled("residual", i) for i in range(n)]
+        self.residual_scales = [relation.compiled("residual_scale", i) for i in range(n)]
+        self.residual_groups = [
+            (relation.compiled("group_pos", i), relation.compiled("group_neg", i))
+            if relation.program.groups.get(i) is not None else None for i in range(n)]
+        self.jacobian = [[relation.compiled("jacobian", (i, j)) for j in range(len(relation.outputs))]
+                         for i in range(n)]
+
+    def loss(self, model, x: torch.Tensor) -> torch.Tensor:
+        cols = self._columns(x)
+        pred = heads(model.module.channels(x), self.head_specs).double()
+        return self._residual_loss(cols, pred)
+
+    @torch.no_grad()
+    def errors(self, model, x: torch.Tensor) -> torch.Tensor:
+        """The Newton estimate of the relative output error, as verify measures it."""
+        cols = self._columns(x)
+        pred = model.module(x).double()
+        env = dict(cols)
+        env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
+        r = torch.stack([f(env) for f in self.residuals], 1)
+        newton = self._newton_errors(env, pred, r).abs().amax(1)
+        err = torch.where(torch.isfinite(newton), newton, self._residual_errors(cols, pred).amax(1))
+        return torch.nan_to_num(err, nan=float("inf"))
 
     def _newton_errors(self, env: dict, pred: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         """First-order relative output errors [N, k]: the Newton step J^-1 r with
@@ -184,23 +259,6 @@ class Objective:
         r = torch.stack([f(env) for f in self.residuals], 1)
         s = torch.stack([f(env) for f in self.residual_scales], 1).detach()
         return r.abs() / s
-
-    @torch.no_grad()
-    def errors(self, model, x: torch.Tensor) -> torch.Tensor:
-        """Per-sample error [N] for model selection: the worst output's term-scale
-        error (explicit) or the worst equation's normalised residual (implicit)."""
-        cols = self._columns(x)
-        pred = model.module(x).double()
-        if self.explicit:
-            y, s, ok = self._references(cols, pred)
-            err = torch.where(ok, error(pred, y, s, self.atol).amax(1), torch.zeros(len(pred), dtype=pred.dtype))
-        else:  # the Newton estimate of the relative output error, as verify measures it
-            env = dict(cols)
-            env.update({o: pred[:, j] for j, o in enumerate(self.relation.outputs)})
-            r = torch.stack([f(env) for f in self.residuals], 1)
-            newton = self._newton_errors(env, pred, r).abs().amax(1)
-            err = torch.where(torch.isfinite(newton), newton, self._residual_errors(cols, pred).amax(1))
-        return torch.nan_to_num(err, nan=float("inf"))
 
 
 def _full(v, like: torch.Tensor) -> torch.Tensor:

@@ -31,19 +31,15 @@ def lsq_start(model: Surrogate, objective, gen, dev, cfg, points: int = 8192) ->
     then learns only what the linear fit leaves.  Targets that are not finite (a
     group that vanishes on a face) are left out.  Implicit relations have no
     targets without a solve and keep the default start."""
-    if not objective.explicit or model.module.net.skip is None:
+    if not objective.has_targets or model.module.net.skip is None:
         return
     x = objective.draw(points, gen, dev, cfg.edge_fraction, cfg.boundary_fraction)
     cols = objective._columns(x)
     f = features(x, model.module.feature_specs, model.relation).double()
     a = torch.cat([f, torch.ones(len(f), 1, dtype=f.dtype, device=f.device)], 1)
     net = model.module.net
-    for h, fns in zip(model.module.head_specs, objective.groups):
-        if h["kind"] == "linear":
-            targets = [(objective.exprs[objective.relation.outputs.index(h["output"])](cols) - h["a"]) / h["b"]]
-        else:
-            ends = [(h["a"], h["b"])] if h["kind"] == "log" else [(h["ap"], h["bp"]), (h["an"], h["bn"])]
-            targets = [(fn(cols).log() - a0) / b0 for fn, (a0, b0) in zip(fns, ends)]
+    for k, h in enumerate(model.module.head_specs):
+        targets = objective.lsq_targets(h, k, cols)
         for c, t in zip(h["channels"], targets):
             t = torch.broadcast_to(torch.as_tensor(t, dtype=f.dtype), (len(f),))
             ok = torch.isfinite(t)
