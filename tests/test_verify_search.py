@@ -87,7 +87,7 @@ class _CornerSpike(nn.Module):
 def test_the_corners_of_the_chart_are_searched(monkeypatch):
     import sys
 
-    verify_module = sys.modules["surrogate.checking.search"]
+    verify_module = sys.modules["surrogate.declaration.sampling"]
     cert = sg.verify(_Model(_CornerSpike()), points=4096)
     assert cert.dense_max_error < 0.31
     assert cert.max_error > 0.59 and cert.worst["x1"] == 100 and cert.worst["x2"] == 1
@@ -97,7 +97,7 @@ def test_the_corners_of_the_chart_are_searched(monkeypatch):
 
 
 def test_the_corners_lie_inside_the_domain():
-    from surrogate.checking.search import corner_points
+    from surrogate.declaration.sampling import corner_points
 
     t = sp.Symbol("t", positive=True)
     rel = sg.Relation(sp.Eq(y, x1 * t), bounds={x1: (0.1, 10), t: (1e-3, x1)})  # log charts, a dependent bound

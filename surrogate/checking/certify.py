@@ -28,12 +28,12 @@ import numpy as np
 
 from ..declaration.metric import resolve_atol
 from ..declaration.relation import Relation
-from ..declaration.sampling import dense_points
+from ..declaration.sampling import corner_points, dense_points
 from ..errors import SurrogateError
 from ..model.device import cpu_threads
 from ..model.records import Certificate
 from .score import Scorer, unsolved_report
-from .search import CORNER_STARTS, ascend, corner_points, local_search, start_points
+from .search import CORNER_STARTS, ascend, local_search, start_points
 
 __all__ = ["certify"]
 

@@ -4,7 +4,6 @@ compass and shrinking random search, in chart coordinates (log-distance inside e
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 
 import numpy as np
@@ -25,29 +24,6 @@ _SEARCH_LAYER = 1e-2
 
 #: The worst corners of the chart that join the search's starts.
 CORNER_STARTS = 4
-#: At most this many corners are scored (3 values per edge input, 2 per other input).
-MAX_CORNERS = 4096
-
-
-def corner_points(relation: Relation) -> np.ndarray:
-    """The chart's corners, with every edge input also at the deepest distance the
-    dense sample reaches (its verify floor): Ranz-Marshall's worst point, Re = 2e-8 at
-    Pr = 250, was a corner of that kind, found by a 2e4-point check's search and missed
-    by a 1e6-point one whose starts lay in other basins.  Empty above MAX_CORNERS."""
-    dom = relation.domain
-    edges = edge_sides(dom)
-    # per column: (u, masked) pairs -- the two faces, and the edge floor where there is an edge
-    choices = [[(0.0, False), (1.0, False)] + ([(1.0, True)] if k in edges else []) for k in range(dom.dim)]
-    if math.prod(len(c) for c in choices) > MAX_CORNERS:
-        return np.zeros((0, dom.dim))
-    rows = list(itertools.product(*choices))
-    u = torch.tensor([[v for v, _ in r] for r in rows], dtype=torch.float64)
-    if not edges:  # clipped: a log chart puts u = 1 an ulp outside (exp(log(10)) = 10.000000000000002)
-        return dom.clip(dom.chart(u).numpy())
-    mask = torch.tensor([[m for _, m in r] for r in rows], dtype=torch.bool)
-    return dom.clip(dom.chart(u, edges, mask, edge_floors(dom, "verify")).numpy())
-
-
 def start_points(relation: Relation, x: np.ndarray, e: np.ndarray, k: int) -> np.ndarray:
     """k start points: the k/2 worst, then the worst of each other orthant of the chart.
 

@@ -25,6 +25,7 @@ import torch
 
 from ..declaration.metric import error
 from ..declaration.relation import Relation
+from ..declaration.sampling import draw, validation_points
 from ..model.scaling import heads, links
 
 __all__ = ["ExplicitObjective", "ImplicitObjective", "Objective", "objective"]
@@ -57,34 +58,13 @@ class Objective:
     # -- sampling ----------------------------------------------------------------------------
     def draw(self, n: int, gen: torch.Generator, device, edge_fraction: float, boundary_fraction: float = 0.0,
              dtype=torch.float64) -> torch.Tensor:
-        """n points in the domain; inputs with an edge are drawn towards it with
-        probability `edge_fraction` (log-uniform in the distance), and each chart
-        coordinate follows the arcsine law (1 - cos(pi v)) / 2, denser towards both
-        bounds, with probability `boundary_fraction`: a network is least accurate at
-        the faces and corners of its domain, where uniform draws are sparse."""
-        dom = self.relation.domain
-        u = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device)
-        if boundary_fraction:
-            pick = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device) < boundary_fraction
-            u = torch.where(pick, 0.5 - 0.5 * torch.cos(math.pi * u), u)
-        if not self.edges:
-            return dom.chart(u)
-        mask = torch.rand(n, dom.dim, generator=gen, dtype=dtype, device=device) < edge_fraction
-        return dom.chart(u, self.edges, mask, self.edge_floor)
+        """A training batch of n points (sampling.draw, at this objective's edge floors)."""
+        return draw(self.relation.domain, n, gen, device, self.edges, self.edge_floor, edge_fraction,
+                    boundary_fraction, dtype)
 
     def validation_points(self, n: int, seed: int) -> torch.Tensor:
-        """Scrambled Sobol points (float64, CPU): a third plain, a third with the
-        arcsine law in every coordinate (faces and corners, where the worst errors
-        sit), and a third drawn towards the edges, if any."""
-        dom = self.relation.domain
-        u = torch.quasirandom.SobolEngine(dom.dim, scramble=True, seed=seed + 7919).draw(n, dtype=torch.float64)
-        third = n // 3
-        u[third : 2 * third] = 0.5 - 0.5 * torch.cos(math.pi * u[third : 2 * third])
-        if not self.edges:
-            return dom.chart(u)
-        mask = torch.zeros_like(u, dtype=torch.bool)
-        mask[2 * third :] = True
-        return dom.chart(u, self.edges, mask, self.edge_floor)
+        """The fixed validation set (sampling.validation_points, at this objective's edge floors)."""
+        return validation_points(self.relation.domain, n, seed, self.edges, self.edge_floor)
 
     # -- scoring -----------------------------------------------------------------------------
     def _columns(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
