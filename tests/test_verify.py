@@ -44,14 +44,26 @@ def test_certificate_report_and_frame(easy_model):
     assert sg.Certificate.from_dict(cert.to_dict()) == cert
 
 
-def test_atol_floor_lowers_the_error_near_zero():
+def test_the_certificate_divides_by_max_of_scale_and_atol():
+    """verify honours atol: its dense max is max |z_hat - z| / max(S, atol) over its own sample,
+    recomputed here from the model's predictions and z = x^2 + y^2 (whose scale S is z itself)."""
     from equations.seeds import paraboloid
+    from surrogate.declaration.sampling import dense_points
 
-    model = sg.train(paraboloid, max_steps=300, atol=1e-2, progress=False)
-    strict = sg.verify(model, points=4096, atol=0.0, search=False)
-    floored = sg.verify(model, points=4096, atol=1e-2, search=False)
-    assert floored.max_error <= strict.max_error
-    assert floored.atol == 1e-2
+    model = sg.train(paraboloid, max_steps=300, atol=1e-2, seed=0, progress=False)
+    x, _ = dense_points(paraboloid, 4096, 0)  # the sample verify draws for seed 0
+    pred = model(x=x[:, 0], y=x[:, 1])["z"]
+    ref = x[:, 0] ** 2 + x[:, 1] ** 2
+    maxima = {}
+    for atol in (0.0, 1e-2):
+        cert = sg.verify(model, points=4096, atol=atol, seed=0, search=False)
+        expected = np.max(np.abs(pred - ref) / np.maximum(ref, atol))
+        assert cert.atol == atol
+        assert cert.max_error == pytest.approx(expected, rel=1e-9), atol
+        maxima[atol] = cert.max_error
+    # the sample reaches z << 1e-2 (the origin is an edge), where the floor changes the answer
+    assert ref.min() < 1e-4
+    assert maxima[0.0] != pytest.approx(maxima[1e-2], rel=1e-3)
 
 
 def test_verify_rejects_a_mismatched_relation(easy_model):
