@@ -130,8 +130,14 @@ def test_refuses_what_torch_refuses_with_the_same_message():
                 call(model)
             messages.append(str(info.value))
         assert messages[0] == messages[1]
+    # outside="allow" extrapolates: the network at the very point given (not a clipped or a NaN one),
+    # the same in both runtimes, and the rows inside are untouched
     allowed = numpy_model.predict(outside, outside="allow")
-    assert np.isfinite(allowed.loc[4, "y"]) or np.isnan(allowed.loc[4, "y"])
+    np.testing.assert_array_equal(allowed.to_numpy(), numpy_model.evaluate(outside.to_numpy()))
+    np.testing.assert_allclose(allowed.to_numpy(), torch_model.predict(outside, outside="allow").to_numpy(), rtol=1e-7)
+    inside = numpy_model.predict(df)
+    assert np.isfinite(allowed.loc[4, "y"]) and allowed.loc[4, "y"] != inside.loc[4, "y"]
+    np.testing.assert_array_equal(allowed.drop(index=4).to_numpy(), inside.drop(index=4).to_numpy())
 
 
 def test_describes_itself():
