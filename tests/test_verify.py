@@ -29,7 +29,7 @@ def test_certificate_max_covers_an_independent_evaluation(easy_model):
     pred = easy_model(x1=a, x2=b)["y"]
     ref = a * b + a
     independent = np.max(np.abs(pred - ref) / (a * b + a))
-    assert cert.max_error >= 0.9 * independent
+    assert cert.max_error >= independent  # README: certificate / brute force = 1.00
     assert cert.max_error >= cert.dense_max_error >= cert.p99_error >= 0
     assert set(cert.worst) == {"x1", "x2", "y", "y_reference"}
     assert EASY.domain.contains(np.array([[cert.worst["x1"], cert.worst["x2"]]])).all()
