@@ -11,9 +11,7 @@ x1, x2, y = sp.symbols("x1 x2 y", positive=True)
 EASY = sg.Relation(sp.Eq(y, x1 * x2 + x1), bounds={x1: (1, 2), x2: (0.5, 3)}, name="easy")
 
 
-@pytest.fixture(scope="module")
-def easy_model():
-    return sg.train(EASY, max_steps=1500, seed=0, progress=False)
+# easy_model: EASY trained 1500 steps at seed 0, shared with test_train (conftest.py)
 
 
 def test_undertrained_model_gets_a_large_error():
