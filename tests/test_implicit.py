@@ -53,9 +53,13 @@ def test_implicit_needs_output_ranges():
 
 @pytest.mark.slow  # 300 steps of a four-equation system: ~13 s on two cores
 def test_a_system_trains_and_round_trips(tmp_path):
+    """The bound: this budget and check at seeds 0, 1, 2 (chosen before the runs) gave certified
+    max 0.170, 0.182, 0.200 and mean 0.027, 0.035, 0.035; the test asks for 1.5x the worst of
+    those. (The README's 0.0035 is for 240-280 s of training, not 300 steps.)"""
     model = sg.train(parallel_pipes, max_steps=300, seed=0, progress=False)
     cert = sg.verify(model, points=2048, steps=0)
-    assert set(cert.per_output) == set(parallel_pipes.outputs) and np.isfinite(cert.max_error)
+    assert set(cert.per_output) == set(parallel_pipes.outputs)
+    assert cert.max_error < 0.3 and cert.mean_error < 0.053, cert
     model.certificate = cert
     model.save(tmp_path / "pipes.surrogate")
     same = sg.load(tmp_path / "pipes.surrogate")

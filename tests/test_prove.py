@@ -40,6 +40,9 @@ SIGNED = sg.Relation(sp.Eq(y, x1**2 - x2), bounds={x1: (1, 2), x2: (0.5, 3)}, na
 LINEAR = sg.Relation(sp.Eq(y, x1 * x2), bounds={x1: (-1, 1), x2: (1, 2)}, name="linear")
 
 
+NO_TIME_LIMIT = 3600.0  # seconds: never reached where a test gives a budget in boxes
+
+
 def _train(rel, steps=150, **kw):
     return sg.train(rel, max_steps=steps, seed=0, progress=False, **kw)
 
@@ -236,7 +239,8 @@ def test_prove_end_to_end_within_target_and_above_a_brute_force_sample():
 
     model = _train(haaland, steps=200)
     model.certificate = sg.verify(model, points=16384)
-    proof = prove(model, within=2.0, time_limit=60)
+    # a budget in boxes, so load cannot change the answer: 980 boxes proved it when written
+    proof = prove(model, within=2.0, time_limit=NO_TIME_LIMIT, max_boxes=20_000)
     assert proof.proven and proof.status == "proven"
     assert proof.lower <= proof.bound <= 2.0 * proof.lower
     assert proof.bound >= model.certificate.max_error
@@ -344,9 +348,11 @@ def test_the_floor_stops_refining_float64_noise():
     proof = prove(model, within=2.0, time_limit=5)
     assert proof.proven and proof.floor == 1e-12 and proof.bound <= 1e-12
     assert "float64's own noise" in str(proof)
-    # without a floor the same model is refined towards 2x of an error of ~1e-16: not reached in 1 s
-    strict = prove(model, within=2.0, time_limit=1, floor=0.0, attach=False)
-    assert strict.bound <= 1e-12 and strict.boxes > proof.boxes
+    # without a floor the same model is refined towards 2x of an error of ~1e-16: not reached in
+    # 4096 boxes (a budget in boxes, not seconds, so load cannot change the answer)
+    strict = prove(model, within=2.0, time_limit=NO_TIME_LIMIT, max_boxes=4096, floor=0.0, attach=False)
+    assert strict.status == "box_limit" and not strict.proven
+    assert strict.bound <= 1e-12 and strict.boxes >= 4096 > proof.boxes
 
 
 @pytest.mark.parametrize("name", ["silu", "tanh"])
@@ -404,7 +410,8 @@ def test_an_implicit_relation_is_proven_by_the_newton_step(models):
     """Colebrook from its residual alone: the bound is proven within 2x of the largest error
     found, and a dense sample of the solve's errors never exceeds it."""
     model = models["colebrook"]
-    proof = prove(model, within=2.0, time_limit=30, attach=False)
+    # a budget in boxes, so load cannot change the answer: 852 boxes proved it when written
+    proof = prove(model, within=2.0, time_limit=NO_TIME_LIMIT, max_boxes=20_000, attach=False)
     assert proof.proven, proof
     rng = np.random.default_rng(6)
     u = rng.random((20_000, 2))

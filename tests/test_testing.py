@@ -314,9 +314,29 @@ def test_profiles_are_registered_only_on_request():
     assert out[:2] == ["absent", "True None True 2000"]
 
 
-def test_this_suite_runs_under_the_ci_profile():
-    if os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci":
-        assert settings().derandomize and settings().deadline is None
+def test_the_ci_profile_replays_the_same_examples_and_has_no_deadline():
+    """The package's surrogate-ci profile, used as a test would: two runs of one property draw
+    the same points, and a slow first call (a model's) does not fail on a deadline."""
+    import time
+
+    from surrogate.testing import register_profiles
+
+    register_profiles()
+    ci = settings(settings.get_profile("surrogate-ci"), max_examples=30, database=None)
+    runs = []
+    for _ in range(2):
+        seen = []
+
+        @ci
+        @given(points(PRODUCT))
+        def prop(p):
+            if not seen:
+                time.sleep(0.3)  # over Hypothesis's default 200 ms deadline
+            seen.append((p["x1"], p["x2"]))
+
+        prop()
+        runs.append(seen)
+    assert len(runs[0]) >= 10 and runs[0] == runs[1]
 
 
 # -- the command line -----------------------------------------------------------------------------------

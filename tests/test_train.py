@@ -22,8 +22,9 @@ def test_same_seed_same_cpu_result():
                                                          c.module.net.state_dict().values()))
 
 
-def test_training_reduces_the_error_and_keeps_the_best():
-    model = sg.train(EASY, max_steps=1500, seed=0, progress=False)
+def test_training_reduces_the_error_and_keeps_the_best(easy_model):
+    model = easy_model  # EASY, 1500 steps, seed 0 (conftest.py; shared with test_verify)
+    assert model.relation.equations == EASY.equations and model.relation.bounds == EASY.bounds
     hist = model.info["history"]
     assert model.info["stop"] == "max_steps" and model.info["steps"] == 1500
     assert model.info["validation"]["max"] == min(h[3] for h in hist)
