@@ -252,7 +252,8 @@ def test_interrupting_surrogate_train_verifies_and_saves(monkeypatch, tmp_path, 
 
 # -- refused at construction, with the fix -------------------------------------------------------
 BAD = [
-    ("undefined-inside", sp.Eq(z, sp.sqrt(x - 1.5)), {x: (1, 2)}, r"z is complex-valued \(0\+0\.707107j\) at x=1 \(nan; .*narrow the bounds"),
+    ("undefined-inside", sp.Eq(z, sp.sqrt(x - 1.5)), {x: (1, 2)},
+     r"z is complex-valued \(0\+0\.707107j\) at x=1 \(nan; .*narrow the bounds"),
     ("log-of-negative", sp.Eq(z, sp.log(x - y)), {x: (0, 1), y: (0, 1)}, "not finite at"),
     ("pole-inside", sp.Eq(z, 1 / (x - 0.5)), {x: (0, 1)}, r"not finite near x=0\.5, where it changes sign through a pole"),
     ("zeta", sp.Eq(z, sp.zeta(x + 2)), {x: (0, 1)}, "zeta"),

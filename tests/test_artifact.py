@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import surrogate as sg
-from surrogate.model import format as fmt
 from surrogate import runtime
 from surrogate.declaration import trees
 from surrogate.errors import ArtifactError
+from surrogate.model import format as fmt
 from surrogate.model.records import Certificate
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"

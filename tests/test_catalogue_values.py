@@ -266,7 +266,7 @@ def test_plane_wall_eigenvalue():
     np.testing.assert_allclose(got, list(table.values()), atol=5e-5, rtol=0)
     # brentq on zeta tan(zeta) - Bi over (0, pi/2), at points across the range
     Bi = np.geomspace(0.01, 100, 41)
-    expected = [optimize.brentq(lambda z: z * math.tan(z) - b, 1e-12, math.pi / 2 - 1e-12, xtol=1e-15, rtol=1e-15)
+    expected = [optimize.brentq(lambda z, b=b: z * math.tan(z) - b, 1e-12, math.pi / 2 - 1e-12, xtol=1e-15, rtol=1e-15)
                 for b in Bi]
     np.testing.assert_allclose(value(rel, Bi=Bi), expected, rtol=1e-12)
 

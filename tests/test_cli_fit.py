@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from equations.seeds import cosexp
-from surrogate.interface.cli import main
 from surrogate.fitting.fit import fit_report
+from surrogate.interface.cli import main
 
 A_TRUE, B_TRUE = 0.583, 0.112
 STARTS = "256"  # enough for seed 002 at x1 ~ N(0, 500) (solved on 20 of 20 seeds), and quick

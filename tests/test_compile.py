@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from sympy.functions.elementary.piecewise import ExprCondPair
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from surrogate.declaration.compile import SUPPORTED_FUNCTIONS, compile_expr, unsupported_functions
 from surrogate.errors import UnsupportedExpressionError

@@ -33,8 +33,8 @@ import sympy as sp
 import torch
 
 from surrogate.declaration.compile import SUPPORTED_FUNCTIONS, compile_expr, derivative, unsupported_functions
-from surrogate.errors import ArtifactError, UnsupportedExpressionError
 from surrogate.declaration.trees import expr_from_json, expr_to_json
+from surrogate.errors import ArtifactError, UnsupportedExpressionError
 
 x, y = sp.symbols("x y", real=True)
 EPS = np.finfo(np.float64).eps
@@ -269,7 +269,8 @@ GRADS = [  # expression, points (away from poles and branch points), scipy deriv
     (sp.gamma(x), [-2.5, -0.5, 0.5, 3.7, 20.0], lambda v: sc.gamma(v) * sc.psi(v)),
     (sp.loggamma(x), [0.5, 3.7, 20.0], sc.psi),
     (sp.erfinv(x), [-0.9, 0.0, 0.5], lambda v: math.sqrt(math.pi) / 2 * np.exp(sc.erfinv(v) ** 2)),
-    (sp.sinc(x), [0.0, 0.5, 4.0], lambda v: np.where(v == 0, 0.0, np.cos(v) / np.where(v == 0, 1, v) - np.sin(v) / np.where(v == 0, 1, v) ** 2)),
+    (sp.sinc(x), [0.0, 0.5, 4.0],
+     lambda v: np.where(v == 0, 0.0, np.cos(v) / np.where(v == 0, 1, v) - np.sin(v) / np.where(v == 0, 1, v) ** 2)),
 ]
 
 

@@ -83,7 +83,7 @@ print(json.dumps(result))
 """
 
 #: Makes the train extra unimportable in this interpreter, as if it were not installed.
-BLOCK_TRAIN = "import sys\nfor m in {!r}: sys.modules[m] = None\n".format(TRAIN_MODULES)
+BLOCK_TRAIN = f"import sys\nfor m in {TRAIN_MODULES!r}: sys.modules[m] = None\n"
 
 
 def _run_lean_check(python: str, *, prelude: str = "", cwd: Path = ROOT, env=None) -> dict:

@@ -9,12 +9,12 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate.model import format as fmt
 from surrogate import runtime
-from surrogate.errors import ArtifactError
-from surrogate.model.surrogate import Surrogate
 from surrogate.declaration.pieces import PiecewiseWarning
+from surrogate.errors import ArtifactError
+from surrogate.model import format as fmt
 from surrogate.model.piecewise import PiecewiseSurrogate
+from surrogate.model.surrogate import Surrogate
 
 x, z, y = sp.symbols("x z y")
 

@@ -8,10 +8,10 @@ import pytest
 import sympy as sp
 
 import surrogate as sg
+from surrogate.checking.score import point_errors
 from surrogate.interface.cli import main
 from surrogate.interface.plot import PlotDependencyError, plot_error, plot_training
 from surrogate.interface.report import write_report
-from surrogate.checking.score import point_errors
 
 pytest.importorskip("matplotlib")
 

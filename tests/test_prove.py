@@ -21,16 +21,15 @@ import sympy as sp
 import torch
 
 import surrogate as sg
-from surrogate.declaration.compile import compile_expr
-from surrogate.errors import SurrogateError
-from surrogate.model.surrogate import Surrogate
-from surrogate.model.network import MLP
 from surrogate.checking.prove import _Bounder, _errors_at, prove
-from surrogate.model.records import Proof
-from surrogate.model.scaling import choose_features, choose_heads, features
-from surrogate.declaration.metric import resolve_atol
 from surrogate.checking.score import point_errors
-from surrogate.model.records import Certificate
+from surrogate.declaration.compile import compile_expr
+from surrogate.declaration.metric import resolve_atol
+from surrogate.errors import SurrogateError
+from surrogate.model.network import MLP
+from surrogate.model.records import Certificate, Proof
+from surrogate.model.scaling import choose_features, choose_heads, features
+from surrogate.model.surrogate import Surrogate
 
 x1, x2, x3, x4, y = sp.symbols("x1 x2 x3 x4 y")
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 import surrogate as sg
-from surrogate.model import format as fmt
 from surrogate import runtime
-from surrogate.model import runtime as runtime_impl  # its private helpers
 from surrogate.errors import DomainError
+from surrogate.model import format as fmt
+from surrogate.model import runtime as runtime_impl  # its private helpers
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text())

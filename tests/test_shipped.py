@@ -27,11 +27,11 @@ import numpy as np
 import pytest
 
 import surrogate as sg
-from surrogate.model import format as fmt
 from surrogate import runtime
-from surrogate.persistence import shipped
-from surrogate.interface.cli import main
 from surrogate.errors import TRAIN_MODULES, ArtifactError, DomainError
+from surrogate.interface.cli import main
+from surrogate.model import format as fmt
+from surrogate.persistence import shipped
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = shipped.entries()

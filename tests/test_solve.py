@@ -44,7 +44,7 @@ def test_single_output_matches_brentq(relation):
     lo, hi = relation.output_ranges[o]
     for row, y in zip(x, got.values[:, 0]):
         point = dict(zip(relation.inputs, row))
-        ref = brentq(lambda v: float(residual({**point, o: v})), lo, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
+        ref = brentq(lambda v, point=point: float(residual({**point, o: v})), lo, hi, xtol=1e-300, rtol=1e-15, maxiter=500)
         assert y == pytest.approx(ref, rel=1e-12, abs=0)
 
 
@@ -99,7 +99,7 @@ def test_system_matches_fsolve():
         share = D1**2.5 / (D1**2.5 + D2**2.5)  # a rough split to start from
         guess = np.log([Q * share, Q * (1 - share), 0.02, 0.02])
 
-        def equations(logs):
+        def equations(logs, point=point, Q=Q):
             vals = {**point, **dict(zip(syms, np.exp(logs)))}
             return [float(fn(vals)) / scale for fn, scale in zip(fns, (Q, 1.0, 10.0, 10.0))]
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import surrogate as sg
 from surrogate.checking import testing  # the implementation module (surrogate.testing re-exports it)
-from surrogate.interface.cli import main
 from surrogate.errors import DomainError, SurrogateError
+from surrogate.interface.cli import main
 from surrogate.testing import assert_accurate, error_at, points, worst_case
 
 x1, x2, x3, w, y = sp.symbols("x1 x2 x3 w y", real=True)
@@ -86,7 +86,7 @@ def test_points_reach_both_bounds_of_every_input(name, dtype):
     strategy = points(rel, dtype=dtype)
     for k, n in enumerate(rel.inputs):
         for side in (0, 1):
-            def at_bound(p, k=k, side=side):
+            def at_bound(p, k=k, side=side, n=n):
                 x = _array(rel, [p])
                 lows, highs = rel.domain.bounds(x)
                 b = (lows, highs)[side][k]
@@ -329,7 +329,7 @@ def test_the_ci_profile_replays_the_same_examples_and_has_no_deadline():
 
         @ci
         @given(points(PRODUCT))
-        def prop(p):
+        def prop(p, seen=seen):
             if not seen:
                 time.sleep(0.3)  # over Hypothesis's default 200 ms deadline
             seen.append((p["x1"], p["x2"]))
