@@ -329,10 +329,10 @@ def test_the_ci_profile_replays_the_same_examples_and_has_no_deadline():
 
         @ci
         @given(points(PRODUCT))
-        def prop(p, seen=seen):
-            if not seen:
+        def prop(p):  # called within this iteration: `seen` is this run's list
+            if not seen:  # noqa: B023
                 time.sleep(0.3)  # over Hypothesis's default 200 ms deadline
-            seen.append((p["x1"], p["x2"]))
+            seen.append((p["x1"], p["x2"]))  # noqa: B023
 
         prop()
         runs.append(seen)
