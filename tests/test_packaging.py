@@ -261,7 +261,7 @@ def test_the_wheel_holds_the_code_the_catalogue_the_licence_and_the_metadata(dis
     assert code | shipped <= names, sorted((code | shipped) - names)
     assert f"{info}/licenses/LICENSE" in names
     assert not any(n.startswith("tests/") for n in names)
-    assert re.search(r"^surrogate = surrogate\.cli:main$", entry_points, re.M)
+    assert re.search(r"^surrogate = surrogate\.interface\.cli:main$", entry_points, re.M)
     assert meta["Name"] == DISTRIBUTION and meta["Version"] == surrogate.__version__
     assert meta["License-Expression"] == "MIT"
     requires = [Requirement(r) for r in meta.get_all("Requires-Dist")]
