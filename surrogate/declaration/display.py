@@ -50,7 +50,7 @@ def _word(part: str) -> str:
         return "\\" + part
     if len(part) == 1 or part.isdigit():
         return part
-    return r"\mathrm{%s}" % part
+    return rf"\mathrm{{{part}}}"
 
 
 def symbol_latex(name: str) -> str:
@@ -61,14 +61,14 @@ def symbol_latex(name: str) -> str:
     printed whole as upright text, its special characters escaped."""
     parts = name.split("_")
     if not all(_WORD.fullmatch(p) or p in _ALIASES for p in parts):
-        return r"\mathrm{%s}" % "".join(_LATEX_SPECIAL.get(c, c) for c in name)
+        return r"\mathrm{" + "".join(_LATEX_SPECIAL.get(c, c) for c in name) + "}"
     base, subs = parts[0], parts[1:]
     m = _BASE.fullmatch(base)
     if m:
         base, subs = m.group(1), [m.group(2), *subs]
     tex = _word(base)
     if subs:
-        tex += "_{%s}" % ",".join(_word(s) for s in subs)
+        tex += "_{" + ",".join(_word(s) for s in subs) + "}"
     return tex
 
 
@@ -84,11 +84,11 @@ class _Log10(sp.Function):
     nargs = 1
 
     def _latex(self, printer, exp=None):
-        tex = r"\log_{10}{\left(%s \right)}" % printer._print(self.args[0])
-        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+        tex = r"\log_{10}{\left(" + printer._print(self.args[0]) + r" \right)}"
+        return tex if exp is None else f"{tex}^{{{exp}}}"
 
     def _sympystr(self, printer):
-        return "log10(%s)" % printer._print(self.args[0])
+        return f"log10({printer._print(self.args[0])})"
 
 
 _LOG10 = sp.log(10)

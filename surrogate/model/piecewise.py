@@ -12,7 +12,7 @@ from ..declaration.pieces import assign
 from ..errors import SurrogateError
 from . import format as fmt
 from .onnx import export_onnx
-from .predictor import Predictor, network_text
+from .predictor import Predictor
 
 __all__ = ["ConstantPiece", "PiecewiseSurrogate"]
 

@@ -211,6 +211,13 @@ class Certificate:
                  ["worst point", worst + (f": {at}" if at else "")],
                  ["sample", f"{self.points:,} scrambled Sobol points, seed {self.seed}; max there "
                             f"{self.dense_max_error:.4g}, then search"]]
+        if self.residual:
+            facts.append(["residual", ", ".join(f"{k} {v:.4g}" for k, v in self.residual.items())])
+        if self.unsolved:
+            counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.unsolved["counts"].items() if v)
+            facts.append(["not settled by the solver", f"{counts} of {self.points:,} points (excluded)"])
+        elif self.undefined_points:
+            facts.append(["reference undefined", f"{self.undefined_points:,} points (excluded)"])
         if self.note:
             facts.append(["note", self.note])
         parts = [f"**Certificate** for {self.relation} ({', '.join(self.outputs)})",
