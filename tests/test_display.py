@@ -249,3 +249,13 @@ def test_implicit_certificate_shows_its_residual_and_both_outputs():
     assert float(residual["max"]) == pytest.approx(cert.residual["max"], rel=5e-4)
     worst = _facts(md)["worst point"]
     assert re.search(r"\$k_\{s\}\$ = \S+", worst) and re.search(r"\$f\$ = \S+ \(reference \S+\)", worst)
+
+
+def test_surrogate_list_prints_equations_as_text_with_log10(capsys):
+    from surrogate.interface.cli import main
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cole = next(ln for ln in lines if ln.startswith("implicit:colebrook"))
+    assert cole.split(None, 1)[1] == "1/sqrt(f) = -2*log10(0.27027027027027*eps + 2.51/(Re*sqrt(f)))"
+    assert not any("Eq(" in ln or "/log(10)" in ln for ln in lines)
