@@ -9,6 +9,7 @@ import sympy as sp
 
 import surrogate as sg
 from surrogate.checking.score import point_errors
+from surrogate.declaration.display import latex
 from surrogate.interface.cli import main
 from surrogate.interface.plot import PlotDependencyError, plot_error, plot_training
 from surrogate.interface.report import write_report
@@ -246,7 +247,7 @@ def test_report_page_links_only_files_it_wrote(five, tmp_path, fmt, page):
         links = re.findall(r"\]\(([^)]*)\)", text)
     files = {p.name for p in out.iterdir()}
     assert set(links) == files - {page} and files == {page, "equation-1.png", "error-map.png", "training.png"}
-    for part in (sp.latex(five.relation.equations[0]), "x2", "1 .. 1000", "sg.load(\"s1.surrogate\")",
+    for part in (latex(five.relation.equations[0]), "x2", "1 .. 1000", "sg.load(\"s1.surrogate\")",
                  "model.predict(df)", "surrogate predict s1.surrogate in.csv", "runtime.load"):
         assert part in text or __import__("html").escape(part) in text, part
     assert f"{five.certificate.max_error:.4g}" in text

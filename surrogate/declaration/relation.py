@@ -15,6 +15,7 @@ import sympy as sp
 from ..errors import RelationError
 from .compile import unsupported_functions
 from .compiled import CompiledRelation
+from .display import number, relation_latex, text
 from .domain import SCALES, Domain, build_domain
 from .kinds import EXPLICIT, IMPLICIT, Kind
 from .pieces import plan
@@ -382,6 +383,23 @@ class Relation:
         eqs = "; ".join(str(e) for e in self.equations)
         label = f"{self.name!r}: " if self.name else ""
         return f"Relation({label}{eqs}; inputs {', '.join(self.inputs)}; outputs {', '.join(self.outputs)})"
+
+    def __str__(self) -> str:
+        """Several lines for a terminal: the name and kind, each equation, each input with its bounds."""
+        def bound(b) -> str:
+            return text(b) if b.free_symbols else number(float(b))
+
+        lines = [f"{self.name or 'relation'} ({self.kind.description})"]
+        lines += [f"  {text(e)}" for e in self.equations]
+        lines += [f"  {bound(lo)} <= {n} <= {bound(hi)}" for n, (lo, hi) in self._bounds.items()]
+        lines += [f"  {number(r[0])} <= {o} <= {number(r[1])}  (output)" for o, r in self.output_ranges.items()
+                  if r is not None]
+        lines += [f"  {number(lo)} <= {n} <= {number(hi)}  (parameter)" for n, (lo, hi) in self._parameters.items()]
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the equations as declared, then each input with its bounds (display.relation_latex)."""
+        return f"$${relation_latex(self)}$$"
 
 
 def _listify(v) -> list:

@@ -62,6 +62,7 @@ def _bound(e) -> str:
 
 
 def cmd_list(args) -> int:
+    from ..declaration.display import text
     from ..persistence import shipped
 
     catalogue = {e.name: e for e in shipped.entries()}
@@ -70,7 +71,7 @@ def cmd_list(args) -> int:
         if args.shipped and entry is None:
             continue
         short = mod_name.removeprefix("equations.")
-        eqs = "; ".join(str(e) for e in rel.equations)
+        eqs = "; ".join(text(e) for e in rel.equations)  # lhs = rhs, log10 as written (declaration/display.py)
         extra = f"  (parameters: {', '.join(rel.parameters)})" if rel.parameters else ""
         print(f"{short}:{name:<14} {eqs}{extra}")
         ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}" for n, (lo, hi) in rel.bounds.items())

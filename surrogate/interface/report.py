@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from ..declaration.display import latex as typeset
 from .plot import PLOT_POINTS, plot_error, plot_training, require_matplotlib
 
 __all__ = ["write_report"]
@@ -62,7 +63,7 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
 
     blocks.append(("h2", "Relation"))
     for i, eq in enumerate(rel.equations, 1):
-        latex = sp.latex(eq)
+        latex = typeset(eq, rel.symbols.values())  # names as written, log10 (declaration/display.py)
         png = f"equation-{i}.png"
         if _typeset(latex, out / png):
             blocks.append(("img", png, f"equation {i}: {latex}"))

@@ -50,6 +50,10 @@ class ConstantPiece:
     def to(self, device=None, dtype=None):
         return self
 
+    def text(self) -> str:
+        """What the piece is, for a table: ``constant 0.3``."""
+        return "constant " + ", ".join(f"{v:.6g}" for v in self.values)
+
     def onnx_module(self, precision: str):
         return self.module
 
@@ -88,6 +92,12 @@ class PiecewiseSurrogate(Predictor):
         return (f"PiecewiseSurrogate({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
                 f"{', '.join(self.outputs)}; {len(self.models)} pieces, {what}"
                 f"{f' ({consts} constant)' if consts and cfg else ''}{cert})")
+
+    def _network_text(self) -> str:
+        return pieces_text(self._piece_texts())
+
+    def _piece_texts(self) -> list[str]:
+        return [m._network_text() if not isinstance(m, ConstantPiece) else m.text() for m in self.models]
 
     @property
     def device(self):
@@ -168,6 +178,15 @@ class PiecewiseSurrogate(Predictor):
     def export_onnx(self, path, *, precision: str | None = None) -> None:
         """One ONNX graph for all pieces (onnx.export_onnx)."""
         export_onnx(self, path, precision=precision)
+
+
+def pieces_text(texts: list[str]) -> str:
+    """One line for the networks of a piecewise model: ``5 pieces: MLP, ... each (1 constant)``."""
+    nets = [t for t in texts if not t.startswith("constant")]
+    what = (nets[0] + (" each" if len(nets) > 1 else "")) if len(set(nets)) == 1 else \
+        "; ".join(dict.fromkeys(nets)) if nets else "constants"
+    consts = len(texts) - len(nets)
+    return f"{len(texts)} pieces: {what}" + (f" ({consts} constant)" if consts and nets else "")
 
 
 def _dispatch(pieces, inputs, modules, x):

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..declaration.display import inline, latex, markdown_table, number, relation_latex, symbol_latex
 from ..errors import DomainError
 
-__all__ = ["stack_inputs", "frame_inputs", "check_inside", "Predictor"]
+__all__ = ["stack_inputs", "frame_inputs", "check_inside", "Predictor", "network_text", "model_markdown"]
 
 
 def stack_inputs(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
@@ -100,13 +101,63 @@ def check_inside(relation, x: np.ndarray, outside: str, labels: list[str]) -> No
         )
 
 
+def network_text(cfg: Mapping[str, Any], dtype: str) -> str:
+    """``MLP, 3 hidden layers of 64 (silu, skip connections), float32``."""
+    skip = ", skip connections" if cfg.get("skip") else ""
+    return f"MLP, {cfg['depth']} hidden layers of {cfg['width']} ({cfg['activation']}{skip}), {dtype}"
+
+
+def _bound_markdown(b) -> str:
+    return inline(latex(b)) if getattr(b, "free_symbols", None) else number(float(b))
+
+
+def model_markdown(model) -> str:
+    """The Markdown a model shows in Jupyter: what it is, the relation typeset, its inputs and
+    their ranges, its network(s) and its certificate's max error."""
+    rel, cert = model.relation, model.certificate
+    kind = type(model).__name__
+    arrow = f"{', '.join(inline(symbol_latex(n)) for n in rel.inputs)} → " \
+            f"{', '.join(inline(symbol_latex(n)) for n in rel.outputs)}"
+    parts = [f"**{kind}** of {rel.name or 'a relation'}: {arrow}", f"$${relation_latex(rel)}$$"]
+    parts.append(markdown_table(
+        ["input", "low", "high", "scale"],
+        [[inline(symbol_latex(s.name)), _bound_markdown(s.low), _bound_markdown(s.high), s.scale]
+         for s in rel.domain.inputs]))
+    if cert is None:
+        cert_text = "none (`sg.verify(model)` makes one)"
+    else:
+        cert_text = (f"max error {cert.max_error:.3g} (p99 {cert.p99_error:.3g}, mean {cert.mean_error:.3g}; "
+                     f"{cert.points:,} points)")
+        if cert.proof:
+            cert_text += f"; proven ≤ {number(cert.proof['bound'], 4)} ({cert.proof['status'].replace('_', ' ')})"
+    parts.append(markdown_table(["", ""], [["network", model._network_text()], ["certificate", cert_text]]))
+    pieces = getattr(model, "pieces", None)
+    if pieces:
+        per = {p["piece"]: p for p in (cert.pieces if cert is not None else [])}
+        parts.append(markdown_table(
+            ["piece", "condition", "model", "max error"],
+            [[p.number, p.condition, what, f"{per[p.number]['max_error']:.3g}" if p.number in per else ""]
+             for p, what in zip(pieces, model._piece_texts())]))
+    return "\n\n".join(parts)
+
+
 class Predictor:
     """Keyword and DataFrame prediction on top of `evaluate(x) -> [N, m]`.
 
     The torch model and the NumPy runtime both mix this in, so they take the
-    same inputs and refuse the same ones with the same messages.  Subclasses
-    provide `relation` and `evaluate`.
+    same inputs and refuse the same ones with the same messages, and show
+    themselves alike in Jupyter (`model_markdown`).  Subclasses provide
+    `relation`, `certificate`, `evaluate` and `_network_text` (a piecewise model
+    also `pieces` and `_piece_texts`).
     """
+
+    def _network_text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the relation typeset, the inputs and their ranges, the network, the
+        certificate's max error (and, piecewise, each piece)."""
+        return model_markdown(self)
 
     @property
     def inputs(self) -> list[str]:

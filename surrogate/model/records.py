@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..declaration.display import inline, markdown_table, number, symbol_latex
 from ..declaration.metric import DEFINITION
 
 __all__ = ["Certificate", "Proof", "ROUNDING"]
@@ -83,6 +84,35 @@ class Proof:
         return (f"max error <= {fmt_bound(self.bound)} over every point of the domain ({state}; {self._ratio():.3g}x the "
                 f"largest error found, {fmt_bound(self.lower)}; {self.boxes:,} boxes, {self.seconds:.1f} s)")
 
+    def __repr__(self) -> str:
+        """Short: the bound, the largest error found, the status and the effort (the rounding
+        statement and the worst box are in `str` and `to_dict`)."""
+        return (f"Proof(bound {fmt_bound(self.bound)}, found {fmt_bound(self.lower)}, {self.status}; "
+                f"{self.boxes:,} boxes, {self.seconds:.1f} s)")
+
+    def _markdown_rows(self) -> list[list[str]]:
+        rows = [["proven max error", f"≤ {fmt_bound(self.bound)} (every point of the domain)"],
+                ["largest error found", fmt_bound(self.lower)],
+                ["status", f"{self.status.replace('_', ' ')}: {self._state()}"],
+                ["effort", f"{self.boxes:,} boxes, {self.seconds:.1f} s"]]
+        if self.worst_box:
+            rows.append(["worst box", ", ".join(f"{inline(symbol_latex(k))} in [{number(v[0])}, {number(v[1])}]"
+                                                for k, v in self.worst_box.items())])
+        if self.limit:
+            rows.append(["limit", self.limit])
+        return rows
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the proven bound, the largest error found and the status, as a table (and one
+        row per piece of a piecewise surrogate)."""
+        parts = ["**Proof**", markdown_table(["", ""], self._markdown_rows())]
+        if self.pieces:
+            parts.append(markdown_table(
+                ["piece", "condition", "proven max", "found", "status"],
+                [[p["piece"], p["condition"], fmt_bound(p["bound"]), fmt_bound(p["lower"]),
+                  p["status"].replace("_", " ")] for p in self.pieces]))
+        return "\n\n".join(parts)
+
     def __str__(self) -> str:
         state = self._state()
         lines = [
@@ -148,6 +178,58 @@ class Certificate:
 
     def passes(self, tolerance: float) -> bool:
         return self.max_error <= tolerance
+
+    def __repr__(self) -> str:
+        """Short (under 300 characters): the relation, the max, p99 and mean error and the sample;
+        `str` has the rest."""
+        outs = ", ".join(self.outputs)
+        outs = outs if len(outs) <= 60 else outs[:57] + "..."
+        name = self.relation if len(self.relation) <= 60 else self.relation[:57] + "..."
+        proof = ""
+        if self.proof:
+            proof = f"; proven <= {fmt_bound(self.proof.get('bound'))} ({self.proof.get('status')})"[:60]
+        return (f"Certificate({name} ({outs}): max {self.max_error:.3g}, p99 {self.p99_error:.3g}, "
+                f"mean {self.mean_error:.3g}; {self.points:,} points{proof})")
+
+    def worst_point(self) -> tuple[dict[str, float], dict[str, tuple[float, float | None]]]:
+        """The worst point's inputs, and each output's (prediction, reference) there."""
+        outs = {o: (self.worst[o], self.worst.get(f"{o}_reference")) for o in self.outputs if o in self.worst}
+        refs = {f"{o}_reference" for o in self.outputs}
+        return {k: v for k, v in self.worst.items() if k not in outs and k not in refs}, outs
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: max, p99 and mean error per output, the worst point, the sample; the pieces and
+        the proof when there are any."""
+        rows = [[inline(symbol_latex(o)), *(f"{v[k]:.4g}" for k in ("max", "p99", "mean"))]
+                for o, v in self.per_output.items()]
+        rows.append(["all", f"{self.max_error:.4g}", f"{self.p99_error:.4g}", f"{self.mean_error:.4g}"])
+        inputs, outs = self.worst_point()
+        worst = ", ".join(f"{inline(symbol_latex(k))} = {number(v, 9)}" for k, v in inputs.items())
+        at = "; ".join(f"{inline(symbol_latex(o))} = {number(p, 9)} (reference {number(r, 9)})" if r is not None else
+                       f"{inline(symbol_latex(o))} = {number(p, 9)}" for o, (p, r) in outs.items())
+        facts = [["error", self.error + (f", atol = {self.atol:g}" if self.atol else "")],
+                 ["worst point", worst + (f": {at}" if at else "")],
+                 ["sample", f"{self.points:,} scrambled Sobol points, seed {self.seed}; max there "
+                            f"{self.dense_max_error:.4g}, then search"]]
+        if self.residual:
+            facts.append(["residual", ", ".join(f"{k} {v:.4g}" for k, v in self.residual.items())])
+        if self.unsolved:
+            counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.unsolved["counts"].items() if v)
+            facts.append(["not settled by the solver", f"{counts} of {self.points:,} points (excluded)"])
+        elif self.undefined_points:
+            facts.append(["reference undefined", f"{self.undefined_points:,} points (excluded)"])
+        if self.note:
+            facts.append(["note", self.note])
+        parts = [f"**Certificate** for {self.relation} ({', '.join(self.outputs)})",
+                 markdown_table(["output", "max", "p99", "mean"], rows), markdown_table(["", ""], facts)]
+        if self.pieces:
+            parts.append(markdown_table(
+                ["piece", "condition", "max", "p99", "mean", "points"],
+                [[p["piece"], p["condition"], f"{p['max_error']:.4g}", f"{p['p99_error']:.4g}",
+                  f"{p['mean_error']:.4g}", f"{p['points']:,}"] for p in self.pieces]))
+        if self.proof:
+            parts.append(Proof.from_dict(self.proof)._repr_markdown_())
+        return "\n\n".join(parts)
 
     def __str__(self) -> str:
         worst = ", ".join(f"{k}={v:.9g}" for k, v in self.worst.items())

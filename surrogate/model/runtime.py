@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import format as fmt
-from .predictor import Predictor
+from .predictor import Predictor, network_text
 from .records import Certificate
 from .scaling import features, heads
 
@@ -100,6 +100,9 @@ class Runtime(Predictor):
         return (f"Runtime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> {', '.join(self.outputs)}; "
                 f"MLP {n['depth']}x{n['width']} {n['activation']}, NumPy {self.dtype}{cert})")
 
+    def _network_text(self) -> str:
+        return network_text(self.network, f"NumPy {self.dtype}")
+
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
         """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check).
@@ -148,6 +151,14 @@ class PiecewiseRuntime(Predictor):
         cert = f", max error {c.max_error:.3g}" if c is not None else ""
         return (f"PiecewiseRuntime({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> "
                 f"{', '.join(self.outputs)}; {len(self.runtimes)} pieces{cert})")
+
+    def _network_text(self) -> str:
+        from .piecewise import pieces_text
+
+        return pieces_text(self._piece_texts())
+
+    def _piece_texts(self) -> list[str]:
+        return [r._network_text() if isinstance(r, Runtime) else r.text() for r in self.runtimes]
 
     def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
         """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check)."""

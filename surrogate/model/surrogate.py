@@ -14,7 +14,7 @@ from ..declaration.relation import Relation
 from . import format as fmt
 from .network import MLP
 from .onnx import export_onnx
-from .predictor import Predictor
+from .predictor import Predictor, network_text
 from .scaling import features, heads
 
 __all__ = ["Surrogate", "SurrogateModule"]
@@ -89,6 +89,9 @@ class Surrogate(Predictor):
             f"Surrogate({self.relation.name or 'relation'}: {', '.join(self.inputs)} -> {', '.join(self.outputs)}; "
             f"MLP {cfg['depth']}x{cfg['width']} {cfg['activation']}{cert})"
         )
+
+    def _network_text(self) -> str:
+        return network_text(self.module.net.config, str(self.dtype).replace("torch.", ""))
 
     # -- evaluation ---------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
