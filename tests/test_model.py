@@ -53,7 +53,8 @@ def test_missing_column_and_keyword_call(model):
     with pytest.raises(sg.DomainError, match="x3 are missing|columns x3"):
         model.predict(df)
     out = model(x1=600.0, x2=5.0, x3=2000.0, x4=1e-5, x5=30.0)
-    assert out["y"].shape == (1,)
+    assert type(out["y"]) is float  # numbers in, numbers out (issue 19); a list of one gives an array of one
+    assert model(x1=[600.0], x2=[5.0], x3=[2000.0], x4=[1e-5], x5=[30.0])["y"].shape == (1,)
     with pytest.raises(sg.DomainError, match="unknown x9"):
         model(x1=600.0, x2=5.0, x3=2000.0, x4=1e-5, x5=30.0, x9=1.0)
 

@@ -1,13 +1,16 @@
-"""Checking what users pass to a surrogate: names, lengths, NaN and the domain.
+"""Checking what users pass to a surrogate: names, shapes, NaN and the domain.
 
-Shared by the torch model (`model.Surrogate`) and the NumPy runtime
-(`runtime.Runtime`), so both refuse the same inputs with the same messages.
+Shared by the torch model (`model.Surrogate`), the NumPy runtime
+(`runtime.Runtime`) and the piecewise models, so they all take the same calls
+and refuse the same inputs with the same messages.
 Importing this module does not import torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+import keyword
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -15,14 +18,41 @@ import numpy as np
 from ..declaration.display import inline, latex, markdown_table, number, relation_latex, symbol_latex
 from ..errors import DomainError
 
-__all__ = ["stack_inputs", "frame_inputs", "check_inside", "Predictor", "network_text", "model_markdown"]
+__all__ = ["OUTSIDE", "PYTHON_FLAGS", "broadcast_inputs", "stack_inputs", "frame_inputs", "non_numeric", "check_inside",
+           "Predictor", "network_text", "model_markdown"]
+
+#: What a prediction does at a point outside the domain (or with a NaN input): refuse it with
+#: DomainError, extrapolate (the network at that very point), or give NaN there.
+OUTSIDE = ("raise", "allow", "nan")
+
+#: How the Python API names its options in messages; the command line passes its own flags.
+PYTHON_FLAGS = {"allow": "outside='allow'", "nan": "outside='nan'"}
 
 
-def stack_inputs(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
-    """float64 [N, len(names)] from keyword arrays (NumPy, lists, scalars or tensors).
+def _column(v, name: str) -> np.ndarray:
+    if type(v).__module__.startswith("torch"):  # a tensor, without importing torch here
+        v = v.detach().cpu().numpy()
+    try:
+        return np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise DomainError(f"input {name} is not numeric ({type(v).__name__} {_short(v)}): {e}; "
+                          "give numbers, or arrays of numbers") from None
 
-    Raises DomainError for missing or unknown names, non-numeric values and
-    arrays of different lengths.
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def broadcast_inputs(values: Mapping[str, Any], names: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(float64 [N, len(names)], shape) from keyword values broadcast against each other.
+
+    Scalars, lists, NumPy arrays, pandas Series and tensors are taken; they are
+    broadcast as NumPy broadcasts (``Re=np.logspace(4, 6, 50), Pr=0.7`` gives 50
+    points; a meshgrid's 2-D arrays give a 2-D grid), and `shape` is the broadcast
+    shape (``()`` when every value is a scalar), N its number of points.  Raises
+    DomainError for missing or unknown names, non-numeric values and shapes that
+    do not broadcast.
     """
     missing = [n for n in names if n not in values]
     extra = [n for n in values if n not in names]
@@ -31,29 +61,32 @@ def stack_inputs(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
             f"inputs are {', '.join(names)}; "
             + (f"missing {', '.join(missing)}" if missing else "")
             + ("; " if missing and extra else "")
-            + (f"unknown {', '.join(extra)}" if extra else "")
+            + (f"unknown {', '.join(map(str, extra))}" if extra else "")
         )
-    cols = []
-    for n in names:
-        v = values[n]
-        if type(v).__module__.startswith("torch"):  # a tensor, without importing torch here
-            v = v.detach().cpu().numpy()
-        try:
-            cols.append(np.asarray(v, dtype=np.float64).reshape(-1))
-        except (TypeError, ValueError) as e:
-            raise DomainError(f"input {n} is not numeric: {e}") from None
-    sizes = {c.size for c in cols}
-    if len(sizes) > 1:
-        sizes = ", ".join(f"{n}: {c.size}" for n, c in zip(names, cols))
-        raise DomainError(f"inputs have different lengths ({sizes}); give arrays of one length")
-    return np.stack(cols, 1)
+    cols = [_column(values[n], n) for n in names]
+    try:
+        shape = np.broadcast_shapes(*(c.shape for c in cols))
+    except ValueError:
+        sizes = ", ".join(f"{n}: {c.size if c.ndim == 1 else c.shape}" for n, c in zip(names, cols))
+        raise DomainError(f"inputs have different lengths ({sizes}) that do not broadcast; give arrays of one "
+                          "length, or numbers for the inputs that stay fixed") from None
+    return np.stack([np.broadcast_to(c, shape).reshape(-1) for c in cols], 1), shape
 
 
-def frame_inputs(data, names: list[str]) -> tuple[np.ndarray, list[str]]:
+def stack_inputs(values: Mapping[str, Any], names: list[str]) -> np.ndarray:
+    """float64 [N, len(names)] from keyword values (see `broadcast_inputs`)."""
+    return broadcast_inputs(values, names)[0]
+
+
+def frame_inputs(data, names: list[str], labels: list[str] | None = None, *,
+                 coerce: bool = False) -> tuple[np.ndarray, list[str]]:
     """(float64 [N, len(names)], row labels) from a DataFrame whose columns include `names`.
 
-    Extra columns are ignored.  Raises TypeError for something that is not a
-    DataFrame and DomainError naming the missing columns.
+    Extra columns are ignored.  `labels` says where each row is in messages
+    (default ``row <index>``).  Raises TypeError for something that is not a
+    DataFrame and DomainError naming the missing columns, or the first cell
+    that is not a number (its row, its column and its value); `coerce` makes
+    such cells NaN instead.
     """
     import pandas as pd
 
@@ -66,39 +99,90 @@ def frame_inputs(data, names: list[str]) -> tuple[np.ndarray, list[str]]:
             f"columns {', '.join(missing)} are missing; the model needs {', '.join(names)} "
             f"and got {', '.join(map(str, data.columns))}"
         )
-    x = stack_inputs({n: data[n] for n in names}, names)
-    return x, [str(i) for i in data.index]
+    twice = [n for n in names if list(data.columns).count(n) > 1]
+    if twice:
+        raise DomainError(f"columns {', '.join(twice)} appear more than once; keep one of each")
+    labels = labels if labels is not None else [f"row {i}" for i in data.index]
+    bad = [] if coerce else non_numeric(data, names)
+    if bad:
+        i, n = bad[0]
+        raise DomainError(f"{labels[i]}, column {n}: {data[n].iloc[i]!r} is not a number "
+                          f"({len(bad)} such cell(s) in all); fix the data or convert with pd.to_numeric")
+    x = stack_inputs({n: pd.to_numeric(data[n], errors="coerce").to_numpy(dtype=np.float64) for n in names}, names)
+    return x, labels
 
 
-def check_inside(relation, x: np.ndarray, outside: str, labels: list[str]) -> None:
-    """Raise DomainError naming the row, the input and the bound of the first offenders.
+def non_numeric(data, names: list[str]) -> list[tuple[int, str]]:
+    """(row position, column) of every cell of `names` that is neither a number nor empty."""
+    import pandas as pd
 
-    `outside="allow"` skips the check (extrapolation at the caller's risk).
+    out = []
+    for n in names:
+        col = data[n]
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        as_numbers = pd.to_numeric(col, errors="coerce")
+        out += [(int(i), n) for i in np.nonzero(as_numbers.isna().to_numpy() & col.notna().to_numpy())[0]]
+    return sorted(out)
+
+
+def check_inside(relation, x: np.ndarray, outside: str, labels: list[str] | Callable[[int], str],
+                 flags: Mapping[str, str] = PYTHON_FLAGS) -> np.ndarray | None:
+    """Check the rows of x against the domain as `outside` says.
+
+    ``"raise"``: DomainError naming the row, the input and the bound of the first
+    offenders (``labels[i]``, or ``labels(i)``, says where row i is; ``row i`` by default), and the
+    options in `flags` (how the caller spells 'allow' and 'nan').  ``"allow"``:
+    nothing (extrapolation at the caller's risk).  ``"nan"``: returns the mask of
+    the rows that are outside or NaN (the caller writes NaN there); None otherwise.
     """
+    if outside not in OUTSIDE:
+        raise ValueError(f"outside must be 'raise', 'allow' or 'nan', not {outside!r}")
     if outside == "allow":
-        return
-    if outside != "raise":
-        raise ValueError(f"outside must be 'raise' or 'allow', not {outside!r}")
+        return None
+    inside = relation.domain.contains(x)
+    if outside == "nan":
+        return ~inside
+
+    def where(i):
+        if callable(labels):
+            return labels(i)
+        return labels[i] if i < len(labels) else f"row {i}"
+
     bad_nan = np.argwhere(np.isnan(x))
     if bad_nan.size:
         i, k = bad_nan[0]
         raise DomainError(
-            f"input {relation.inputs[k]} is NaN at row {labels[i] if i < len(labels) else i} "
-            f"({len(bad_nan)} NaN in all); drop or fill them"
+            f"input {relation.inputs[k]} is NaN at {where(i)} ({len(bad_nan)} NaN in all); drop or fill them, "
+            f"or pass {flags['nan']} for NaN there"
         )
-    inside = relation.domain.contains(x)
     if not np.all(inside):
         rows = np.nonzero(~inside)[0]
         v = relation.domain.violations(x[rows[:5]])
-        parts = [
-            f"row {labels[rows[r]] if rows[r] < len(labels) else rows[r]}: {n} = {val:.6g} not in [{lo:.6g}, {hi:.6g}]"
-            for r, n, val, lo, hi in v
-        ]
+        parts = [f"{where(rows[r])}: {n} = {val:.6g} not in [{lo:.6g}, {hi:.6g}]" for r, n, val, lo, hi in v]
         raise DomainError(
             f"{rows.size} point(s) outside the domain the surrogate was trained and verified on: "
             + "; ".join(parts)
-            + "; pass outside='allow' to extrapolate anyway"
+            + f"; pass {flags['allow']} to extrapolate anyway, or {flags['nan']} for NaN there"
         )
+    return None
+
+
+class _CallSignature:
+    """``model.__signature__``: ``(Re, Pr, *, outside='raise')`` from the model's own inputs,
+    so that ``inspect.signature(model)``, IPython's ``model?`` and Jupyter's tooltip show the
+    call with its names.  None on the class, and where a name cannot be a Python parameter
+    (``r_o/r_i``): the generic signature of ``__call__`` is shown then."""
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return None
+        names = obj.inputs
+        if not all(n.isidentifier() and not keyword.iskeyword(n) for n in names) or "outside" in names:
+            return None
+        params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        params.append(inspect.Parameter("outside", inspect.Parameter.KEYWORD_ONLY, default="raise"))
+        return inspect.Signature(params, return_annotation=dict)
 
 
 def network_text(cfg: Mapping[str, Any], dtype: str) -> str:
@@ -142,14 +226,16 @@ def model_markdown(model) -> str:
 
 
 class Predictor:
-    """Keyword and DataFrame prediction on top of `evaluate(x) -> [N, m]`.
+    """Keyword, positional and DataFrame prediction on top of `evaluate(x) -> [N, m]`.
 
-    The torch model and the NumPy runtime both mix this in, so they take the
-    same inputs and refuse the same ones with the same messages, and show
-    themselves alike in Jupyter (`model_markdown`).  Subclasses provide
+    The torch model, the NumPy runtime and the piecewise models all mix this in, so
+    they take the same calls and refuse the same inputs with the same messages, and
+    show themselves alike in Jupyter (`model_markdown`).  Subclasses provide
     `relation`, `certificate`, `evaluate` and `_network_text` (a piecewise model
     also `pieces` and `_piece_texts`).
     """
+
+    __signature__ = _CallSignature()
 
     def _network_text(self) -> str:
         raise NotImplementedError
@@ -167,21 +253,80 @@ class Predictor:
     def outputs(self) -> list[str]:
         return list(self.relation.outputs)
 
-    def __call__(self, *, outside: str = "raise", **values) -> dict[str, np.ndarray]:
-        x = stack_inputs(values, self.inputs)
-        check_inside(self.relation, x, outside, [])
-        y = self.evaluate(x)
-        return {o: y[:, j] for j, o in enumerate(self.outputs)}
+    def __call__(self, *args, outside: str = "raise", **values) -> dict[str, Any]:
+        """Predict every output: ``model(Re=..., Pr=...)`` or ``model(1e5, 0.7)`` (the inputs in
+        the order of ``model.inputs``) -> ``{output: values}``.
+
+        Values broadcast as in NumPy: ``model(Re=np.logspace(4, 6, 50), Pr=0.7)`` gives arrays of 50,
+        a meshgrid's 2-D arrays give 2-D arrays (ready for ``plt.plot`` and ``plt.contourf``), and a
+        call with numbers only gives a dict of floats.  ``inspect.signature(model)`` shows the call
+        with the model's own input names.
+
+        outside
+            ``"raise"`` (DomainError naming the point, the input and its bound) at a point outside
+            the domain or with a NaN input; ``"allow"`` to extrapolate (the network at that very
+            point, at your own risk); ``"nan"`` for NaN at those points and predictions elsewhere.
+        """
+        if args:
+            values = self._positional(args, values)
+        x, shape = broadcast_inputs(values, self.inputs)
+        if len(shape) <= 1:
+            labels = ["the point"] if shape == () else []
+        else:
+            labels = lambda i: f"index {tuple(int(k) for k in np.unravel_index(i, shape))}"  # noqa: E731
+        y = self._evaluate_checked(x, outside, labels)
+        if shape == ():
+            return {o: float(y[0, j]) for j, o in enumerate(self.outputs)}
+        return {o: y[:, j].reshape(shape) for j, o in enumerate(self.outputs)}
 
     def predict(self, data, *, outside: str = "raise"):
         """DataFrame in, DataFrame out (one column per output, same index).
 
         Columns are matched to the inputs by name; extra columns are ignored.
         Inputs outside the domain or NaN raise DomainError naming the row, the
-        column and the bound, unless ``outside="allow"``.
+        column and the bound, unless ``outside="allow"`` (extrapolate) or
+        ``outside="nan"`` (NaN in those rows).
         """
         import pandas as pd
 
         x, labels = frame_inputs(data, self.inputs)
-        check_inside(self.relation, x, outside, labels)
-        return pd.DataFrame(self.evaluate(x), columns=self.outputs, index=data.index)
+        y = self._evaluate_checked(x, outside, labels)
+        return pd.DataFrame(y, columns=self.outputs, index=data.index)
+
+    def _evaluate_checked(self, x: np.ndarray, outside: str, labels,
+                          flags: Mapping[str, str] = PYTHON_FLAGS) -> np.ndarray:
+        """evaluate(x) after the domain check; NaN in the rows `outside="nan"` leaves out."""
+        blank = check_inside(self.relation, x, outside, labels, flags)
+        if blank is None or not blank.any():
+            return self.evaluate(x)
+        y = np.full((x.shape[0], len(self.outputs)), np.nan)
+        y[~blank] = self.evaluate(x[~blank])
+        return y
+
+    def _call_text(self) -> str:
+        return f"model({', '.join(f'{n}=...' for n in self.inputs)})"
+
+    def _positional(self, args: tuple, values: dict) -> dict:
+        """The keyword values of a call with positional ones, in the order of the inputs."""
+        names = self.inputs
+        if len(args) == 1 and (isinstance(args[0], Mapping) or hasattr(args[0], "columns")):
+            what = type(args[0]).__name__
+            if hasattr(args[0], "columns"):
+                raise TypeError(f"the model was called with a {what}; for a DataFrame call model.predict(df), "
+                                f"for arrays {self._call_text()}")
+            raise TypeError(f"the model was called with a {what} of inputs, {_short(args[0])}; pass them as "
+                            f"keywords: model(**values), i.e. {self._call_text()}")
+        if len(args) > len(names):
+            raise TypeError(f"the model takes {len(names)} input(s) ({', '.join(names)}, in that order) and was "
+                            f"given {len(args)} positionally, {_short(args)}; call {self._call_text()}")
+        twice = [n for n in names[: len(args)] if n in values]
+        if twice:
+            raise TypeError(f"input(s) {', '.join(twice)} given both positionally and by keyword; "
+                            f"call {self._call_text()}")
+        values = {**dict(zip(names, args)), **values}
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise TypeError(f"the model takes {len(names)} input(s) ({', '.join(names)}, in that order) and was "
+                            f"given {len(args)} positionally, {_short(args)}, missing {', '.join(missing)}; "
+                            f"call {self._call_text()}")
+        return values

@@ -63,10 +63,11 @@ def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
 class Runtime(Predictor):
     """A surrogate's forward pass in NumPy: physical inputs -> outputs.
 
-    Call it with keyword arrays (``model(x1=..., x2=...)`` -> dict of float64
-    arrays) or give it a DataFrame (``model.predict(df)``).  Inputs outside the
-    domain or NaN raise DomainError unless ``outside="allow"``, as with the torch
-    model.
+    Call it with keyword arrays or numbers, which broadcast (``model(x1=..., x2=...)``
+    -> dict of float64 arrays, or of floats for numbers; positional in the order of
+    ``inputs`` too), or give it a DataFrame (``model.predict(df)``).  Inputs outside
+    the domain or NaN raise DomainError unless ``outside="allow"`` or
+    ``outside="nan"``, as with the torch model.
     """
 
     def __init__(self, relation, feature_specs: list[dict], head_specs: list[dict], network: dict[str, Any],

@@ -49,9 +49,11 @@ class SurrogateModule(nn.Module):
 class Surrogate(Predictor):
     """A trained surrogate of a relation.
 
-    Call it with keyword arrays (``model(x1=..., x2=...)`` -> dict of arrays) or
-    give it a DataFrame (``model.predict(df)``).  Inputs outside the domain or NaN
-    raise DomainError unless ``outside="allow"``.
+    Call it with keyword arrays or numbers, which broadcast (``model(x1=..., x2=...)``
+    -> dict of arrays, or of floats for numbers; positional in the order of
+    ``inputs`` too), or give it a DataFrame (``model.predict(df)``).  Inputs
+    outside the domain or NaN raise DomainError unless ``outside="allow"``
+    (extrapolate) or ``outside="nan"`` (NaN there); see `Predictor.__call__`.
     """
 
     def __init__(
