@@ -111,12 +111,49 @@ def _stem(arg: str) -> str:
     return os.path.splitext(arg)[0] if is_path(arg) else _artifact(arg).stem
 
 
+def _output(path: str, flag: str, example: str) -> str:
+    """`path` if a file can be written there; else UsageError naming the folder, before any work
+    (a command that trains for minutes must not fail at the end on a typo in -o)."""
+    import os
+
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path!r} is a folder; give a file path in it, e.g. {flag} "
+                         f"{os.path.join(path, example)}")
+    folder = os.path.dirname(path)
+    if folder and not os.path.exists(folder):
+        raise UsageError(f"{flag} {path!r}: the folder {folder!r} does not exist; create it first "
+                         f"(mkdir -p {folder}) or choose another path")
+    if folder and not os.path.isdir(folder):
+        raise UsageError(f"{flag} {path!r}: {folder!r} is a file, not a folder; choose another path")
+    if not os.access(folder or ".", os.W_OK):
+        raise UsageError(f"{flag} {path!r}: the folder {folder or '.'!r} is not writable; choose another path")
+    return path
+
+
+def _save(model, out: str) -> str:
+    """Save to `out`; where that fails after all (the folder went away while training), save to a
+    temporary file instead and say so, so that no trained model is lost."""
+    import os
+    import tempfile
+
+    try:
+        model.save(out)
+        return out
+    except OSError as e:
+        fd, spare = tempfile.mkstemp(suffix=".surrogate", prefix=f"{model.relation.name or 'model'}-")
+        os.close(fd)
+        model.save(spare)
+        print(f"cannot write {out!r} ({e}); saved the model to {spare} instead", file=sys.stderr)
+        return spare
+
+
 def cmd_train(args) -> int:
     from ..checking.verify import verify
     from ..training.loop import train
 
     rel = _relation(args.relation)
-    out = args.output or f"{rel.name or args.relation.split(':')[-1]}.surrogate"
+    name = f"{rel.name or args.relation.split(':')[-1]}.surrogate"
+    out = _output(args.output or name, "-o" if args.output else "the default output (choose another with -o)", name)
     model = train(rel, tolerance=args.tolerance, time_limit=args.time_limit, max_steps=args.max_steps,
                   device=args.device, seed=args.seed, progress=not args.quiet and None, atol=args.atol)
     info = model.info
@@ -126,11 +163,11 @@ def cmd_train(args) -> int:
     try:
         model.certificate = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     except KeyboardInterrupt:
-        model.save(out)
+        out = _save(model, out)
         print(f"interrupted while verifying: saved {out} without a certificate "
               f"(run `surrogate verify {out}`)", file=sys.stderr)
         return 130
-    model.save(out)
+    out = _save(model, out)
     print(f"trained {rel.name} on {info['device']}: {info['steps']} steps in {info['seconds']:.1f} s "
           f"(stopped by {info['stop']})")
     print(model.certificate)
@@ -207,17 +244,72 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+#: How the command line spells the Python API's outside='allow' and outside='nan' in messages.
+_PREDICT_FLAGS = {"allow": "--allow-outside", "nan": "--skip-bad-rows"}
+
+
+def _read_csv(path: str):
+    """(DataFrame, where each row is in the file: ``line <n>``, the header being line 1); UsageError
+    for a file that cannot be read, is empty or has a header and no rows."""
     import pandas as pd
 
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise UsageError(f"{path!r} is empty; give a header line naming the inputs and one line per point") from None
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path!r} as CSV: {e}") from None
+    if len(df) == 0:
+        raise UsageError(f"{path!r} has a header ({', '.join(map(str, df.columns))}) but no rows; "
+                         "give one line per point")
+    # pandas skips blank lines: number the others (the first is the header).  Where the count differs
+    # (a quoted cell over several lines, a compressed file) rows are numbered as data rows from 1.
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            lines = [k + 1 for k, line in enumerate(f.read().splitlines()) if line.strip()][1:]
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    labels = ([f"line {n}" for n in lines] if len(lines) == len(df) else
+              [f"data row {i + 1}" for i in range(len(df))])
+    return df, labels
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from ..model.predictor import check_inside, frame_inputs, non_numeric
     from ..persistence.load import load
 
+    if args.output:
+        _output(args.output, "-o", "out.csv")
     model = load(args.file)
-    try:
-        df = pd.read_csv(args.csv)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read {args.csv!r} as CSV: {e}") from None
-    out = model.predict(df, outside="allow" if args.allow_outside else "raise")
+    df, labels = _read_csv(args.csv)
+    bad_cells = non_numeric(df, [n for n in model.inputs if n in df.columns])
+    if bad_cells and not args.skip_bad_rows:
+        i, n = bad_cells[0]
+        raise UsageError(f"{labels[i]}, column {n}: {df[n].iloc[i]!r} is not a number "
+                         f"({len(bad_cells)} such cell(s) in all); fix the file, or pass --skip-bad-rows "
+                         "for NaN in those rows")
+    x, labels = frame_inputs(df, model.inputs, labels, coerce=True)
+    unreadable = outside = np.zeros(len(df), dtype=bool)
+    if args.skip_bad_rows:  # a cell that is empty or not a number, or (without --allow-outside) outside
+        unreadable = np.isnan(x).any(axis=1)
+        if not args.allow_outside:
+            outside = ~model.relation.domain.contains(x) & ~unreadable
+    else:
+        check_inside(model.relation, x, "allow" if args.allow_outside else "raise", labels, _PREDICT_FLAGS)
+    skip = unreadable | outside
+    y = np.full((len(df), len(model.outputs)), np.nan)
+    y[~skip] = model.evaluate(x[~skip])
+    out = pd.DataFrame(y, columns=model.outputs, index=df.index)
+    if skip.any():
+        rows = np.nonzero(skip)[0]
+        where = ", ".join(labels[i] for i in rows[:10]) + (", ..." if rows.size > 10 else "")
+        why = [f"{int(unreadable.sum())} with a cell that is empty or not a number" if unreadable.any() else "",
+               f"{int(outside.sum())} outside the domain" if outside.any() else ""]
+        print(f"skipped {rows.size} of {len(df)} rows, writing NaN for them: {', '.join(w for w in why if w)} "
+              f"({where})", file=sys.stderr)
     result = pd.concat([df, out], axis=1) if args.with_inputs else out
     if args.output:
         result.to_csv(args.output, index=False)
@@ -232,7 +324,7 @@ def cmd_export(args) -> int:
 
     if args.onnx is None:
         raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
-    out = args.onnx or _stem(args.file) + ".onnx"
+    out = _output(args.onnx or _stem(args.file) + ".onnx", "--onnx", "model.onnx")
     model = load(args.file)
     try:
         model.export_onnx(out)
@@ -252,6 +344,8 @@ def cmd_fit(args) -> int:
     from ..fitting.fit import fit
 
     rel = _relation(args.relation)
+    if args.output:
+        _output(args.output, "-o", "fit.json")
     try:  # read here rather than through fit_report, so that -o reuses the same fit
         data = pd.read_csv(args.csv)
     except (OSError, ValueError) as e:  # pandas' parser errors derive from ValueError
@@ -314,10 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
     s.add_argument("file", help=_FILE_HELP)
-    s.add_argument("--points", type=int, default=1_000_000)
+    s.add_argument("--points", type=int, default=1_000_000,
+                   help="quasi-random points of the dense check, before the worst-case search (default 1000000; "
+                        "a piecewise model shares them among its pieces)")
     s.add_argument("--atol", type=float, default=None,
                    help="absolute error floor (default: the one the surrogate was trained with)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0,
+                   help="seeds the dense sample and the search: the same seed gives the same certificate (default 0)")
     s.add_argument("--tolerance", type=float, help="exit with status 1 when the max error is above this")
     s.add_argument("--hypothesis", type=int, metavar="N",
                    help="also run N targeted Hypothesis examples (surrogate.testing.points) and fold the worst "
@@ -345,7 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("csv")
     s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
-    s.add_argument("--allow-outside", action="store_true", help="predict at points outside the domain too")
+    s.add_argument("--allow-outside", action="store_true",
+                   help="predict at points outside the domain too (extrapolation, at your own risk)")
+    s.add_argument("--skip-bad-rows", action="store_true",
+                   help="write NaN for rows with a cell that is empty or not a number, or (without --allow-outside) "
+                        "outside the domain, instead of stopping; says how many on stderr")
     s.set_defaults(run=cmd_predict)
 
     s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX)")
@@ -382,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in rest:
             print(line, file=sys.stderr)
         return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as e:
         print(f"surrogate {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
