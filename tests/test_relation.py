@@ -41,7 +41,7 @@ BAD = [
     ("infinite-bound", dict(eq=sp.Eq(y, x1), bounds={x1: (0, sp.oo)}), "finite"),
     ("nan-bound", dict(eq=sp.Eq(y, x1), bounds={x1: (0, float("nan"))}), "finite"),
     ("not-a-pair", dict(eq=sp.Eq(y, x1), bounds={x1: 3}), "(low, high) pair"),
-    ("missing-bounds", dict(eq=sp.Eq(y, x1 * x7), bounds={x1: (0, 1)}), "if a symbol is an input give it bounds"),
+    ("missing-bounds", dict(eq=sp.Eq(y, x1 * x7), bounds={x1: (0, 1)}), "x7 has no bounds"),
     ("output-without-equation", dict(eq=sp.Eq(y, x1), bounds={x1: (0, 1)}, outputs=[y, x3]), "output x3 appears in no equation"),
     ("unused-input", dict(eq=sp.Eq(y, x1), bounds={x1: (0, 1), x2: (0, 1)}), "input x2 appears in no equation"),
     ("evaluated-equation", dict(eq=sp.Eq(x1, x1), bounds={x1: (0, 1)}), "evaluated to True"),
@@ -74,3 +74,56 @@ def test_substitute_parameters():
     assert fixed.parameters == [] and float(fixed.expression("y").subs(fixed.symbols["x1"], 2)) == 1.0
     with pytest.raises(RelationError, match="not parameters"):
         rel.substitute({"b": 1.0})
+
+
+# -- issue 19: messages that name what is wrong --------------------------------------------------
+Nu, Re, Pr = sp.symbols("Nu Re Pr", positive=True)
+DITTUS = 0.023 * Re**0.8 * Pr**0.4
+
+
+def _problems(*args, **kwargs) -> list[str]:
+    with pytest.raises(RelationError) as info:
+        Relation(*args, **kwargs)
+    return info.value.problems
+
+
+def test_an_input_without_bounds_is_named():
+    (problem,) = _problems(sp.Eq(Nu, DITTUS), bounds={Re: (1e4, 1e6)})
+    assert problem.startswith("Pr has no bounds: without them it is read as an output beside Nu")
+    assert "bounds={Pr: (low, high)}" in problem and "not given explicitly" not in problem
+    problems = _problems(sp.Eq(Nu, DITTUS), bounds={})
+    assert any(p.startswith("Pr, Re have no bounds: without them they are read as outputs beside Nu, and 1 equation "
+                            "cannot give 3 outputs; give each input bounds={Pr: (low, high)}") for p in problems)
+    assert not any("not given explicitly" in p for p in problems)
+    # with the outputs declared, the same
+    assert _problems(sp.Eq(Nu, DITTUS), bounds={Re: (1e4, 1e6)}, outputs=[Nu])[0].startswith("Pr has no bounds")
+
+
+def test_an_implicit_relation_without_declared_outputs_keeps_its_message():
+    f = sp.Symbol("f", positive=True)
+    (problem,) = _problems(sp.Eq(1 / sp.sqrt(f), -2 * sp.log(2.51 / (Re * sp.sqrt(f)), 10)), bounds={Re: (4e3, 1e8)})
+    assert problem.startswith("f is not given explicitly") and "outputs={f: (low, high)}" in problem
+
+
+def test_bounds_on_the_output_name_it():
+    problems = _problems(sp.Eq(Nu, DITTUS), bounds={Nu: (1, 1e4), Re: (1e4, 1e6), Pr: (0.7, 100)})
+    assert len(problems) == 1 and "-  are" not in problems[0] and " are not given" not in problems[0]
+    assert problems[0].startswith("Nu has bounds, so it is read as an input, and the equations have no output")
+    assert "drop Nu from bounds" in problems[0] and "outputs={Nu: (low, high)}" in problems[0]
+
+
+def test_a_bare_expression_is_named():
+    (problem,) = _problems(DITTUS, bounds={Re: (1e4, 1e6), Pr: (0.7, 100)})
+    assert problem.startswith("equation 1 is the bare expression 0.023*Pr**0.4*Re**0.8, which names no output")
+    assert "write sp.Eq(y, 0.023*Pr**0.4*Re**0.8)" in problem
+    (problem,) = _problems(Nu - DITTUS, bounds={Re: (1e4, 1e6), Pr: (0.7, 100)})
+    assert "Nu is not given explicitly" in problem and "equation 1 is a bare expression" in problem
+
+
+def test_bounds_may_be_numpy_arrays():
+    import numpy as np
+
+    rel = Relation(sp.Eq(y, x1 * x2), bounds={x1: np.array([1, 3]), x2: np.array([0.5, 2.0])})
+    same = Relation(sp.Eq(y, x1 * x2), bounds={x1: [1, 3], x2: (0.5, 2.0)})
+    assert rel.bounds == same.bounds
+    assert "must be a (low, high) pair, not array([1, 2, 3])" in _problems(sp.Eq(y, x1), bounds={x1: np.array([1, 2, 3])})[0]

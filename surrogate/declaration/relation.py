@@ -66,7 +66,9 @@ class Relation:
     ):
         self.name = name
         problems: list[str] = []
-        eqs = _as_equations(equations, problems)
+        self._bare: list[int] = []  # equations given as an expression (read as expression = 0)
+        self._explained = False  # an implicit-looking relation already explained by inputs without bounds
+        eqs = _as_equations(equations, problems, self._bare)
         symbols = _symbols_of(eqs)
         self.equations: tuple[sp.Equality, ...] = tuple(eqs)
 
@@ -132,8 +134,8 @@ class Relation:
             for n in outs:
                 if n not in declared:
                     problems.append(
-                        f"{n} appears in the equations but is neither an input (give it bounds), "
-                        f"a parameter, nor a declared output"
+                        f"{n} has no bounds: it appears in the equations but is neither an input (give it "
+                        f"bounds={{{n}: (low, high)}}), a parameter, nor a declared output"
                     )
             outs = [n for n in declared if n in outs]
         self._symbols = symbols
@@ -148,7 +150,21 @@ class Relation:
             if not any(symbols[n] in e.free_symbols for e in eqs) and n not in shaping:
                 problems.append(f"input {n} appears in no equation; remove its bounds or use it")
         if eqs and not outs:
-            problems.append("the equations have no output: every free symbol has bounds or is a parameter")
+            problems.append(_no_output(eqs, self._bare, self._bounds))
+        elif outputs is None and len(outs) > len(eqs):
+            # more unknowns than equations: the ones beside a lone output are inputs without bounds
+            missing = _unbounded(eqs, outs)
+            if missing:
+                one = len(missing) == 1
+                lone = ", ".join(o for o in outs if o not in missing)
+                problems.append(
+                    f"{', '.join(missing)} {'has' if one else 'have'} no bounds: without them "
+                    f"{'it is read as an output' if one else 'they are read as outputs'} beside {lone}, and "
+                    f"{len(eqs)} equation{'' if len(eqs) == 1 else 's'} cannot give {len(outs)} outputs; give "
+                    f"{'it' if one else 'each input'} bounds={{{missing[0]}: (low, high)}}, or list "
+                    f"{'it in parameters if it is a constant' if one else 'the constants in parameters'} to fit"
+                )
+                self._explained = True
 
         self.scales: dict[str, str] = {}
         for key, sc in (scales or {}).items():
@@ -248,13 +264,18 @@ class Relation:
                 implicit.append(eq)
         if not implicit:
             return forms
+        if not self.outputs or self._explained:
+            return {}  # reported already: no output at all, or inputs without bounds
         if not self._declared_outputs:
             names = ", ".join(self.outputs)
+            bare = [i + 1 for i in self._bare if eqs[i] in implicit]
             problems.append(
                 f"{names} {'is' if len(self.outputs) == 1 else 'are'} not given explicitly (an output on both sides, "
                 f"or no lone output on one side): declare each output of an implicit relation with its range, "
                 f"outputs={{{self.outputs[0] if self.outputs else 'y'}: (low, high)}}; if a symbol is an input give it "
                 "bounds, if a constant list it in parameters"
+                + (f"; equation {', '.join(map(str, bare))} is a bare expression, read as expression = 0: for an "
+                   "output given by a formula write sp.Eq(output, formula)" if bare else "")
             )
             return {}
         for o in self.outputs:
@@ -408,12 +429,14 @@ def _listify(v) -> list:
     return [v]
 
 
-def _as_equations(equations, problems: list[str]) -> list[sp.Equality]:
+def _as_equations(equations, problems: list[str], bare: list[int]) -> list[sp.Equality]:
+    """The equations; a bare expression is read as expression = 0 (its index goes in `bare`)."""
     out = []
     for i, e in enumerate(_listify(equations)):
         if isinstance(e, sp.Equality):
             out.append(e)
         elif isinstance(e, sp.Expr):
+            bare.append(len(out))
             out.append(sp.Eq(e, 0, evaluate=False))
         elif e is sp.true or e is sp.false or isinstance(e, bool):
             problems.append(
@@ -426,6 +449,30 @@ def _as_equations(equations, problems: list[str]) -> list[sp.Equality]:
     return out
 
 
+def _no_output(eqs, bare: list[int], bounds: Mapping) -> str:
+    """Why the equations have no output, naming what the declaration says the output is."""
+    lone = [side.name for e in eqs for side in (e.lhs, e.rhs) if side.is_Symbol and side.name in bounds]
+    if lone:
+        o = lone[0]
+        one = len(set(lone)) == 1
+        return (f"{', '.join(dict.fromkeys(lone))} {'has' if one else 'have'} bounds, so "
+                f"{'it is read as an input' if one else 'they are read as inputs'}, and the equations have no "
+                f"output; drop {o} from bounds (an output's expected range goes in outputs={{{o}: (low, high)}})")
+    if bare:
+        e = eqs[bare[0]].lhs
+        return (f"equation {bare[0] + 1} is the bare expression {e}, which names no output (every symbol in it "
+                f"has bounds or is a parameter); write sp.Eq(y, {e}) with y the output's symbol")
+    return ("the equations have no output: every free symbol has bounds or is a parameter; give the output a "
+            "symbol without bounds, sp.Eq(y, formula)")
+
+
+def _unbounded(eqs, outs: list[str]) -> list[str]:
+    """The unknowns that stand beside a lone unknown (``Nu = f(Re, Pr)`` with Pr unbounded: Pr),
+    in declaration order; [] where no equation has a lone unknown on one side."""
+    lone = {side.name for e in eqs for side in (e.lhs, e.rhs) if side.is_Symbol and side.name in outs}
+    return [n for n in outs if n not in lone] if lone else []
+
+
 def _symbols_of(eqs: Iterable[sp.Equality]) -> dict[str, sp.Symbol]:
     out: dict[str, sp.Symbol] = {}
     for e in eqs:
@@ -435,8 +482,11 @@ def _symbols_of(eqs: Iterable[sp.Equality]) -> dict[str, sp.Symbol]:
 
 
 def _pair(name: str, pair, problems: list[str], symbols: dict, what: str):
+    given = pair
+    if getattr(pair, "ndim", None) == 1 and hasattr(pair, "tolist"):  # a NumPy array (or tensor) of two
+        pair = pair.tolist()
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        problems.append(f"bounds of {what} {name} must be a (low, high) pair, not {pair!r}")
+        problems.append(f"bounds of {what} {name} must be a (low, high) pair, not {given!r}")
         return None
     out = []
     for side, v in zip(("low", "high"), pair):
