@@ -159,3 +159,16 @@ def test_verify_options_have_help(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--points POINTS quasi-random points of the dense check" in text
     assert "--seed SEED seeds the dense sample and the search" in text
+
+
+def test_a_closed_pipe_ends_list_quietly():
+    """`surrogate list | head`: the reader closes the pipe early; no traceback, status 0."""
+    import subprocess
+    import sys
+
+    code = "import sys; from surrogate.interface.cli import main; sys.exit(main(['list']))"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.readline()
+        proc.stdout.close()  # as `head -1` does
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -489,6 +490,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"surrogate {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `surrogate list | head`: the reader closed the pipe; nothing is wrong
+        # Python's advice (the signal module's docs): point stdout at devnull, so that flushing it at exit
+        # does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ModuleNotFoundError as e:  # a plain (runtime-only) install: `list` works, training does not
         if (e.name or "").partition(".")[0] not in TRAIN_MODULES:
             raise
