@@ -13,6 +13,7 @@ read from it; nothing is compiled later (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import RelationError, UnsupportedExpressionError
+from .blocks import Block, block_order
 from .compile import compile_expr, derivative
 from .metric import magnitude
 from .reference import explicit_reference
@@ -56,6 +58,8 @@ class CompiledRelation:
         self.removable: int = 0  # probe points where float64 needed the extended-precision fallback
         self.feature_groups: list[tuple[sp.Expr, bool]] = []  # the formula's own groups (feature_groups)
         self.group_ranges: list[tuple[float, float]] = []
+        #: an implicit system's blocks in solve order (blocks.py); () for an explicit relation
+        self.blocks: tuple[Block, ...] = ()
         self.probe, self.faces = _probe(rel.domain)
         cols = _columns(rel.inputs, self.probe)
         if rel.is_explicit:
@@ -224,6 +228,16 @@ class CompiledRelation:
             if groups is not None:
                 self.add(("group_pos", i), groups[0], f"the positive terms of equation {i + 1}")
                 self.add(("group_neg", i), groups[1], f"the negative terms of equation {i + 1}")
+        # the system's block-lower-triangular order, once: the solve goes block by block
+        blocks = []
+        for b in block_order(rel.residuals, [syms[o] for o in rel.outputs]):
+            if b.explicit is not None:
+                try:  # the solve is NumPy only
+                    self.fns[("solved_output", b.outputs[0], "numpy")] = compile_expr(b.explicit, "numpy")
+                except UnsupportedExpressionError:
+                    b = dataclasses.replace(b, explicit=None)
+            blocks.append(b)
+        self.blocks = tuple(blocks)
 
 
 # -- the probe -------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """Vectorised root solving for implicit outputs, in float64 NumPy (no torch).
 
-`solve(relation, x)` finds the outputs of an implicit relation at every row of x:
+`solve(relation, x)` finds the outputs of an implicit relation at every row of x,
+block by block in the order found at declaration (blocks.py: the incidence of outputs
+in equations, a perfect matching, strongly connected components in block-lower-triangular
+order), each block with the outputs of the blocks before it as known columns:
 
-- **One output.**  The residual is evaluated on `grid` points across the output's
-  declared range (log-spaced for a log-scaled output) and its sign changes are
+- **One equation linear in its output** (`y3 = y1 y2`, `a y + b = 0`): evaluated, status 1
+  where the value is not finite or outside the output's declared range.
+- **One equation in one output.**  The residual is evaluated on `grid` points across the
+  output's declared range (log-spaced for a log-scaled output) and its sign changes are
   counted.  None: status 1 (no root in the range).  More than one: status 2
   (several roots; the answer is ambiguous, so NaN is returned, not a guess).  One:
   safeguarded Newton inside that bracket (the Newton step is taken in the chart
@@ -11,13 +16,17 @@
   converged to a relative step of `tol`.  Two roots closer together than one grid
   cell (an even number of sign changes inside a cell) are not seen: raise `grid`
   where roots may crowd.
-- **k outputs, k equations.**  Damped Newton with the Jacobian from SymPy
-  derivatives, in the chart variables, started from the centre of the output box
-  and `starts - 1` quasi-random points inside it, iterates kept inside the box.
-  Status 0 when the starts that converge agree, 2 when they converge to distinct
-  roots (relative difference above 1e-6), 1 when none converges and every start
+- **k equations in k outputs that need each other** (an algebraic loop).  Damped Newton
+  with the Jacobian from SymPy derivatives, in the chart variables, started from the
+  centre of the output box and `starts - 1` quasi-random points inside it, iterates kept
+  inside the box.  Status 0 when the starts that converge agree, 2 when they converge to
+  distinct roots (relative difference above 1e-6), 1 when none converges and every start
   ended against the boundary of the box (the root lies outside it), 3 otherwise.
   Several starts make a missed root unlikely, not impossible.
+
+A row takes the status of the first block that fails there (its later blocks would read
+outputs it does not have); its values are then all NaN.  A system without a perfect
+matching is one block.
 
 Every step is vectorised over the rows of x; rows never interact.
 """
@@ -78,8 +87,8 @@ def solve(relation, x: np.ndarray, *, tol: float = 1e-13, max_iter: int = 100, g
 
     tol: relative step (in the output) at which Newton stops; a residual at rounding
     level (8 ulps of its term scale) also counts as converged.  max_iter: Newton
-    iterations at most.  grid: scan points for a single output (at least 2).
-    starts: Newton starts for a system (k > 1 outputs).  An explicit relation is
+    iterations at most.  grid: scan points for a block of one equation in one output
+    (at least 2).  starts: Newton starts for an algebraic loop (a block of several equations).  An explicit relation is
     evaluated directly (status 1 where the value is undefined or outside a declared
     range).  Raises DomainError for a badly shaped or non-finite x, ValueError for
     an output without a declared range.
@@ -97,12 +106,11 @@ def solve(relation, x: np.ndarray, *, tol: float = 1e-13, max_iter: int = 100, g
         raise ValueError(f"outputs {', '.join(missing)} need a declared range to be solved for: outputs={{name: (low, high)}}")
     fns = _Functions(relation)  # looks up functions compiled at declaration
     axes = [_Axis.of(relation, o) for o in relation.outputs]
+    blocks = relation.program.blocks  # the block-lower-triangular order found at declaration
     # NaN and inf are expected on the way (an undefined residual, a singular Jacobian)
     # and are handled by the status logic, row by row
     with np.errstate(all="ignore"):
-        if len(axes) == 1:
-            return _solve_scalar(fns, axes[0], cols, len(x), tol, max_iter, grid)
-        return _solve_system(fns, axes, cols, len(x), tol, max_iter, starts)
+        return _solve_blocks(fns, axes, blocks, cols, len(x), tol, max_iter, grid, starts)
 
 
 # -- shared pieces ----------------------------------------------------------------------
@@ -153,7 +161,9 @@ class _Axis:
 class _Functions:
     """Compiled residuals, their term scales and their derivatives by output (NumPy)."""
 
-    def __init__(self, relation):
+    def __init__(self, relation=None):
+        if relation is None:
+            return
         n = len(relation.residuals)
         self.residual = [relation.compiled("residual", i, "numpy") for i in range(n)]
         self.scale = [relation.compiled("residual_scale", i, "numpy") for i in range(n)]
@@ -163,6 +173,17 @@ class _Functions:
              for j in range(len(relation.outputs))]
             for i in range(n)
         ]
+        # the value of an output its block's one equation gives explicitly (blocks.py)
+        self.solved = {b.outputs[0]: relation.compiled("solved_output", b.outputs[0], "numpy")
+                       for b in relation.program.blocks if b.explicit is not None}
+
+    def sub(self, equations, outputs) -> _Functions:
+        """The functions of the equations of one block, in its outputs."""
+        out = _Functions()
+        out.residual = [self.residual[i] for i in equations]
+        out.scale = [self.scale[i] for i in equations]
+        out.derivative = [[self.derivative[i][j] for j in outputs] for i in equations]
+        return out
 
 
 def _evaluate_explicit(relation, cols, n: int) -> SolveResult:
@@ -183,23 +204,73 @@ def _full(a, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
 
 
-# -- one output: grid scan, then safeguarded Newton -------------------------------------------
-def _solve_scalar(fns: _Functions, axis: _Axis, cols, n: int, tol, max_iter, grid) -> SolveResult:
-    values = np.full((n, 1), np.nan)
+# -- block by block -------------------------------------------------------------------------
+def _solve_blocks(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, max_iter, grid,
+                  starts) -> SolveResult:
+    values = np.full((n, len(axes)), np.nan)
     status = np.empty(n, dtype=np.int8)
     iterations = 0
     # Blocks of rows small enough for the temporaries to stay in cache: on large
     # arrays NumPy spends more time faulting in fresh pages than computing.
     for start in range(0, n, _BLOCK):
         sl = slice(start, min(n, start + _BLOCK))
-        block = {k: np.ascontiguousarray(v[sl]) for k, v in cols.items()}
-        values[sl, 0], status[sl], it = _solve_scalar_block(fns, axis, block, sl.stop - sl.start, tol, max_iter, grid)
+        chunk = {k: np.ascontiguousarray(v[sl]) for k, v in cols.items()}
+        values[sl], status[sl], it = _solve_rows(fns, axes, blocks, chunk, sl.stop - sl.start, tol, max_iter,
+                                                 grid, starts)
         iterations = max(iterations, it)
     return SolveResult(values, status, iterations)
 
 
-def _solve_scalar_block(fns: _Functions, axis: _Axis, cols, n: int, tol, max_iter, grid):
-    residual, derivative, scale = fns.residual[0], fns.derivative[0][0], fns.scale[0]
+def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, max_iter, grid, starts):
+    """Every block in order at n rows.  A row leaves at its first block that fails,
+    with that block's status: the blocks after it would read outputs it does not have."""
+    values = np.full((n, len(axes)), np.nan)
+    status = np.full(n, SOLVED, dtype=np.int8)
+    live = np.arange(n)  # the rows every block so far has solved
+    iterations = 0
+    for b in blocks:
+        if not live.size:
+            break
+        if live.size == n:
+            at = dict(cols)
+        else:
+            at = {k: v[live] for k, v in cols.items()}
+        for j in b.needs:
+            at[axes[j].name] = values[live, j]
+        m = live.size
+        if b.explicit is not None:
+            y, s = _evaluate_output(fns.solved[b.outputs[0]], axes[b.outputs[0]], at, m)
+            y = y[:, None]
+        elif b.size == 1:
+            (i,), (j,) = b.equations, b.outputs
+            y, s, it = _solve_scalar_block(fns.residual[i], fns.derivative[i][j], fns.scale[i], axes[j], at, m,
+                                           tol, max_iter, grid)
+            y = y[:, None]
+            iterations = max(iterations, it)
+        else:
+            y, s, it = _solve_system_block(fns.sub(b.equations, b.outputs), [axes[j] for j in b.outputs], at, m,
+                                           tol, max_iter, starts)
+            iterations = max(iterations, it)
+        ok = s == SOLVED
+        values[np.ix_(live[ok], b.outputs)] = y[ok]
+        status[live[~ok]] = s[~ok]
+        live = live[ok]
+    values[status != SOLVED] = np.nan
+    return values, status, iterations
+
+
+def _evaluate_output(fn, axis: _Axis, cols, n: int):
+    """An output its equation gives explicitly: status 1 where not finite or outside its range."""
+    y = np.array(_full(fn(cols), n))
+    ok = np.isfinite(y) & (y >= axis.low) & (y <= axis.high)
+    y[~ok] = np.nan
+    return y, np.where(ok, SOLVED, NO_ROOT).astype(np.int8)
+
+
+# -- one output: grid scan, then safeguarded Newton -------------------------------------------
+def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid):
+    """One equation in one output (derivative: its derivative in that output) at n rows:
+    values [n], status [n], iterations."""
     zg = np.linspace(axis.zlow, axis.zhigh, grid)
     yg = axis.value(zg)
     yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
@@ -317,18 +388,6 @@ def _start_points(k: int, count: int) -> np.ndarray:
     i = np.arange(1, count)[:, None]
     u = 0.1 + 0.8 * ((0.5 + i * alpha) % 1.0)
     return np.vstack([np.full((1, k), 0.5), u])
-
-
-def _solve_system(fns: _Functions, axes: list[_Axis], cols, n: int, tol, max_iter, starts) -> SolveResult:
-    values = np.full((n, len(axes)), np.nan)
-    status = np.empty(n, dtype=np.int8)
-    iterations = 0
-    for start in range(0, n, _BLOCK):
-        sl = slice(start, min(n, start + _BLOCK))
-        block = {k: np.ascontiguousarray(v[sl]) for k, v in cols.items()}
-        values[sl], status[sl], it = _solve_system_block(fns, axes, block, sl.stop - sl.start, tol, max_iter, starts)
-        iterations = max(iterations, it)
-    return SolveResult(values, status, iterations)
 
 
 def _solve_system_block(fns: _Functions, axes: list[_Axis], cols, n: int, tol, max_iter, starts):
