@@ -251,6 +251,8 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
             y, s, it = _solve_system_block(fns.sub(b.equations, b.outputs), [axes[j] for j in b.outputs], at, m,
                                            tol, max_iter, starts)
             iterations = max(iterations, it)
+        if len(blocks) == 1:  # one block (a single equation, one loop): its answer is the answer
+            return y, s, iterations
         ok = s == SOLVED
         values[np.ix_(live[ok], b.outputs)] = y[ok]
         status[live[~ok]] = s[~ok]
