@@ -4,10 +4,11 @@ A system of k equations in k outputs is seldom one knot: an equation may involve
 output alone (Colebrook for f, given Re), another may give an output from outputs
 already known.  As a Modelica compiler does, `block_order` builds the incidence (which
 outputs appear in which equation), matches each equation to one output it determines
-(a perfect bipartite matching, Kuhn's augmenting paths), and splits the equations into
-strongly connected components of the graph "equation i needs the output matched to
-equation i'" (Tarjan).  Tarjan emits a component after every component it needs, so
-its order is the solve order: the Jacobian permuted into block-lower-triangular form.
+(a perfect bipartite matching), and splits the equations into strongly connected
+components of the graph "equation i needs the output matched to equation i'", ordered
+so that each comes after every component it needs: the solve order, the Jacobian
+permuted into block-lower-triangular form (scipy.sparse.csgraph for the matching and the
+components, graphlib for the order).
 
 A block of one equation in one output is a scalar problem: when the equation is linear
 in its output (`y3 = y1 y2`, `a y + b = 0` with a and b free of y) its value is
@@ -80,58 +81,34 @@ def linear_solution(residual: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
 
 
 def _matching(uses: list[list[int]], k: int) -> list[int] | None:
-    """match[i]: the output equation i is matched to, or None if no perfect matching exists."""
-    eq_of: dict[int, int] = {}
+    """match[i]: the output equation i is matched to, or None if no perfect matching exists
+    (scipy.sparse.csgraph's maximum bipartite matching)."""
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import maximum_bipartite_matching
 
-    def augment(i: int, seen: set[int]) -> bool:
-        for j in uses[i]:
-            if j in seen:
-                continue
-            seen.add(j)
-            if j not in eq_of or augment(eq_of[j], seen):
-                eq_of[j] = i
-                return True
-        return False
-
-    for i in range(len(uses)):
-        if not augment(i, set()):
-            return None
-    match = [0] * len(uses)
-    for j, i in eq_of.items():
-        match[i] = j
-    return match if len(eq_of) == k else None
+    rows = [i for i, js in enumerate(uses) for _ in js]
+    cols = [j for js in uses for j in js]
+    graph = csr_array(([1] * len(rows), (rows, cols)), shape=(len(uses), k))
+    match = maximum_bipartite_matching(graph, perm_type="column")  # per equation, its output or -1
+    return None if (match < 0).any() else [int(j) for j in match]
 
 
 def _components(needs: list[list[int]]) -> list[list[int]]:
-    """Tarjan's strongly connected components of the graph i -> needs[i], each emitted
-    after every component it reaches (dependencies first)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    stack: list[int] = []
-    on_stack: set[int] = set()
-    out: list[list[int]] = []
+    """The strongly connected components of the graph i -> needs[i] (scipy.sparse.csgraph),
+    each after every component it reaches (dependencies first; graphlib's topological order
+    of the condensation)."""
+    from graphlib import TopologicalSorter
 
-    def visit(v: int) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in needs[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            out.append(comp)
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
 
-    for v in range(len(needs)):
-        if v not in index:
-            visit(v)
-    return out
+    n = len(needs)
+    rows = [i for i, js in enumerate(needs) for _ in js]
+    cols = [j for js in needs for j in js]
+    graph = csr_array(([1] * len(rows), (rows, cols)), shape=(n, n))
+    _, label = connected_components(graph, directed=True, connection="strong")
+    members: dict[int, list[int]] = {}
+    for v in range(n):
+        members.setdefault(int(label[v]), []).append(v)
+    after = {c: {int(label[w]) for v in vs for w in needs[v]} - {c} for c, vs in members.items()}
+    return [members[c] for c in TopologicalSorter(after).static_order()]
