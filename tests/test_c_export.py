@@ -4,7 +4,8 @@ loaded with ctypes and compared with the NumPy runtime, point by point.
 Every shipped surrogate and every golden artifact (all four activations, a float64 network, no
 skip path, a piecewise model with a constant piece) agrees with `surrogate.runtime.load` to 1e-12
 relative in double precision, and to within its certificate's max error with the network in
-float; a point outside the domain and a NaN get the nonzero codes.
+float (or float's own rounding, c_export.F32_ROUNDING, for a certificate tighter than that); a
+point outside the domain and a NaN get the nonzero codes.
 """
 
 from __future__ import annotations
@@ -138,9 +139,9 @@ def _check_both_precisions(artifact, folder: pathlib.Path, tag: str) -> dict[str
         if precision == "float64":
             assert measured[precision] <= RTOL, f"{tag}: C (double) differs from the NumPy runtime by {measured[precision]:.3g}"
         else:
-            # a power law fitted exactly by the skip path is certified at float64's noise (1.8e-15), where
-            # the double tolerance applies
-            assert cert is not None and measured[precision] <= max(cert.max_error, RTOL), \
+            # float's own rounding where the certificate is tighter than it: Dittus-Boelter, a power law
+            # the skip path fits exactly, is certified at float64's noise (1.8e-15); the header says so
+            assert cert is not None and measured[precision] <= max(cert.max_error, c_export.F32_ROUNDING), \
                 f"{tag}: C (network in float) differs from double by {measured[precision]:.3g}, " \
                 f"more than the certificate's max error {cert.max_error:.3g}"
         _check_refusals(fn, rt, x[len(x) // 2])
@@ -192,7 +193,9 @@ def test_the_header_comment_carries_the_formula_and_the_certificate(tmp_path):
     assert ident == "my_model" and "int my_model_eval(const double *x, double *y)" in text
     assert "z = Piecewise(" in head and f"max error {cert.max_error:.6g}" in head
     assert cert.error in head and f"{cert.points} scrambled Sobol points" in head
-    assert "piece 2: 0.5 <= x <= 1 and -1 <= y < 0: the constant 3.0" in head
+    (line,) = [line for line in head.splitlines() if "piece 2:" in line]
+    # the order of a box's conditions is the plan's (declaration/pieces.py), which varies between runs
+    assert line.endswith(": the constant 3.0") and "0.5 <= x <= 1" in line and "-1 <= y < 0" in line
 
 
 @pytest.mark.parametrize("precision", ["float64", "float32"])
@@ -216,7 +219,9 @@ def test_a_function_c99_lacks_is_refused_naming_it():
 def test_the_command_line_writes_the_c_file(tmp_path, capsys):
     from surrogate.interface.cli import main
 
-    out = tmp_path / "lmtd.c"
-    assert main(["export", "lmtd", "--c", str(out), "--c-precision", "float32"]) == 0
-    assert "lmtd_eval" in capsys.readouterr().out
-    assert "Precision (float32)" in out.read_text()
+    out = tmp_path / "db.c"
+    assert main(["export", "dittus_boelter_cooling", "--c", str(out), "--c-precision", "float32"]) == 0
+    assert "dittus_boelter_cooling_eval" in capsys.readouterr().out
+    head = " ".join(line.lstrip(" *") for line in out.read_text().split("*/")[0].splitlines())
+    # certified at float64's noise: the float file says it does not meet the certificate
+    assert "Precision (float32)" in head and "MORE than the max error above" in head

@@ -237,7 +237,7 @@ def cmd_export(args) -> int:
         out = args.c or _stem(args.file) + ".c"
         ident = export_artifact(_artifact(args.file), out, precision=args.c_precision, name=args.c_name)
         print(f"wrote {out}: C99, {ident}_eval(const double *x, double *y) and {ident}_eval_batch, the network in "
-              f"{'double' if args.c_precision == 'float64' else 'its trained precision'} (inputs, outputs and the "
+              f"{'double' if args.c_precision == 'float64' else 'float'} (inputs, outputs and the "
               "certificate in its header comment); link with -lm")
     if args.onnx is None:
         return 0
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "and the certificate in its header comment) to OUT (default: FILE with the suffix .c)")
     s.add_argument("--c-precision", choices=("float64", "float32"), default="float64",
                    help="the C network's precision: float64 (default; the numbers the certificate covers) or "
-                        "float32 (as trained); features and heads are double either way")
+                        "float32 (float weights and arithmetic, adding float's rounding); features and heads are double either way")
     s.add_argument("--c-name", metavar="NAME", help="prefix of the C functions (default: the relation's name)")
     s.set_defaults(run=cmd_export)
 

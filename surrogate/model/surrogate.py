@@ -154,6 +154,6 @@ class Surrogate(Predictor):
     def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
         """One dependency-free C99 file (libm only): domain check, features, network, heads and the
         certificate in its header comment (c_export.py).  The network runs in double, or with
-        precision="float32" as trained; `name` (default: the relation's name) prefixes the C
+        precision="float32" in float (features and heads stay double); `name` (default: the relation's name) prefixes the C
         functions, NAME_eval and NAME_eval_batch.  Returns the prefix used."""
         return export_model(self, path, precision=precision, name=name)
