@@ -236,3 +236,31 @@ def test_the_command_line_writes_the_c_file(tmp_path, capsys):
     head = " ".join(line.lstrip(" *") for line in out.read_text().split("*/")[0].splitlines())
     # certified at float64's noise: the float file says it does not meet the certificate
     assert "Precision (float32)" in head and "MORE than the max error above" in head
+
+
+def test_expressions_print_as_compile_evaluates_them(tmp_path):
+    """Bounds and group features go through sympy.ccode: each function of C_FUNCTIONS, folded constants,
+    powers and a Piecewise without a default (NaN outside, as compile.py) give compile.py's numbers."""
+    from surrogate.declaration.compile import compile_expr
+
+    x, y = sp.symbols("x y", positive=True)
+    exprs = [sp.pi * x + sp.sqrt(2) + sp.log(10), sp.Piecewise((x, x < 1), (2 * x, y < 2)),
+             sp.Max(x, y) ** sp.Rational(5, 8), sp.Abs(x - y) + sp.sign(x - y), sp.erf(x) + sp.erfc(y),
+             sp.gamma(x) + sp.loggamma(y), sp.atan2(x, y) + sp.floor(x) + sp.ceiling(y), sp.exp(-x / y),
+             sp.log(1 + x) ** 2 + x ** -2 + x ** sp.Rational(1, 3), sp.Min(x, 2) * sp.tanh(y) + sp.cosh(x) / sp.sinh(y),
+             sp.asinh(x) * sp.acosh(1 + y) * sp.atanh(x / (x + y + 1)), sp.sin(x) * sp.cos(y) + sp.tan(x / 4),
+             sp.asin(x / 4) + sp.acos(y / 4) + sp.atan(x * y)]
+    names = {"x": "in_x", "y": "in_y"}
+    src = "#include <math.h>\n" + "".join(f"double e{i}(double in_x, double in_y);\ndouble e{i}(double in_x, double in_y) "
+                                          f"{{ (void)in_x; (void)in_y; return {c_export._expr(e, names, 'a test')}; }}\n"
+                                          for i, e in enumerate(exprs))
+    (tmp_path / "e.c").write_text(src)
+    lib = _compile(tmp_path / "e.c")
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(0.1, 3.0, (200, 2))
+    for i, e in enumerate(exprs):
+        fn = getattr(lib, f"e{i}")
+        fn.argtypes, fn.restype = [ctypes.c_double, ctypes.c_double], ctypes.c_double
+        got = np.array([fn(a, b) for a, b in pts])
+        want = compile_expr(e, "numpy")({"x": pts[:, 0], "y": pts[:, 1]})
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14, equal_nan=True, err_msg=str(e))  # terms of O(1)
