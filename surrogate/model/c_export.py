@@ -54,7 +54,7 @@ from .._version import __version__
 from ..errors import UnsupportedExpressionError
 from . import format as fmt
 
-__all__ = ["C_FUNCTIONS", "PRECISIONS", "c_source", "export_artifact", "export_model"]
+__all__ = ["C_ACTIVATIONS", "C_FUNCTIONS", "F32_ROUNDING", "PRECISIONS", "c_source_of", "export_artifact", "export_model"]
 
 PRECISIONS = ("float64", "float32")
 #: What running the network in float adds to a prediction's error, at most, measured on the shipped
@@ -156,11 +156,6 @@ def export_model(model, path, *, precision: str = "float64", name: str | None = 
         name = relation.name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
     _write(path, c_source_of(relation, nets, pieces, cert, name=name, precision=precision))
     return c_name(name)
-
-
-def c_source(manifest: dict, tensors: dict[str, np.ndarray], *, name: str, precision: str = "float64") -> str:
-    """The C source of an artifact's (manifest, tensors), as `format.read` returns them."""
-    return c_source_of(*_artifact_parts(manifest, tensors), name=name, precision=precision)
 
 
 def _write(path, text: str) -> None:
