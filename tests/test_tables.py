@@ -11,8 +11,8 @@ import sympy as sp
 from surrogate.checking import interval
 from surrogate.declaration import compile as compile_module
 from surrogate.declaration import trees
+from surrogate.model import c_export, network
 from surrogate.model import format as fmt
-from surrogate.model import network
 from surrogate.model import runtime as runtime_impl
 from surrogate.training import lm
 
@@ -21,6 +21,7 @@ def test_every_activation_has_a_torch_numpy_and_file_form():
     torch_forms = set(network.ACTIVATIONS)
     assert set(runtime_impl._ACTIVATIONS) == torch_forms, "the NumPy runtime lacks an activation"
     assert set(fmt._ACTIVATIONS) == torch_forms, "the file format refuses an activation the network has"
+    assert set(c_export.C_ACTIVATIONS) == torch_forms, "the C export lacks an activation"
 
 
 def test_the_proof_and_lm_cover_only_activations_that_exist_and_each_has_both_derivatives():

@@ -323,8 +323,18 @@ def cmd_predict(args) -> int:
 def cmd_export(args) -> int:
     from ..persistence.load import load
 
+    if args.onnx is None and args.c is None:
+        raise UsageError("say which format to export: --onnx [OUT] or --c [OUT] (or both)")
+    if args.c is not None:
+        from ..model.c_export import export_artifact
+
+        out = _output(args.c or _stem(args.file) + ".c", "--c", "model.c")
+        ident = export_artifact(_artifact(args.file), out, precision=args.c_precision, name=args.c_name)
+        print(f"wrote {out}: C99, {ident}_eval(const double *x, double *y) and {ident}_eval_batch, the network in "
+              f"{'double' if args.c_precision == 'float64' else 'float'} (inputs, outputs and the "
+              "certificate in its header comment); link with -lm")
     if args.onnx is None:
-        raise UsageError("say which format to export: --onnx [OUT] (the only one so far)")
+        return 0
     out = _output(args.onnx or _stem(args.file) + ".onnx", "--onnx", "model.onnx")
     model = load(args.file)
     try:
@@ -450,11 +460,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "outside the domain, instead of stopping; says how many on stderr")
     s.set_defaults(run=cmd_predict)
 
-    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX)")
+    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX, C)")
     s.add_argument("file", help=_FILE_HELP)
     s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
                    help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
                         "to OUT (default: FILE with the suffix .onnx); needs pip install 'surrogate-formula[onnx]'")
+    s.add_argument("--c", nargs="?", const="", metavar="OUT",
+                   help="write one dependency-free C99 file (domain check, features, network, heads; the formula "
+                        "and the certificate in its header comment) to OUT (default: FILE with the suffix .c)")
+    s.add_argument("--c-precision", choices=("float64", "float32"), default="float64",
+                   help="the C network's precision: float64 (default; the numbers the certificate covers) or "
+                        "float32 (float weights and arithmetic, adding float's rounding); features and heads are double either way")
+    s.add_argument("--c-name", metavar="NAME", help="prefix of the C functions (default: the relation's name)")
     s.set_defaults(run=cmd_export)
 
     s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")

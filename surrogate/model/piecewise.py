@@ -11,6 +11,7 @@ import numpy as np
 from ..declaration.pieces import assign
 from ..errors import SurrogateError
 from . import format as fmt
+from .c_export import export_model
 from .onnx import export_onnx
 from .predictor import Predictor
 
@@ -178,6 +179,11 @@ class PiecewiseSurrogate(Predictor):
     def export_onnx(self, path, *, precision: str | None = None) -> None:
         """One ONNX graph for all pieces (onnx.export_onnx)."""
         export_onnx(self, path, precision=precision)
+
+    def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
+        """One C99 file for all pieces: the domain check, the dispatch by the pieces' regions, each
+        piece's network or constant (c_export.py; see `Surrogate.export_c`).  Returns the C prefix."""
+        return export_model(self, path, precision=precision, name=name)
 
 
 def pieces_text(texts: list[str]) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import format as fmt
+from .c_export import export_model
 from .predictor import Predictor, network_text
 from .records import Certificate
 from .scaling import features, heads
@@ -76,6 +77,8 @@ class Runtime(Predictor):
         self.feature_specs = feature_specs
         self.head_specs = head_specs
         self.network = dict(network)
+        #: The weights as the file stores them (in the precision the network was trained in): the C export's.
+        self.weights = weights
         dtype = np.dtype(network.get("dtype", "float32"))
         # (W^T, b) per layer, contiguous in the network's precision, so each layer is one matmul
         self._layers = [
@@ -123,6 +126,10 @@ class Runtime(Predictor):
                 out[i : i + block_rows] = self._block(x[i : i + block_rows])
         return out
 
+    def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
+        """One dependency-free C99 file of this surrogate (c_export.py; see `Surrogate.export_c`)."""
+        return export_model(self, path, precision=precision, name=name)
+
     def _block(self, x: np.ndarray) -> np.ndarray:
         f = features(x, self.feature_specs, self.relation).astype(self.dtype)
         h = f
@@ -160,6 +167,10 @@ class PiecewiseRuntime(Predictor):
 
     def _piece_texts(self) -> list[str]:
         return [r._network_text() if isinstance(r, Runtime) else r.text() for r in self.runtimes]
+
+    def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
+        """One C99 file for all pieces (c_export.py; see `PiecewiseSurrogate.export_c`)."""
+        return export_model(self, path, precision=precision, name=name)
 
     def evaluate(self, x: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
         """float64 [N, len(inputs)] -> float64 [N, len(outputs)] (no domain check)."""

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..declaration.relation import Relation
 from . import format as fmt
+from .c_export import export_model
 from .network import MLP
 from .onnx import export_onnx
 from .predictor import Predictor, network_text
@@ -154,3 +155,10 @@ class Surrogate(Predictor):
     def export_onnx(self, path, *, precision: str | None = None) -> None:
         """ONNX graph: float32 [N, len(inputs)] in physical units -> [N, len(outputs)] (onnx.export_onnx)."""
         export_onnx(self, path, precision=precision)
+
+    def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
+        """One dependency-free C99 file (libm only): domain check, features, network, heads and the
+        certificate in its header comment (c_export.py).  The network runs in double, or with
+        precision="float32" in float (features and heads stay double); `name` (default: the relation's name) prefixes the C
+        functions, NAME_eval and NAME_eval_batch.  Returns the prefix used."""
+        return export_model(self, path, precision=precision, name=name)
