@@ -277,3 +277,24 @@ def test_report_of_an_uncertified_model_in_memory(one, tmp_path):
     assert set(re.findall(r'src="([^"]*)"', text)) == {p.name for p in tmp_path.iterdir()} - {"index.html"}
     with pytest.raises(ValueError, match="format must be one of html, md"):
         write_report(one, tmp_path, format="pdf")
+
+
+def test_the_map_of_a_dependent_bound_scores_no_point_outside_the_domain():
+    """Churchill-Bernstein's Re runs from 0.2/Pr to 1e7: a slack of 1e-9 of that range admitted Re 0.01
+    below a bound of 8e-4, and the shipped datasheet's map showed errors of 0.17 there (issue 19)."""
+    from surrogate.interface.plot import _grid_points
+
+    model = sg.load("churchill_bernstein")
+    dom = model.relation.domain
+    through = dom.chart(np.full((1, dom.dim), 0.5))[0]
+    x, inside, _, _ = _grid_points(dom, 0, 1, 64, through)
+    lows, _ = dom.bounds(x[inside])
+    re_low = np.asarray(lows[1], dtype=np.float64)
+    # inside means inside, to rounding of the bound itself
+    assert np.all(x[inside, 1] >= re_low * (1 - 1e-9)), "the map scores points below Re = 0.2/Pr"
+    # and the map's colour scale is the model's error, not extrapolation's: it reaches at most the
+    # certificate's max (the map's points are inside the domain the certificate covers; 2x for the
+    # search's own rounding of a max it may not have met exactly)
+    fig = plot_error(model, points=4096)
+    tops = [c.norm.vmax for ax in fig.axes for c in ax.collections if getattr(c.norm, "vmax", None) is not None]
+    assert tops and max(tops) <= 2 * model.certificate.max_error, (max(tops), model.certificate.max_error)
