@@ -49,6 +49,10 @@ SOURCES = {
     },
 }
 
+#: A budget other than `surrogate build`'s default (400 Levenberg-Marquardt steps, seed 0): the
+#: piecewise relation's steps are shared evenly among the pieces that need a network.
+BUILD = {"flat_plate_average": {"steps": 800}}
+
 #: Churchill-Bernstein, circular cylinder in cross flow, all Re:
 #: Nu = 0.3 + 0.62 Re^(1/2) Pr^(1/3) / [1 + (0.4/Pr)^(2/3)]^(1/4) [1 + (Re/282 000)^(5/8)]^(4/5).
 #: Incropera, 7th ed., Eq. 7.54 (Churchill & Bernstein 1977): valid for Re Pr >= 0.2,

@@ -43,6 +43,10 @@ SOURCES = {
     },
 }
 
+#: Budgets other than `surrogate build`'s default (400 Levenberg-Marquardt steps, seed 0): the
+#: pump-pipe system's steps cost ~0.6 CPU s each (two equations, two outputs).
+BUILD = {"pump_pipe_operating_point": {"steps": 600}}
+
 #: Haaland's explicit friction factor (J. Fluids Eng. 105, 1983; White, Fluid Mechanics,
 #: 7th ed., Eq. 6.49): 1/sqrt(f) = -1.8 log10[(eps_D/3.7)^1.11 + 6.9/Re].  Over the
 #: range of Colebrook's formula, 4000 <= Re <= 1e8, 1e-6 <= eps_D <= 0.05; within 2 %

@@ -1,4 +1,4 @@
-"""The `surrogate` command line: list, train, verify, predict, export, fit.
+"""The `surrogate` command line: list, train, build, verify, predict, export, fit.
 
 A user error prints one clear line on stderr and exits with status 2; no traceback.
 """
@@ -393,6 +393,16 @@ _FILE_HELP = ("a .surrogate file, or the name of a shipped surrogate as `surroga
               "e.g. gnielinski or convection:gnielinski")
 
 
+def cmd_build(args) -> int:
+    from ..persistence.library import Budget
+    from .build import build
+
+    result = build(args.modules, args.output, default=Budget(args.steps, args.seed, {"method": args.method}),
+                   points=args.points, jobs=args.jobs, cluster=args.cluster, only=args.only, force=args.force,
+                   docs=args.docs, no_docs=args.no_docs, docs_only=args.docs_only, progress=not args.quiet)
+    return result.status
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surrogate", description="Verified neural surrogates of physical formulas.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -416,6 +426,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "default 0, or the relation's suggestion where an output's scale vanishes")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(run=cmd_train)
+
+    s = sub.add_parser("build", help="train, certify and save every relation of your modules, with datasheets "
+                                      "(local processes or a Dask cluster; reruns skip what is up to date)",
+                       description="Every Relation the modules define at module level (their __all__ where they have "
+                                   "one) is trained on a step budget, certified and saved as DIR/NAME.surrogate; "
+                                   "DIR/catalogue.json indexes them; DIR/docs holds a datasheet each. A module may "
+                                   "give relations their own budget: BUILD = {\"name\": {\"steps\": 600, \"seed\": 1, "
+                                   "\"config\": {...TrainConfig settings}}}.")
+    s.add_argument("modules", nargs="+", metavar="MODULE", help="a module's dotted name (mylib.relations) or a .py file")
+    s.add_argument("-o", "--output", required=True, metavar="DIR", help="folder of the artifacts (created if missing)")
+    s.add_argument("--steps", type=int, default=400, help="optimiser steps of a relation its module's BUILD does not "
+                                                          "budget (default 400: the shipped catalogue's)")
+    s.add_argument("--method", choices=("lm", "adam", "auto"), default="lm",
+                   help="training method of those relations (default lm, Levenberg-Marquardt; adam for large ones)")
+    s.add_argument("--seed", type=int, default=0, help="training seed of those relations (default 0)")
+    s.add_argument("--points", type=int, default=1_000_000,
+                   help="points of each certificate's dense check, before the worst-case search (default 1000000; "
+                        "the datasheets' error maps use at most 100000)")
+    s.add_argument("--jobs", type=int, default=1, help="relations built at once here, one process each (default 1)")
+    s.add_argument("--cluster", metavar="ADDRESS",
+                   help="build on Dask: local:N (N worker processes here) or a scheduler's address "
+                        "(tcp://host:8786; workers started with --nthreads 1); needs the cluster extra")
+    s.add_argument("--only", action="append", metavar="NAME", help="build only this relation (repeatable)")
+    s.add_argument("--force", action="store_true", help="rebuild even the up-to-date artifacts")
+    s.add_argument("--docs", metavar="DIR", help="folder of the datasheets and their index.md (default: OUTPUT/docs)")
+    s.add_argument("--no-docs", action="store_true", help="no datasheets (they need matplotlib)")
+    s.add_argument("--docs-only", action="store_true", help="only write the index and every datasheet again")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(run=cmd_build)
 
     s = sub.add_parser("verify", help="certify a saved surrogate against its own relation")
     s.add_argument("file", help=_FILE_HELP)

@@ -81,11 +81,14 @@ class Entry:
     relation: Any  # surrogate.Relation
     source: dict[str, str]  # {"source", "validity", "accuracy"}, as the module's SOURCES states them
     path: Path  # the shipped artifact (which may be missing)
+    #: the command that builds the folder `path` is in (a library of the user's own, persistence/library.py);
+    #: empty for the shipped catalogue (BUILD_COMMAND)
+    command: str = ""
 
     @property
     def rebuild(self) -> str:
         """The command that (re)builds this artifact."""
-        return f"{BUILD_COMMAND} --only {self.name}"
+        return f"{self.command or BUILD_COMMAND} --only {self.name}"
 
     @property
     def qualname(self) -> str:
@@ -275,10 +278,11 @@ def load(name: str, *, runtime: bool | None = None, folder: str | os.PathLike | 
     return read(e, lambda path: load_torch(path, device=device))
 
 
-def index(folder: str | os.PathLike | None = None) -> dict[str, dict]:
-    """{name: build record + size_bytes + certificate figures} of every readable shipped artifact."""
+def index(folder: str | os.PathLike | None = None, *, of: list[Entry] | None = None) -> dict[str, dict]:
+    """{name: build record + size_bytes + certificate figures} of every readable shipped artifact
+    (or of the entries `of`: a library built by `surrogate build`, persistence/library.py)."""
     out = {}
-    for e in entries(folder):
+    for e in (entries(folder) if of is None else of):
         st = status(e)
         if st.manifest is None:
             continue
