@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import logging
 import multiprocessing as mp
 import os
 import re
@@ -137,9 +138,17 @@ def executor(jobs: int = 1, cluster: str | None = None) -> Iterator[tuple[cf.Exe
                              "`dask worker ADDRESS --nthreads 1`")
         yield client.get_executor(pure=False), len(threads)
     finally:
-        client.close()
-        if local is not None:
-            local.close()
+        # a worker that imported torch may take longer to exit than the nanny waits (4 s) before it
+        # kills it; every result is saved by then, so that warning says nothing wrong
+        nanny = logging.getLogger("distributed.nanny")
+        level = nanny.level
+        nanny.setLevel(logging.ERROR)
+        try:
+            client.close()
+            if local is not None:
+                local.close()
+        finally:
+            nanny.setLevel(level)
 
 
 def run_tasks(ex: cf.Executor, width: int, fn: Callable, items: Iterable[tuple[str, object]],

@@ -7,8 +7,8 @@
 
 The catalogue is every relation named in the ``SOURCES`` dict of a module of
 ``equations.MODULES`` (the textbook relations, each with its source, validity and
-accuracy).  Each is trained by ``python bench/build_catalogue.py`` (its budgets and
-seeds are a table there) and shipped as ``equations/artifacts/NAME.surrogate``, with
+accuracy).  Each is trained by ``surrogate build`` through ``python bench/build_catalogue.py`` (its budgets:
+the command's default and the modules' ``BUILD`` dicts) and shipped as ``equations/artifacts/NAME.surrogate``, with
 its certificate inside and the build's record in the artifact's training info
 (``info["build"]``); ``equations/artifacts/catalogue.json`` is an index of those
 records, regenerated from the artifacts.

@@ -1,0 +1,192 @@
+"""`surrogate build`: a user's own module of relations (tests/data/my_relations.py) built on a
+local two-worker Dask cluster and in local processes, with tiny step budgets: the artifacts, their
+certificates and build records, the index and the datasheets; a rerun skips them; a changed
+declaration rebuilds only itself and is named stale; a failure or a Ctrl-C loses nothing that
+finished; a bad module errors at once, naming the fix.  The slow tier rebuilds one shipped
+relation with its catalogue budget and compares it with the shipped artifact."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import surrogate as sg
+from surrogate.interface.build import parse_cluster
+from surrogate.interface.cli import main
+from surrogate.persistence import shipped
+from surrogate.persistence.library import BuildError
+from surrogate.training import loop
+
+FIXTURE = Path(__file__).parent / "data" / "my_relations.py"
+NAMES = ["square", "ratio", "exp_decay", "product", "cube"]
+#: tiny budgets: what is tested is the build, not the accuracy
+FAST = ["--steps", "30", "--method", "adam", "--points", "2000", "-q"]
+
+
+def _weights(path: Path) -> dict:
+    return load_file(str(path))
+
+
+@pytest.fixture(scope="module")
+def dask_lib(tmp_path_factory):
+    """The fixture module built on a local two-worker Dask cluster, with datasheets."""
+    out = tmp_path_factory.mktemp("dask") / "lib"
+    t = time.perf_counter()
+    rc = main(["build", str(FIXTURE), "-o", str(out), *FAST, "--cluster", "local:2"])
+    print(f"the five-relation Dask build: {time.perf_counter() - t:.1f} s wall")
+    assert rc == 0
+    return out
+
+
+def test_a_dask_build_writes_five_certified_artifacts_an_index_and_datasheets(dask_lib):
+    assert sorted(p.stem for p in dask_lib.glob("*.surrogate")) == sorted(NAMES)  # left_out is not in __all__
+    index = json.loads((dask_lib / "catalogue.json").read_text())["relations"]
+    assert sorted(index) == sorted(NAMES)
+    for name in NAMES:
+        model = sg.load(dask_lib / f"{name}.surrogate")
+        rec = model.info["build"]
+        assert model.certificate is not None and model.certificate.points == 2000
+        assert index[name]["max_error"] == model.certificate.max_error
+        assert rec["torch_threads"] == 1 and rec["method"] == "adam" and rec["module"] == str(FIXTURE.resolve())
+        assert (rec["budget_steps"], rec["seed"]) == ((40, 1) if name == "cube" else (30, 0))  # cube's BUILD entry
+        assert rec["fingerprint"] == shipped.fingerprint(model.relation)
+        page = (dask_lib / "docs" / name / "README.md").read_text()
+        assert f"{model.certificate.max_error:.3g}" in page
+    page = (dask_lib / "docs" / "index.md").read_text()
+    assert all(f"[{n}]({n}/README.md)" in page for n in NAMES)
+
+
+def test_a_rerun_skips_every_up_to_date_relation(dask_lib, capsys, monkeypatch):
+    monkeypatch.setattr(loop, "train", lambda *a, **k: pytest.fail("an up-to-date relation was trained again"))
+    before = {n: (dask_lib / f"{n}.surrogate").stat().st_mtime_ns for n in NAMES}
+    assert main(["build", str(FIXTURE), "-o", str(dask_lib), *FAST, "--cluster", "local:2"]) == 0
+    out = capsys.readouterr().out
+    assert f"up to date, skipped: {', '.join(NAMES)}" in out and "built 0, skipped 5" in out
+    assert before == {n: (dask_lib / f"{n}.surrogate").stat().st_mtime_ns for n in NAMES}
+
+
+def test_local_processes_give_the_dask_build_bit_for_bit(dask_lib, tmp_path):
+    out = tmp_path / "lib"
+    assert main(["build", str(FIXTURE), "-o", str(out), *FAST, "--jobs", "2", "--no-docs"]) == 0
+    for name in NAMES:
+        a, b = _weights(dask_lib / f"{name}.surrogate"), _weights(out / f"{name}.surrogate")
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
+
+
+def test_a_changed_declaration_rebuilds_only_itself_and_is_named_stale(dask_lib, tmp_path, capsys):
+    module = tmp_path / "my_relations.py"
+    text = FIXTURE.read_text()
+    changed = text.replace("bounds={x: (0.5, 1.5)}, name=\"cube\"", "bounds={x: (0.5, 1.6)}, name=\"cube\"")
+    assert changed != text
+    module.write_text(changed)
+    lib = tmp_path / "lib"
+    shutil.copytree(dask_lib, lib)
+    before = {n: (lib / f"{n}.surrogate").read_bytes() for n in NAMES}
+    assert main(["build", str(module), "-o", str(lib), *FAST, "--no-docs"]) == 0
+    out = capsys.readouterr().out
+    assert "cube" in out and "stale, rebuilding (its declaration changed" in out
+    assert "stale (their declaration changed), rebuilt: cube" in out and "built 1, skipped 4" in out
+    after = {n: (lib / f"{n}.surrogate").read_bytes() for n in NAMES}
+    assert [n for n in NAMES if after[n] != before[n]] == ["cube"]
+    assert float(sg.load(lib / "cube.surrogate").relation.bounds["x"][1]) == 1.6
+
+
+def _failing(name: str, exc: BaseException):
+    real = loop.train
+
+    def train(relation, **kw):
+        if relation.name == name:
+            raise exc
+        return real(relation, **kw)
+
+    return train
+
+
+def test_a_relation_that_fails_loses_none_of_the_others(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(loop, "train", _failing("ratio", RuntimeError("no luck")))
+    out = tmp_path / "lib"
+    rc = main(["build", str(FIXTURE), "-o", str(out), *FAST, "--no-docs", "--only", "square", "--only", "ratio",
+               "--only", "exp_decay"])
+    assert rc == 1
+    assert sorted(p.stem for p in out.glob("*.surrogate")) == ["exp_decay", "square"]
+    assert sorted(json.loads((out / "catalogue.json").read_text())["relations"]) == ["exp_decay", "square"]
+    captured = capsys.readouterr()
+    assert "ratio" in captured.out and "FAILED: RuntimeError: no luck" in captured.out
+    assert "failed: ratio" in captured.err
+
+
+def test_ctrl_c_keeps_what_finished_and_a_rerun_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(loop, "train", _failing("ratio", KeyboardInterrupt()))
+    out = tmp_path / "lib"
+    args = ["build", str(FIXTURE), "-o", str(out), *FAST, "--no-docs", "--only", "square", "--only", "ratio"]
+    assert main(args) == 130
+    assert [p.stem for p in out.glob("*.surrogate")] == ["square"]
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(args) == 0
+    assert "up to date, skipped: square" in capsys.readouterr().out
+    assert sorted(p.stem for p in out.glob("*.surrogate")) == ["ratio", "square"]
+
+
+def _refused(args: list[str], capsys, monkeypatch) -> str:
+    monkeypatch.setattr(loop, "train", lambda *a, **k: pytest.fail("trained before refusing"))
+    assert main(["build", *args]) == 2
+    return capsys.readouterr().err
+
+
+def test_a_bad_module_or_budget_is_refused_at_once_naming_the_fix(tmp_path, capsys, monkeypatch):
+    err = _refused(["tests/data/no_such_file.py", "-o", str(tmp_path)], capsys, monkeypatch)
+    assert "no file 'tests/data/no_such_file.py'" in err and "give the path of a Python file" in err
+    err = _refused(["no_such_module_here", "-o", str(tmp_path)], capsys, monkeypatch)
+    assert "no module 'no_such_module_here'" in err and "PYTHONPATH" in err
+    head = FIXTURE.read_text().replace('BUILD = {"cube": {"steps": 40, "seed": 1}}', "")
+    cases = {
+        'BUILD = {"cub": {"steps": 40}}': "BUILD names 'cub', which it does not define as a Relation",
+        'BUILD = {"cube": {"time_limit": 40}}': "a relation's build may set steps, seed, config",
+        'BUILD = {"cube": {"steps": 0}}': "['steps'] must be a whole number >= 1",
+        'BUILD = {"cube": {"config": {"widht": 3}}}': "cannot be used",
+    }
+    for i, (build, says) in enumerate(cases.items()):
+        module = tmp_path / f"mine{i}.py"
+        module.write_text(head + build + "\n")
+        err = _refused([str(module), "-o", str(tmp_path / "lib")], capsys, monkeypatch)
+        assert says in err, (build, err)
+    err = _refused([str(FIXTURE), "-o", str(tmp_path / "lib"), "--cluster", "localhost:2"], capsys, monkeypatch)
+    assert "neither local:N" in err and "tcp://host:8786" in err
+    (tmp_path / "file").write_text("")
+    err = _refused([str(FIXTURE), "-o", str(tmp_path / "file")], capsys, monkeypatch)
+    assert "that is a file; give a folder" in err
+
+
+def test_the_cluster_argument():
+    assert parse_cluster("local:3") == ("local", 3)
+    assert parse_cluster("tcp://10.0.0.1:8786") == ("address", "tcp://10.0.0.1:8786")
+    for bad in ("local:0", "local:two", "10.0.0.1:8786"):
+        with pytest.raises(BuildError):
+            parse_cluster(bad)
+
+
+#: The cheapest shipped relation to train (its build record: 70 CPU s with two builds on two cores).
+CHEAPEST = "lmtd"
+
+
+@pytest.mark.slow
+def test_the_command_rebuilds_a_shipped_relation_as_shipped(tmp_path):
+    """`surrogate build` with the catalogue's budget gives the shipped artifact again: on this
+    machine (the one that built the catalogue) the same weights, bit for bit, and so the same certificate."""
+    e = shipped.entry(CHEAPEST)
+    assert main(["build", e.module, "--only", CHEAPEST, "-o", str(tmp_path), "--no-docs", "-q"]) == 0
+    new, old = sg.load(tmp_path / f"{CHEAPEST}.surrogate"), sg.catalogue(CHEAPEST)
+    rec, shipped_rec = new.info["build"], old.info["build"]
+    assert {k: rec[k] for k in ("budget_steps", "seed", "config", "verify_points", "fingerprint")} == \
+        {k: shipped_rec[k] for k in ("budget_steps", "seed", "config", "verify_points", "fingerprint")}
+    a, b = _weights(tmp_path / f"{CHEAPEST}.surrogate"), _weights(e.path)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert new.certificate.max_error == old.certificate.max_error
+    assert new.certificate.p99_error == old.certificate.p99_error
