@@ -121,8 +121,21 @@ def test_a_relation_that_fails_loses_none_of_the_others(tmp_path, monkeypatch, c
     assert "failed: ratio" in captured.err
 
 
-def test_ctrl_c_keeps_what_finished_and_a_rerun_resumes(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(loop, "train", _failing("ratio", KeyboardInterrupt()))
+def _interrupted(name: str):
+    """train as Ctrl-C leaves it for `name`: it returns the model so far, info["stop"] == "interrupted"."""
+    real = loop.train
+
+    def train(relation, **kw):
+        model = real(relation, **kw)
+        if relation.name == name:
+            model.info["stop"] = "interrupted"
+        return model
+
+    return train
+
+
+def test_ctrl_c_keeps_what_finished_saves_no_interrupted_model_and_a_rerun_resumes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(loop, "train", _interrupted("ratio"))
     out = tmp_path / "lib"
     args = ["build", str(FIXTURE), "-o", str(out), *FAST, "--no-docs", "--only", "square", "--only", "ratio"]
     assert main(args) == 130

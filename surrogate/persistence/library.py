@@ -247,6 +247,10 @@ def build_one(task: dict) -> dict:
     model = train(rel, max_steps=want["budget_steps"], seed=want["seed"], config=TrainConfig(**want["config"]),
                   progress=False)
     train_wall, train_cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
+    if model.info.get("stop") == "interrupted":
+        # train ends early on Ctrl-C (a worker gets the terminal's SIGINT too); saved, it would pass
+        # for a finished build of this plan, so nothing is saved and the rerun builds it
+        raise KeyboardInterrupt
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     cert = verify(model, points=want["verify_points"], seed=want["verify_seed"])
     verify_wall, verify_cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
