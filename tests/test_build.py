@@ -185,21 +185,26 @@ def test_the_cluster_argument():
             parse_cluster(bad)
 
 
-#: The cheapest shipped relation to train (its build record: 70 CPU s with two builds on two cores).
+#: The cheapest shipped relation to train: its build record says 69.9 CPU s (two builds on two cores);
+#: the rebuild here took 101 CPU s with the machine's load at 6-7.
 CHEAPEST = "lmtd"
+#: The catalogue's bar (bench/build_catalogue.py's BAR): a smooth relation's certified max error.
+BAR = 1e-3
 
 
 @pytest.mark.slow
-def test_the_command_rebuilds_a_shipped_relation_as_shipped(tmp_path):
-    """`surrogate build` with the catalogue's budget gives the shipped artifact again: on this
-    machine (the one that built the catalogue) the same weights, bit for bit, and so the same certificate."""
+def test_the_command_rebuilds_a_shipped_relation_with_its_catalogue_budget(tmp_path):
+    """`surrogate build` on the shipped module, with the catalogue's budget (the command's default),
+    builds what the catalogue states: the same plan in the record, a certificate within the bar.
+
+    Not the same weights: the shipped artifacts were trained before the least-squares start became
+    deterministic (lstsq by gelsd, commit 653e2e1) and the one-thread rule (c6ed2ce); the rebuild of
+    lmtd certified 1.48e-5 where the shipped one has 1.73e-5.  Bit-identity of a step budget between
+    processes and executors is tested above and in tests/test_reproducible.py."""
     e = shipped.entry(CHEAPEST)
     assert main(["build", e.module, "--only", CHEAPEST, "-o", str(tmp_path), "--no-docs", "-q"]) == 0
     new, old = sg.load(tmp_path / f"{CHEAPEST}.surrogate"), sg.catalogue(CHEAPEST)
-    rec, shipped_rec = new.info["build"], old.info["build"]
-    assert {k: rec[k] for k in ("budget_steps", "seed", "config", "verify_points", "fingerprint")} == \
-        {k: shipped_rec[k] for k in ("budget_steps", "seed", "config", "verify_points", "fingerprint")}
-    a, b = _weights(tmp_path / f"{CHEAPEST}.surrogate"), _weights(e.path)
-    assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert new.certificate.max_error == old.certificate.max_error
-    assert new.certificate.p99_error == old.certificate.p99_error
+    keys = ("budget_steps", "seed", "config", "verify_points", "verify_seed", "fingerprint", "method", "steps")
+    assert {k: new.info["build"][k] for k in keys} == {k: old.info["build"][k] for k in keys}
+    assert new.certificate.points == old.certificate.points
+    assert new.certificate.max_error <= BAR
