@@ -142,7 +142,8 @@ def main(argv=None) -> int:
     result = build.build(modules(), shipped.directory(), points=args.points, jobs=args.jobs, cluster=args.cluster,
                          only=args.only, force=args.force, docs=DOCS, no_docs=args.no_docs, docs_only=args.docs_only,
                          progress=not args.quiet, scale=args.scale, shipped_names=True,
-                         command=" ".join(["python", "bench/build_catalogue.py", *(sys.argv[1:] if argv is None else argv)]),
+                         command=shipped.BUILD_COMMAND,
+                         invocation=" ".join([shipped.BUILD_COMMAND, *(sys.argv[1:] if argv is None else argv)]),
                          title="The shipped catalogue", intro=INTRO, bar=BAR)
     return result.status
 
