@@ -17,7 +17,7 @@ import pytest
 from safetensors.numpy import load_file
 
 import surrogate as sg
-from surrogate.interface.build import parse_cluster
+from surrogate.interface.build import executor, parse_cluster, run_tasks
 from surrogate.interface.cli import main
 from surrogate.persistence import shipped
 from surrogate.persistence.library import BuildError
@@ -175,6 +175,23 @@ def test_a_bad_module_or_budget_is_refused_at_once_naming_the_fix(tmp_path, caps
     (tmp_path / "file").write_text("")
     err = _refused([str(FIXTURE), "-o", str(tmp_path / "file")], capsys, monkeypatch)
     assert "that is a file; give a folder" in err
+
+
+def test_a_scheduler_address_runs_the_same_loop_and_workers_of_several_threads_are_refused():
+    """`--cluster ADDRESS`: a scheduler with one-thread workers runs the tasks; one whose workers run two
+    tasks at once is refused with the fix (two builds in one process would share torch's seed).  In-process
+    workers (threads), so no process starts."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with executor(cluster=cluster.scheduler_address) as (ex, width):
+            assert width == 2
+            got = dict(run_tasks(ex, width, abs, [("a", -1), ("b", -2), ("c", "x")]))
+            assert got["a"] == 1 and got["b"] == 2 and isinstance(got["c"], TypeError)  # a failure is a result
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(BuildError, match="--nthreads 1"):
+            with executor(cluster=cluster.scheduler_address):
+                pass
 
 
 def test_the_cluster_argument():
