@@ -357,6 +357,12 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
     if default.steps < 1 or not scale > 0:
         raise BuildError(f"--steps {default.steps}: give 1 or more optimiser steps (and a scale > 0)")
     entries, budgets, where = library.collect(specs, out, default, command=command)
+    try:  # a folder that cannot be written is said now, not after the first training
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BuildError(f"-o {out}: cannot create that folder ({err.strerror}); choose another") from None
+    if not os.access(out, os.W_OK):
+        raise BuildError(f"-o {out}: the folder is not writable; choose another")
     by_name = {e.name: e for e in entries}
     unknown = [n for n in only or () if n not in by_name]
     if unknown:

@@ -207,7 +207,7 @@ def state(e: Entry, want: dict) -> tuple[str, str]:
     if st.state == "missing":
         return "missing", "not built yet"
     if st.state == "unreadable":
-        return "unreadable", st.message.partition(" (")[2].rpartition("):")[0] or "cannot be read"
+        return "unreadable", "this version cannot read it"
     if st.state == "stale":
         return "stale", "its declaration changed (equations, bounds or names)"
     rec = st.build
