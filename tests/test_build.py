@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -172,6 +173,10 @@ def test_a_bad_module_or_budget_is_refused_at_once_naming_the_fix(tmp_path, caps
         assert says in err, (build, err)
     err = _refused([str(FIXTURE), "-o", str(tmp_path / "lib"), "--cluster", "localhost:2"], capsys, monkeypatch)
     assert "neither local:N" in err and "tcp://host:8786" in err
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "matplotlib", None)  # not installed: the datasheets could not be drawn
+        err = _refused([str(FIXTURE), "-o", str(tmp_path / "lib")], capsys, monkeypatch)
+    assert "surrogate-formula[plot]" in err and "--no-docs" in err
     (tmp_path / "file").write_text("")
     err = _refused([str(FIXTURE), "-o", str(tmp_path / "file")], capsys, monkeypatch)
     assert "that is a file; give a folder" in err

@@ -363,6 +363,13 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
         raise BuildError(f"-o {out}: cannot create that folder ({err.strerror}); choose another") from None
     if not os.access(out, os.W_OK):
         raise BuildError(f"-o {out}: the folder is not writable; choose another")
+    if not no_docs:  # the datasheets need matplotlib: said now, not after the builds
+        from .plot import PlotDependencyError, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except PlotDependencyError as err:
+            raise BuildError(f"{err}; or build without datasheets: --no-docs") from None
     by_name = {e.name: e for e in entries}
     unknown = [n for n in only or () if n not in by_name]
     if unknown:
@@ -419,8 +426,9 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
     total = sum(r["size_bytes"] for r in idx.values())
     print(f"{len(idx)} artifacts in {_shown(out)}, {total / 1024:.0f} KiB in all; built {len(result.built)}, "
           f"skipped {len(result.skipped)}, failed {len(result.failed)}; {time.perf_counter() - t0:.0f} s", flush=True)
-    if result.stale:
-        print(f"stale (their declaration changed), rebuilt: {', '.join(result.stale)}", flush=True)
+    rebuilt = [n for n in result.stale if n in result.built]
+    if rebuilt:
+        print(f"stale (their declaration changed), rebuilt: {', '.join(rebuilt)}", flush=True)
     if result.failed:
         print(f"failed: {', '.join(result.failed)} (the others are kept; rerun to retry them)", file=sys.stderr)
     if result.interrupted:
