@@ -80,7 +80,7 @@ def test_local_processes_give_the_dask_build_bit_for_bit(dask_lib, tmp_path):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
 
 
-def test_a_changed_declaration_rebuilds_only_itself_and_is_named_stale(dask_lib, tmp_path, capsys):
+def test_a_changed_declaration_rebuilds_only_itself_and_is_named_stale(dask_lib, tmp_path, capsys, monkeypatch):
     module = tmp_path / "my_relations.py"
     text = FIXTURE.read_text()
     changed = text.replace("bounds={x: (0.5, 1.5)}, name=\"cube\"", "bounds={x: (0.5, 1.6)}, name=\"cube\"")
@@ -96,6 +96,14 @@ def test_a_changed_declaration_rebuilds_only_itself_and_is_named_stale(dask_lib,
     after = {n: (lib / f"{n}.surrogate").read_bytes() for n in NAMES}
     assert [n for n in NAMES if after[n] != before[n]] == ["cube"]
     assert float(sg.load(lib / "cube.surrogate").relation.bounds["x"][1]) == 1.6
+    # --force rebuilds an up-to-date one; --docs-only writes pages (here into --docs) and trains nothing
+    assert main(["build", str(module), "-o", str(lib), *FAST, "--no-docs", "--force", "--only", "square"]) == 0
+    assert "built 1, skipped 0" in capsys.readouterr().out
+    monkeypatch.setattr(loop, "train", lambda *a, **k: pytest.fail("--docs-only trained"))
+    pages = tmp_path / "pages"
+    assert main(["build", str(module), "-o", str(lib), *FAST, "--docs-only", "--only", "cube", "--docs", str(pages)]) == 0
+    assert "1.6" in (pages / "cube" / "README.md").read_text() and (pages / "index.md").is_file()
+    assert not (pages / "square").exists()
 
 
 def _failing(name: str, exc: BaseException):
