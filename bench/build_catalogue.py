@@ -120,11 +120,10 @@ def main(argv=None) -> int:
     if args.jobs < 1 or not args.scale > 0 or args.points < 16:
         p.error("--jobs must be >= 1, --scale > 0 and --points >= 16")
     if args.only:
-        for n in args.only:
-            try:
-                shipped.entry(n)
-            except shipped.UnknownRelation as err:
-                p.error(str(err))
+        try:  # a plain name or module:name, as `surrogate list` prints it
+            args.only = [shipped.entry(n).name for n in args.only]
+        except shipped.UnknownRelation as err:
+            p.error(str(err))
     if args.recertify and not args.docs_only:
         chosen = [e.name for e in shipped.entries() if not args.only or e.name in args.only]
         failed = []
