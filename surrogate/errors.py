@@ -51,3 +51,7 @@ class ArtifactError(SurrogateError, ValueError):
 
 class FitError(SurrogateError, ValueError):
     """Parameter fitting got data or settings it cannot use."""
+
+
+class ExportError(SurrogateError, RuntimeError):
+    """An export cannot be written here: no C compiler, a platform the format names no folder for."""
