@@ -323,8 +323,29 @@ def cmd_predict(args) -> int:
 def cmd_export(args) -> int:
     from ..persistence.load import load
 
-    if args.onnx is None and args.c is None:
-        raise UsageError("say which format to export: --onnx [OUT] or --c [OUT] (or both)")
+    if args.onnx is None and args.c is None and args.fmu is None and args.modelica is None:
+        raise UsageError("say which format to export: --onnx [OUT], --c [OUT], --fmu [OUT] or --modelica [DIR] "
+                         "(several at once if you like)")
+    if args.fmu is not None:
+        from ..errors import ExportError
+        from ..model import fmu
+
+        out = _output(args.fmu or _stem(args.file) + ".fmu", "--fmu", "model.fmu")
+        try:
+            ident = fmu.export_artifact(_artifact(args.file), out, name=args.c_name, binary=not args.fmu_sources_only)
+        except ExportError as e:
+            raise UsageError(str(e).replace("binary=False", "--fmu-sources-only")) from None
+        built = "sources only (the importing tool compiles them)" if args.fmu_sources_only else \
+            f"binaries/{fmu.platform_folder()[0]} and sources"
+        print(f"wrote {out}: FMI 2.0 model exchange and co-simulation, modelIdentifier {ident}, {built}; "
+              "an input outside the domain is an fmi2Error")
+    if args.modelica is not None:
+        from ..model.modelica import export_artifact as export_modelica
+
+        folder = args.modelica or "."
+        pkg = export_modelica(_artifact(args.file), folder, name=args.c_name)
+        print(f"wrote {pkg}: the Modelica package (package.mo; its C file in Resources/Include); load the folder "
+              "in your Modelica tool")
     if args.c is not None:
         from ..model.c_export import export_artifact
 
@@ -460,7 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "outside the domain, instead of stopping; says how many on stderr")
     s.set_defaults(run=cmd_predict)
 
-    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX, C)")
+    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX, C, FMU, Modelica)")
     s.add_argument("file", help=_FILE_HELP)
     s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
                    help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
@@ -471,7 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--c-precision", choices=("float64", "float32"), default="float64",
                    help="the C network's precision: float64 (default; the numbers the certificate covers) or "
                         "float32 (float weights and arithmetic, adding float's rounding); features and heads are double either way")
-    s.add_argument("--c-name", metavar="NAME", help="prefix of the C functions (default: the relation's name)")
+    s.add_argument("--fmu", nargs="?", const="", metavar="OUT",
+                   help="write an FMI 2.0 FMU (model exchange and co-simulation; the C file and its fmi2 wrapper in "
+                        "sources/, compiled here with $CC or cc into binaries/) to OUT (default: FILE with the suffix .fmu)")
+    s.add_argument("--fmu-sources-only", action="store_true",
+                   help="write the FMU without a binary (no C compiler needed; the importing tool compiles sources/)")
+    s.add_argument("--modelica", nargs="?", const="", metavar="DIR",
+                   help="write a Modelica package calling the C file through external \"C\" into DIR/NAME "
+                        "(default DIR: the current folder)")
+    s.add_argument("--c-name", metavar="NAME",
+                   help="prefix of the C functions, the FMU's modelIdentifier, the Modelica package's name "
+                        "(default: the relation's name)")
     s.set_defaults(run=cmd_export)
 
     s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")
