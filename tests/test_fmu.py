@@ -261,3 +261,19 @@ def test_a_model_in_memory_and_the_command_line(tmp_path, capsys):
     said = capsys.readouterr().out
     assert f"wrote {out}" in said and "FMI 2.0" in said
     assert validate_fmu(str(out)) == []
+
+
+def test_the_torch_model_writes_the_fmu_its_runtime_writes(tmp_path):
+    """export_fmu is one method of every model (Predictor): the torch model's FMU is the runtime's, byte for byte."""
+    import surrogate as sg
+
+    sg.load(MODELS["pieces"]).export_fmu(tmp_path / "torch.fmu", binary=False)
+    runtime.load(MODELS["pieces"]).export_fmu(tmp_path / "numpy.fmu", binary=False)
+    assert (tmp_path / "torch.fmu").read_bytes() == (tmp_path / "numpy.fmu").read_bytes()
+
+
+def test_the_command_line_asks_for_a_format(capsys):
+    from surrogate.interface.cli import main
+
+    assert main(["export", "gnielinski"]) == 2
+    assert "--fmu [OUT] or --modelica [DIR]" in capsys.readouterr().err

@@ -166,7 +166,7 @@ def model_description(m: embed.Embedded, guid: str) -> str:
     """modelDescription.xml (FMI 2.0): value references 0..d-1 the inputs, d..d+m-1 the outputs."""
     root = ET.Element("fmiModelDescription", {
         "fmiVersion": "2.0", "modelName": m.relation.name or m.ident, "guid": guid, "description": m.summary(),
-        "generationTool": f"surrogate {__version__}", "variableNamingConvention": "structured",
+        "generationTool": f"surrogate {__version__}", "variableNamingConvention": "flat",
         "numberOfEventIndicators": "0"})
     sources = [f"{m.ident}_fmi2.c"]
     me = ET.SubElement(root, "ModelExchange", {"modelIdentifier": m.ident, "completedIntegratorStepNotNeeded": "true"})
