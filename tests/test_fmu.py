@@ -277,3 +277,14 @@ def test_the_command_line_asks_for_a_format(capsys):
 
     assert main(["export", "gnielinski"]) == 2
     assert "--fmu [OUT] or --modelica [DIR]" in capsys.readouterr().err
+
+
+def test_another_guid_is_refused(built, capsys):
+    path, _ = built["gnielinski"]
+    md = read_model_description(str(path))
+    other = FMU2Model(guid="{00000000-0000-0000-0000-000000000000}", unzipDirectory=extract(str(path)),
+                      modelIdentifier=md.modelExchange.modelIdentifier, instanceName="test")
+    with pytest.raises(Exception, match="Failed to instantiate"):
+        other.instantiate()
+    assert f"is not this FMU's ({md.guid})" in capsys.readouterr().out
+    other.freeLibrary()
