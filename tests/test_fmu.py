@@ -288,3 +288,22 @@ def test_another_guid_is_refused(built, capsys):
         other.instantiate()
     assert f"is not this FMU's ({md.guid})" in capsys.readouterr().out
     other.freeLibrary()
+
+
+@pytest.mark.slow  # a fresh interpreter: 10 s under load
+def test_the_plain_install_writes_fmus_and_packages(tmp_path):
+    """Neither export needs the train extra: with torch, pandas, Hypothesis and tqdm unimportable, the
+    command line writes both from a shipped name."""
+    import os
+    import sys
+
+    from surrogate.errors import TRAIN_MODULES
+
+    code = (f"import sys\nfor m in {TRAIN_MODULES!r}: sys.modules[m] = None\n"
+            "from surrogate.interface.cli import main\n"
+            f"sys.exit(main(['export', 'lmtd', '--fmu', {str(tmp_path / 'l.fmu')!r}, '--fmu-sources-only', "
+            f"'--modelica', {str(tmp_path)!r}]))\n")
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert validate_fmu(str(tmp_path / "l.fmu")) == [] and (tmp_path / "lmtd" / "package.mo").exists()
