@@ -74,13 +74,15 @@ class Embedded:
         input), clipped into the bounds."""
         dom = self.relation.domain
         x = dom.clip(dom.chart(np.full((1, dom.dim), 0.5)))
-        assert bool(dom.contains(x)[0]), f"the middle of the chart {x[0]} is outside the domain"
+        if not (np.all(np.isfinite(x)) and bool(dom.contains(x)[0])):
+            raise ValueError(f"the middle of {rel_name(self)}'s domain charts to {x[0]}, outside it: no start value")
         return x[0]
 
     def bound(self, k: int) -> tuple[float | None, float | None]:
         """Input k's constant low and high bounds as doubles, None for a bound that depends on other inputs."""
         spec = self.relation.domain.inputs[k]
-        return tuple(None if e.free_symbols else float(e) for e in (spec.low, spec.high))  # type: ignore[return-value]
+        lo, hi = (None if e.free_symbols else float(e) for e in (spec.low, spec.high))
+        return lo, hi
 
     def bound_text(self, k: int) -> str:
         """'lo <= name <= hi' as the C header writes the domain."""
@@ -93,6 +95,10 @@ class Embedded:
 
     def domain_text(self) -> str:
         return ", ".join(self.bound_text(k) for k in range(len(self.inputs)))
+
+
+def rel_name(m: Embedded) -> str:
+    return m.relation.name or m.ident
 
 
 def units_of(model) -> dict[str, str]:
