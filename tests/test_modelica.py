@@ -73,6 +73,53 @@ def test_the_package_names_every_input_and_output_in_order(name, packages):
     assert "does not extrapolate" in outside
 
 
+def _tokens(text: str) -> list[str]:
+    """Modelica's lexical units, as far as nesting goes: strings ("..." with backslash escapes), quoted
+    names ('...'), comments dropped, words and single characters; AssertionError at anything unclosed."""
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c.isspace():
+            i += 1
+        elif text.startswith("//", i):
+            i = text.index("\n", i)
+        elif text.startswith("/*", i):
+            i = text.index("*/", i) + 2
+        elif c in "\"'":
+            j = i + 1
+            while text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+                assert j < len(text), f"unclosed {c} at {i}"
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif c.isalnum() or c == "_":
+            m = re.match(r"[A-Za-z0-9_.]+", text[i:])
+            out.append(m.group(0))
+            i += len(m.group(0))
+        else:
+            out.append(c)
+            i += 1
+    return out
+
+
+def test_the_text_is_well_formed_modelica_as_far_as_nesting_goes(packages):
+    """Every string closed (the documentation carries the C header: quotes, backslashes, <, >), brackets
+    balanced, each `package` and `function` closed by its own `end NAME;`."""
+    for pkg, _ in packages.values():
+        toks = _tokens((pkg / "package.mo").read_text())
+        pairs, stack, classes = {")": "(", "]": "[", "}": "{"}, [], []
+        for k, t in enumerate(toks):
+            if t in "([{":
+                stack.append(t)
+            elif t in pairs:
+                assert stack and stack.pop() == pairs[t], f"unbalanced {t} at token {k}"
+            elif t in ("package", "function") and toks[k - 1] != "end":
+                classes.append(toks[k + 1])
+            elif t == "end" and toks[k + 1] not in ("if", "for", "while", "when"):
+                assert classes.pop() == toks[k + 1] and toks[k + 2] == ";", toks[k : k + 3]
+        assert not stack and not classes
+
+
 @pytest.mark.skipif(CC is None, reason="no C compiler: `cc` is not on PATH")
 @pytest.mark.parametrize("name", MODELS)
 def test_the_external_call_gives_the_runtimes_values(name, packages, tmp_path):
