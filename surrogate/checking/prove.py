@@ -74,9 +74,13 @@ def prove(
     Runs branch and bound until the bound is within `within` times the largest error
     found at a point, or until `time_limit` seconds or `max_boxes` boxes: then the best
     bound so far comes back with that status (an anytime answer).  `atol` defaults as
-    in `verify` (the model's own).  Refuses, with the reason, models and relations it
-    cannot bound: implicit relations, more than three inputs, activations other than
-    SiLU and tanh, a scale that vanishes without atol.  A bound at or below `floor`
+    in `verify` (the model's own).  Explicit relations and implicit ones of one equation in
+    one output (an interval Newton step on the residual; docs/prove.md) are proven; it
+    refuses, with the reason, what it cannot bound: implicit systems of more than one
+    equation, more than three inputs, activations other than SiLU and tanh, a scale that
+    vanishes without atol.  Boxes are bounded `batch` at a time; the largest error at a
+    point starts from a scrambled Sobol sample of `sample` points drawn with `seed` (and
+    the certificate's worst point).  A bound at or below `floor`
     counts as reached whatever `within` says: below it the proof would only be refining
     its own allowance for float64 rounding (a surrogate exact to rounding, such as a
     power law carried by the skip path, has errors of 1e-15).  A piecewise surrogate is
