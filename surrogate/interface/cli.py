@@ -238,9 +238,10 @@ def cmd_report(args) -> int:
         raise UsageError(f"--points must be at least 16, not {args.points}")
     if args.tolerance is not None and not args.tolerance > 0:
         raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
-    path = _artifact(args.file)
+    _artifact(args.file)  # an unknown name or a stale artifact said before anything is written
     out = args.output or _stem(args.file) + "-report"
-    page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    # the name or the path as given: the page tells the reader to load it the same way
+    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
     print(f"wrote {page}")
     return 0
 
