@@ -334,3 +334,24 @@ def test_the_map_of_a_dependent_bound_scores_no_point_outside_the_domain():
     fig = plot_error(model, points=4096)
     tops = [c.norm.vmax for ax in fig.axes for c in ax.collections if getattr(c.norm, "vmax", None) is not None]
     assert tops and max(tops) <= 2 * model.certificate.max_error, (max(tops), model.certificate.max_error)
+
+
+def test_the_error_map_title_fits_the_figure():
+    # the title (the name and the error's definition) ran off both edges of the figure: Churchill-Chu's
+    # by 146 pixels each side of a 700-pixel figure (a 2-input map without side panels is 7 in wide);
+    # measured as drawn, every line of it and of the longest title the catalogue makes lies inside
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from surrogate import runtime
+    from surrogate.persistence import shipped
+
+    def title(e):
+        c = runtime.load(e.name).certificate
+        return len(f"{e.name}: error, {c.error}" + (f", atol {c.atol:g}" if c.atol else ""))
+
+    longest = max(shipped.entries(), key=title).name
+    for name in ("churchill_chu_vertical_plate", longest):
+        fig = plot_error(sg.load(name), points=256)
+        FigureCanvasAgg(fig).draw()
+        box, page = fig._suptitle.get_window_extent(), fig.bbox  # the Text that fig.suptitle made
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (name, box, page)
