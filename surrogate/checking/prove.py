@@ -3,7 +3,8 @@
 `verify` samples: its max is a lower bound on the true max error, and a spike between
 samples goes unseen.  `prove` bounds the error over every point of the domain by
 branch and bound over boxes in the chart's unit cube (independent bounds keep boxes
-as boxes), for explicit relations of up to three inputs:
+as boxes), for relations of up to three inputs, explicit or implicit of one equation in
+one output (an interval Newton step on the residual; docs/prove.md):
 
 - on a box, each head's error in its own link space, e = g - t (g the network's value
   before the exponential, t = log|y|, log P, log N, or y for a linear head), is
@@ -114,7 +115,7 @@ def prove(
 
 def provable(model, atol: float | None = None) -> float:
     """Raise `SurrogateError`, naming the reason, if `prove` cannot take this model (an
-    implicit relation, more than three inputs, an activation or a formula node without an
+    implicit system of more than one equation, more than three inputs, an activation or a formula node without an
     enclosure, a vanishing scale without atol); else return the atol the proof would use.
     Cheap (one box is bounded): call it before minutes of other work, as
     `surrogate verify --prove` does before verifying."""
