@@ -44,8 +44,9 @@ sys.path.insert(0, str(ROOT))
 shipped = importlib.import_module("surrogate.persistence.shipped")
 
 DOCS = ROOT / "docs" / "catalogue"
+report = importlib.import_module("surrogate.interface.report")
 #: The bar of issue 10: a smooth relation's certified max error over its whole validity range.
-BAR = 1e-3
+BAR = report.BAR
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,7 @@ def write_index() -> dict:
 
 
 # -- datasheets ----------------------------------------------------------------------------------
-def _fmt_bound(e) -> str:
-    return str(e) if getattr(e, "free_symbols", None) else f"{float(e):g}"
-
-
-def inputs_text(rel) -> str:
-    return ", ".join(f"{_fmt_bound(lo)} <= {n} <= {_fmt_bound(hi)}" for n, (lo, hi) in rel.bounds.items())
+inputs_text = report.inputs_text
 
 
 def short_source(text: str, limit: int = 90) -> str:
@@ -191,43 +187,15 @@ def short_source(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def comparison(e: shipped.Entry, cert) -> str:
-    against = ("the formula above (the correlation as printed)" if e.relation.is_explicit
-               else "a numeric solve of the equations above")
-    text = (f"The surrogate reproduces the correlation, not the physics. Its certified max error, {cert.max_error:.2g}, "
-            f"is measured against {against}, over the declared range. The correlation's own accuracy, as its source "
-            f"states it: {e.source['accuracy']}. Against measurements (or a more exact model) that error comes first, "
-            "and the surrogate's adds to it.")
-    if cert.max_error > BAR:
-        text += (f" This surrogate does not reach the catalogue's bar of {BAR:g} max error; it is shipped with its "
-                 "true certificate.")
-    return text
-
-
 def write_datasheet(name: str) -> str:
-    """docs/catalogue/NAME/README.md (runs in a worker process)."""
+    """docs/catalogue/NAME/README.md (runs in a worker process): `surrogate report NAME`'s page,
+    which for a shipped surrogate carries its source, validity, accuracy and build record."""
     import torch
 
     torch.set_num_threads(1)
     from surrogate.interface.report import write_report
 
-    e = shipped.entry(name)
-    model = shipped.load(name, runtime=False)
-    rec = shipped.status(e).build
-    about = [
-        ("source", e.source["source"]),
-        ("validity (as the source states it)", e.source["validity"]),
-        ("declared range (what the surrogate covers)", inputs_text(e.relation)),
-        ("accuracy of the correlation", e.source["accuracy"]),
-        ("certified max error of the surrogate", f"{model.certificate.max_error:.3g} (p99 {model.certificate.p99_error:.3g})"),
-        ("shipped as", (f"equations/artifacts/{name}.surrogate ({e.path.stat().st_size / 1024:.0f} KiB); "
-                       f"sg.catalogue(\"{name}\"); surrogate predict {name} in.csv")),
-        ("built", (f"{_budget_text(rec)} of training ({rec.get('method', '?')}, seed {rec.get('seed', '?')}, "
-                  f"{rec.get('steps', '?')} steps, {rec.get('train_cpu_s', '?')} CPU s), verified in "
-                  f"{rec.get('verify_wall_s', '?')} s; {rec.get('command', '')}")),
-    ]
-    page = write_report(model, DOCS / name, format="md", points=DOC_POINTS, dpi=DOC_DPI, about=about,
-                        note=comparison(e, model.certificate), artifact=f"equations/artifacts/{name}.surrogate")
+    page = write_report(name, DOCS / name, format="md", points=DOC_POINTS, dpi=DOC_DPI)
     return str(page.relative_to(ROOT))
 
 
@@ -302,10 +270,7 @@ def write_catalogue_index(idx: dict) -> Path:
     return path
 
 
-def _budget_text(rec: dict) -> str:
-    if rec.get("budget_steps") is not None:
-        return f"{rec['budget_steps']} steps"
-    return f"{rec.get('budget_s', '?')} s"
+_budget_text = report.budget_text
 
 
 # -- the driver ----------------------------------------------------------------------------------

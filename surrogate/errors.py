@@ -55,3 +55,9 @@ class FitError(SurrogateError, ValueError):
 
 class ExportError(SurrogateError, RuntimeError):
     """An export cannot be written here: no C compiler, a platform the format names no folder for."""
+
+
+class BudgetWarning(UserWarning):
+    """`train` with max_steps alone stopped at its step budget far from float precision (a
+    validation max error above training.loop.FAR) where method="auto" would have trained by
+    Levenberg-Marquardt given a time limit: the warning says what to pass instead."""

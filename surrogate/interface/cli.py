@@ -238,9 +238,10 @@ def cmd_report(args) -> int:
         raise UsageError(f"--points must be at least 16, not {args.points}")
     if args.tolerance is not None and not args.tolerance > 0:
         raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
-    path = _artifact(args.file)
+    _artifact(args.file)  # an unknown name or a stale artifact said before anything is written
     out = args.output or _stem(args.file) + "-report"
-    page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    # the name or the path as given: the page tells the reader to load it the same way
+    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
     print(f"wrote {page}")
     return 0
 
@@ -428,9 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", help="artifact path (default: NAME.surrogate)")
     s.add_argument("--tolerance", type=float, help="stop once the validation max error is below this")
     s.add_argument("--time-limit", type=float, help="seconds of training (default 60 when no --max-steps)")
-    s.add_argument("--max-steps", type=int, help="number of optimiser steps")
+    s.add_argument("--max-steps", type=int,
+                   help="number of optimiser steps; alone (no --time-limit) it trains by Adam, whose steps these are, "
+                        "where a time limit would train a small relation by Levenberg-Marquardt, far closer to float "
+                        "precision (sg.train's doc)")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0,
+                   help="seeds the start, the batches and the certificate: with --max-steps alone the same seed "
+                        "gives the same surrogate on one machine (default 0)")
     s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
     s.add_argument("--atol", type=float, default=None,
                    help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2); "
@@ -453,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "error they find into the result")
     s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
     s.add_argument("--prove", action="store_true",
-                   help="also prove an upper bound on the max error over the whole domain (explicit relations of "
-                        "up to 3 inputs; docs/prove.md)")
+                   help="also prove an upper bound on the max error over the whole domain (relations of up to 3 "
+                        "inputs, explicit or implicit of one equation; docs/prove.md)")
     s.add_argument("--within", type=float, default=2.0,
                    help="with --prove: stop once the bound is within this factor of the largest error found")
     s.add_argument("--prove-time", type=float, default=60.0, metavar="SECONDS",
@@ -471,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
     s.add_argument("file", help=_FILE_HELP)
-    s.add_argument("csv")
+    s.add_argument("csv", help="the CSV of inputs: a header row naming the relation's inputs, one point a row")
     s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
     s.add_argument("--allow-outside", action="store_true",
