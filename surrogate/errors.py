@@ -51,3 +51,13 @@ class ArtifactError(SurrogateError, ValueError):
 
 class FitError(SurrogateError, ValueError):
     """Parameter fitting got data or settings it cannot use."""
+
+
+class ExportError(SurrogateError, RuntimeError):
+    """An export cannot be written here: no C compiler, a platform the format names no folder for."""
+
+
+class BudgetWarning(UserWarning):
+    """`train` with max_steps alone stopped at its step budget far from float precision (a
+    validation max error above training.loop.FAR) where method="auto" would have trained by
+    Levenberg-Marquardt given a time limit: the warning says what to pass instead."""

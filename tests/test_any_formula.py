@@ -255,7 +255,22 @@ BAD = [
     ("undefined-inside", sp.Eq(z, sp.sqrt(x - 1.5)), {x: (1, 2)},
      r"z is complex-valued \(0\+0\.707107j\) at x=1 \(nan; .*narrow the bounds"),
     ("log-of-negative", sp.Eq(z, sp.log(x - y)), {x: (0, 1), y: (0, 1)}, "not finite at"),
-    ("pole-inside", sp.Eq(z, 1 / (x - 0.5)), {x: (0, 1)}, r"not finite near x=0\.5, where it changes sign through a pole"),
+    ("pole-inside", sp.Eq(z, 1 / (x - 0.5)), {x: (0, 1)},
+     r"z goes to infinity at x=0\.5, inside the domain: x - 0\.5, the base of 1/\(x - 0\.5\), vanishes there.*"
+     r"lower the high bound of x \(now 1\) below 0\.5"),
+    # poles through which the output keeps its sign: a zero of even multiplicity, in either form
+    ("even-pole", sp.Eq(z, 1 / (x - 1) ** 2), {x: (0, 3)},
+     r"z goes to infinity at x=1, .*grows without bound.*raise the low bound of x \(now 0\) above 1,"),
+    ("even-pole-expanded", sp.Eq(z, 1 / (x**2 - 2 * x + 1)), {x: (0, 3)}, r"z goes to infinity at x=1\.0000000"),
+    # Petukhov's friction factor from Re = 1: its base vanishes at Re = exp(1.64/0.79) = 7.972
+    ("petukhov-from-1", sp.Eq(z, (0.79 * sp.log(x) - 1.64) ** -2), {x: (1, 5e6)},
+     r"z goes to infinity at x=7\.97211.*raise the low bound of x \(now 1\) above 7\.97211"),
+    ("log-argument-zero", sp.Eq(z, sp.log((x - 1) ** 2)), {x: (0, 3)},
+     r"z goes to infinity at x=1, .*the argument of log"),
+    ("tan-pole", sp.Eq(z, sp.tan(x) ** 2), {x: (0, 2)}, r"z goes to infinity at x=1\.5707963"),
+    ("gamma-pole", sp.Eq(z, sp.gamma(x) ** 2), {x: (-1.5, -0.5)}, r"z goes to infinity at x=-1, "),
+    ("pole-line-dependent-bounds", sp.Eq(z, 1 / (x - y) ** 2), {x: (0, 1), y: (x / 2 + 0.1, x + 1)},
+     r"z goes to infinity at x=(\S+), y=\1, inside.*raise the low bound of y \(now x/2 \+ 0\.1\)"),
     ("zeta", sp.Eq(z, sp.zeta(x + 2)), {x: (0, 1)}, "zeta"),
     ("bessel-order-2", sp.Eq(z, sp.besselj(2, x)), {x: (0.1, 1)}, "recurrence"),
     ("lambertw-branch", sp.Eq(z, sp.LambertW(-x, -1)), {x: (0.1, 0.3)}, "principal branch"),
@@ -273,6 +288,16 @@ BAD = [
 def test_bad_declarations_are_refused_at_construction_with_the_fix(eq, bounds, fragment):
     with pytest.raises(RelationError, match=fragment):
         sg.Relation(eq, bounds=bounds)
+
+
+@pytest.mark.parametrize("eq,bounds", [
+    (sp.Eq(z, sp.sin(x - 1) / (x - 1)), {x: (0, 3)}),  # the denominator vanishes, the output does not grow
+    (sp.Eq(z, (x - 1) ** 2 * sp.log((x - 1) ** 2) + 1), {x: (0, 3)}),  # log's zero times a faster zero
+    (sp.Eq(z, (0.79 * sp.log(x) - 1.64) ** -2), {x: (8, 5e6)}),  # Petukhov with its pole just outside
+    (sp.Eq(z, sp.gamma(x)), {x: (0.5, 3)}),  # gamma's poles all lie below the domain
+], ids=["removable", "xlogx", "pole-outside", "gamma-positive"])
+def test_a_vanishing_denominator_without_a_pole_is_accepted(eq, bounds):
+    sg.Relation(eq, bounds=bounds)
 
 
 # -- generated relations: construct and go through every stage, or be refused at construction --

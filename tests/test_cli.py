@@ -172,3 +172,17 @@ def test_a_closed_pipe_ends_list_quietly():
         proc.stdout.close()  # as `head -1` does
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_every_command_line_option_has_help():
+    import argparse
+
+    from surrogate.interface.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    bare = [f"{name} {' / '.join(a.option_strings) or a.dest}"
+            for name, sub in subs.choices.items() for a in sub._actions
+            if not isinstance(a, argparse._HelpAction) and not a.help]
+    bare += [f"the command {c.dest}" for c in subs._choices_actions if not c.help]
+    assert not bare, f"options without help text: {bare}"

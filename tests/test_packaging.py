@@ -260,6 +260,10 @@ def test_the_wheel_holds_the_code_the_catalogue_the_licence_and_the_metadata(dis
                for p in (ROOT / pkg).rglob("*.surrogate")}
     assert code | shipped <= names, sorted((code | shipped) - names)
     assert f"{info}/licenses/LICENSE" in names
+    # the FMU export's data: the FMI 2.0 headers (BSD-2, their notice beside them) and the wrapper's template
+    fmi2 = {f"surrogate/model/fmi2/{f}" for f in ("fmi2Functions.h", "fmi2FunctionTypes.h", "fmi2TypesPlatform.h",
+                                                 "wrapper.c.in", "LICENSE.txt")}
+    assert fmi2 | {f"{info}/licenses/surrogate/model/fmi2/LICENSE.txt"} <= names
     assert not any(n.startswith("tests/") for n in names)
     assert re.search(r"^surrogate = surrogate\.interface\.cli:main$", entry_points, re.M)
     assert meta["Name"] == DISTRIBUTION and meta["Version"] == surrogate.__version__

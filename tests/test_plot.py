@@ -247,8 +247,9 @@ def test_report_page_links_only_files_it_wrote(five, tmp_path, fmt, page):
         links = re.findall(r"\]\(([^)]*)\)", text)
     files = {p.name for p in out.iterdir()}
     assert set(links) == files - {page} and files == {page, "equation-1.png", "error-map.png", "training.png"}
-    for part in (latex(five.relation.equations[0]), "x2", "1 .. 1000", "sg.load(\"s1.surrogate\")",
-                 "model.predict(df)", "surrogate predict s1.surrogate in.csv", "runtime.load"):
+    path = tmp_path / "s1.surrogate"  # the page loads the file by the path it was given
+    for part in (latex(five.relation.equations[0]), "x2", "1 .. 1000", f"sg.load(\"{path}\")",
+                 "model.predict(df)", f"surrogate predict {path} in.csv", f"runtime.load(\"{path}\")"):
         assert part in text or __import__("html").escape(part) in text, part
     assert f"{five.certificate.max_error:.4g}" in text
 
@@ -264,6 +265,41 @@ def test_cli_verify_plot_and_report(one, tmp_path, capsys):
     assert (tmp_path / "one-report" / "index.html").exists()
     assert main(["report", str(path), "--points", "8"]) == 2
     assert "--points must be at least 16" in capsys.readouterr().err
+
+
+def _loads(text: str) -> list[str]:
+    """What the page's examples load: the arguments of sg.load(...) and runtime.load(...)."""
+    import ast
+
+    return [ast.literal_eval(a) for a in re.findall(r"(?:sg|runtime)\.load\((\"[^\"]*\")\)", text.replace("&quot;", '"'))]
+
+
+def test_the_report_of_a_shipped_surrogate_loads_it_by_name_and_shows_its_source(tmp_path, capsys):
+    # `surrogate report gnielinski` told the reader sg.load("gnielinski.surrogate"), which fails, and left
+    # out what the catalogue's datasheet shows: the source, its validity, the correlation's own accuracy
+    from equations.convection import SOURCES
+
+    assert main(["report", "convection:gnielinski", "-o", str(tmp_path / "g"), "--points", "256"]) == 0
+    text = (tmp_path / "g" / "index.html").read_text()
+    loads = _loads(text)
+    assert loads == ["convection:gnielinski", "convection:gnielinski"], loads
+    for name in loads:  # what the page says, run
+        assert sg.load(name).relation.name == "gnielinski"
+    assert "surrogate predict convection:gnielinski in.csv" in text
+    import html
+
+    for key in ("source", "validity", "accuracy"):
+        assert html.escape(SOURCES["gnielinski"][key]) in text, key
+    assert "reproduces the correlation, not the physics" in text
+
+
+def test_the_report_of_a_file_loads_it_by_its_path(one, tmp_path):
+    path = tmp_path / "one.surrogate"
+    one.save(path)
+    text = write_report(str(path), tmp_path / "r", points=256).read_text()
+    assert _loads(text) == [str(path), str(path)]
+    assert sg.load(_loads(text)[0]).relation.name == "xexp"
+    assert "Source and validity" not in text  # not a shipped relation: nothing to cite
 
 
 def test_report_of_an_uncertified_model_in_memory(one, tmp_path):
@@ -298,3 +334,24 @@ def test_the_map_of_a_dependent_bound_scores_no_point_outside_the_domain():
     fig = plot_error(model, points=4096)
     tops = [c.norm.vmax for ax in fig.axes for c in ax.collections if getattr(c.norm, "vmax", None) is not None]
     assert tops and max(tops) <= 2 * model.certificate.max_error, (max(tops), model.certificate.max_error)
+
+
+def test_the_error_map_title_fits_the_figure():
+    # the title (the name and the error's definition) ran off both edges of the figure: Churchill-Chu's
+    # by 146 pixels each side of a 700-pixel figure (a 2-input map without side panels is 7 in wide);
+    # measured as drawn, every line of it and of the longest title the catalogue makes lies inside
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from surrogate import runtime
+    from surrogate.persistence import shipped
+
+    def title(e):
+        c = runtime.load(e.name).certificate
+        return len(f"{e.name}: error, {c.error}" + (f", atol {c.atol:g}" if c.atol else ""))
+
+    longest = max(shipped.entries(), key=title).name
+    for name in ("churchill_chu_vertical_plate", longest):
+        fig = plot_error(sg.load(name), points=256)
+        FigureCanvasAgg(fig).draw()
+        box, page = fig._suptitle.get_window_extent(), fig.bbox  # the Text that fig.suptitle made
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (name, box, page)

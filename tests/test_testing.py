@@ -279,11 +279,11 @@ def test_assert_accurate_steers_hypothesis_towards_the_worst_error(monkeypatch):
 
 
 def test_assert_accurate_refuses_an_undefined_reference_and_a_mismatched_model():
-    # a pole through which the output changes sign is refused at declaration; one of even order
-    # (no sign change) passes the declaration's probe, and its point is still refused here
-    rel = sg.Relation(sp.Eq(y, 1 / (x1 - sp.Rational(1, 4)) ** 2), bounds={x1: (-1, 1)})
+    # a pole inside the domain is refused at declaration; at one outside it, a point the
+    # assertion is given (it checks no bounds) is still refused here
+    rel = sg.Relation(sp.Eq(y, 1 / (x1 - sp.Rational(5, 4)) ** 2), bounds={x1: (-1, 1)})
     with pytest.raises(DomainError, match="undefined"):
-        assert_accurate(_NumpyModel(rel, 0.0), rel, {"x1": 0.25}, tolerance=1.0)
+        assert_accurate(_NumpyModel(rel, 0.0), rel, {"x1": 1.25}, tolerance=1.0)
     with pytest.raises(SurrogateError, match="the model maps x1 -> y but the relation has inputs x1, x2"):
         assert_accurate(_NumpyModel(rel, 0.0), PRODUCT, {"x1": 1.0, "x2": 1.0}, tolerance=1.0)
     with pytest.raises(DomainError, match="missing x2"):

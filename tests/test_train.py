@@ -1,11 +1,16 @@
 """Training: reproducible, honest about NaN, refuses what it cannot train."""
 
+import inspect
+import re
+import warnings
+
 import pytest
 import sympy as sp
 import torch
 
 import surrogate as sg
 from surrogate import RelationError, TrainingError
+from surrogate.errors import BudgetWarning
 
 x1, x2, y = sp.symbols("x1 x2 y", positive=True)
 EASY = sg.Relation(sp.Eq(y, x1 * x2 + x1), bounds={x1: (1, 2), x2: (0.5, 3)}, name="easy")
@@ -107,3 +112,28 @@ def test_cpu_threads_are_restored_after_training():
     before = torch.get_num_threads()
     sg.train(EASY, max_steps=2, progress=False, config=sg.TrainConfig(cpu_threads=1))
     assert torch.get_num_threads() == before
+
+
+def test_a_step_budget_that_leaves_adam_far_from_lm_says_so():
+    # method="auto" trains by Adam under max_steps alone, where a time limit would train EASY by LM:
+    # stopping at the budget far from float precision, train says what to pass instead
+    with pytest.warns(BudgetWarning, match=r"max_steps=2 Adam steps .*time_limit=SECONDS .*method='lm'"):
+        sg.train(EASY, max_steps=2, progress=False)
+    with warnings.catch_warnings():  # Adam asked for by name: nothing to say
+        warnings.simplefilter("error", BudgetWarning)
+        sg.train(EASY, max_steps=2, progress=False, config=sg.TrainConfig(method="adam"))
+
+
+@pytest.mark.parametrize("name", ["train", "verify", "prove", "fit", "load"])
+def test_every_parameter_of_a_public_function_is_documented(name):
+    fn = getattr(sg, name)
+    doc = inspect.getdoc(fn) or ""
+    missing = [p for p in inspect.signature(fn).parameters if not re.search(rf"\b{p}\b", doc)]
+    assert not missing, f"sg.{name}'s docstring leaves out {missing}"
+
+
+def test_the_docstrings_state_the_true_scope():
+    # prove takes implicit relations of one equation (docs/prove.md); train's max_steps are Adam's under auto
+    assert "implicit ones of one equation" in inspect.getdoc(sg.prove)
+    assert "implicit relations," not in inspect.getdoc(sg.prove)
+    assert "Adam steps" in inspect.getdoc(sg.train)

@@ -25,9 +25,10 @@ def verify(
 ) -> Certificate:
     """Certify `model` against `relation` (its own by default) over the whole domain.
 
-    Evaluates the error on `points` quasi-random points, then searches for a worse
-    point from the `starts` worst ones (`steps` of gradient ascent, then a random
-    local search).  `atol` defaults to the one the model was trained with (or,
+    Evaluates the error on `points` quasi-random points, then (with `search`, the
+    default) searches for a worse point from the `starts` worst ones (`steps` of
+    gradient ascent, then a random local search); `seed` seeds the points and the
+    search, so the same seed gives the same certificate.  `atol` defaults to the one the model was trained with (or,
     for a model without that record, the relation's suggestion where a scale
     vanishes; train.resolve_atol).  Returns a Certificate; never raises for a bad
     model, only for a relation that does not match the model.

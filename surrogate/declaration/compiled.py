@@ -24,6 +24,7 @@ import sympy as sp
 from ..errors import RelationError, UnsupportedExpressionError
 from .blocks import Block, block_order
 from .compile import compile_expr, derivative
+from .display import number, text
 from .metric import magnitude
 from .reference import explicit_reference
 from .sampling import edge_floors, edge_sides
@@ -155,6 +156,10 @@ class CompiledRelation:
             )
             return
         for j, o in enumerate(rel.outputs):
+            pole = _pole(rel, o, self.probe, y[:, j])
+            if pole is not None:
+                self.problems.append(pole)
+                return
             self._signs(rel, o, y[:, j], s[:, j])
         self.feature_groups = feature_groups(rel, cols)
         self.group_ranges = []
@@ -193,10 +198,9 @@ class CompiledRelation:
             xm, ym, sm = _crossings(rel, o, self.probe, y)
             pole = ~np.isfinite(ym) | (ym > 1e3 * float(np.max(np.abs(y))))
             if pole.any():
-                self.problems.append(
-                    f"{o} is not finite near {_where(rel.inputs, xm[int(np.argmax(pole))])}, where it changes sign "
-                    f"through a pole (|{o}| = {ym[int(np.argmax(pole))]:.3g} there); narrow the bounds so the "
-                    "formula is defined over the whole domain")
+                i = int(np.argmax(pole))
+                self.problems.append(_pole_message(rel, o, xm[i], rel.domain.inverse(xm[i : i + 1])[0],
+                                                   f"it changes sign through a pole (|{o}| = {number(ym[i], 3)} there)"))
                 return
             vanish = sm <= 1e-9 * smax
             if vanish.any():
@@ -410,3 +414,148 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
         if len(out) == MAX_GROUPS:
             break
     return out
+
+
+# -- poles -----------------------------------------------------------------------------------
+def _singular_parts(expr: sp.Expr) -> list[tuple[sp.Expr, str]]:
+    """(g, what): every sub-expression g of `expr` whose zero sends a node of it to infinity
+    -- the base of a negative power, the argument of log, cos of tan's argument, ... --
+    with words for it.  Whether the output itself goes to infinity there is decided by
+    `_grows` (sin(x)/x does not)."""
+    found: dict[sp.Expr, str] = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow) and node.exp.is_number and node.exp.is_negative:
+            found.setdefault(node.base, f"the base of {node}")
+        elif isinstance(node, sp.log):
+            found.setdefault(node.args[0], f"the argument of {node}")
+        elif isinstance(node, (sp.tan, sp.sec)):
+            found.setdefault(sp.cos(node.args[0]), f"cos of the argument of {node}")
+        elif isinstance(node, (sp.cot, sp.csc)):
+            found.setdefault(sp.sin(node.args[0]), f"sin of the argument of {node}")
+        elif isinstance(node, (sp.coth, sp.csch)):
+            found.setdefault(sp.sinh(node.args[0]), f"sinh of the argument of {node}")
+        elif isinstance(node, (sp.atanh, sp.erfinv)):
+            found.setdefault(1 - node.args[0] ** 2, f"1 - (the argument of {node})**2")
+        elif isinstance(node, (sp.gamma, sp.loggamma, sp.polygamma)):  # poles at 0, -1, -2, ...
+            found.setdefault(sp.sin(sp.pi * node.args[-1]), f"sin(pi x) of the argument x of {node}")
+        elif isinstance(node, (sp.besselk, sp.bessely)):  # orders 0 and 1: infinite at 0
+            found.setdefault(node.args[1], f"the argument of {node}")
+    # one sign over the whole domain by the symbols' assumptions (which follow the bounds):
+    # continuous on a closed domain, it keeps away from 0
+    return [(g, w) for g, w in found.items() if g.free_symbols and not (g.is_positive or g.is_negative)]
+
+
+def _zeros(dom, g, u0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local minima of |g| from the chart points u0 [S, d], by a pattern search in the chart
+    (the unit cube, so dependent bounds come for free): each coordinate moved by +-h, h
+    halved when no move helps, down to 1e-15.  A zero that keeps its sign ((x - 1)**2) is
+    found like one that changes it.  Returns the points [S, d] and |g| there [S]."""
+    f = compile_expr(g, "numpy")
+    names = dom.names
+
+    def absg(u):
+        with np.errstate(all="ignore"):
+            v = np.abs(np.asarray(f(_columns(names, dom.chart(u))), dtype=np.float64) * np.ones(len(u)))
+        return np.where(np.isfinite(v), v, np.inf)
+
+    u = np.array(u0, dtype=np.float64)
+    best = absg(u)
+    h = np.full(len(u), 1.0 / 16)
+    d = u.shape[1]
+    for _ in range(2000):
+        live = (h > 1e-15) & (best > 0)
+        if not live.any():
+            break
+        moved = np.zeros(len(u), dtype=bool)
+        for k in range(d):
+            for s in (1.0, -1.0):
+                t = u.copy()
+                t[:, k] = np.clip(t[:, k] + s * h, 0.0, 1.0)
+                v = absg(t)
+                better = live & (v < best)
+                u[better], best[better] = t[better], v[better]
+                moved |= better
+        h = np.where(moved | ~live, h, 0.5 * h)
+    return u, best
+
+
+def _approach(rel, o: str, u_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|o| on the way to the chart point u_star, by its careful reference (explicit_reference:
+    a removable singularity is its limit), at chart distances 1e-1 .. 1e-8 from u_star towards
+    the farthest corner; and those points x (nearest last).  `_grows` reads them."""
+    corner = np.where(u_star < 0.5, 1.0, 0.0)
+    w = (corner - u_star) / np.linalg.norm(corner - u_star)
+    t = 10.0 ** -np.arange(1, 9)
+    x = rel.domain.chart(np.clip(u_star[None, :] + t[:, None] * w[None, :], 0.0, 1.0))
+    j = rel.outputs.index(o)
+    with np.errstate(all="ignore"):
+        y = np.abs(explicit_reference(rel, x, max_refined=len(x)).values[:, j])
+    return y, x
+
+
+def _pole(rel, o: str, probe: np.ndarray, y_probe: np.ndarray) -> str | None:
+    """The message refusing output `o` where a part of it vanishes inside the domain and
+    the output goes to infinity there, whether or not it changes sign; None if nowhere."""
+    dom = rel.domain
+    u_probe = dom.inverse(probe)
+    ymax = float(np.max(np.abs(y_probe)))
+    for g, what in _singular_parts(rel.expression(o)):
+        with np.errstate(all="ignore"):
+            v = np.abs(_values(g, _columns(rel.inputs, probe)))
+        fin = np.isfinite(v)
+        if not fin.any():
+            continue
+        gmax = float(v[fin].max())
+        # starts: the probe points where |g| is smallest, and a spread of others
+        order = np.argsort(np.where(fin, v, np.inf))
+        starts = np.unique(np.concatenate([order[:8], order[fin[order]][:: max(1, fin.sum() // 8)][:8]]))
+        u, best = _zeros(dom, g, u_probe[starts])
+        seen: list[np.ndarray] = []
+        for i in np.argsort(best):
+            # |g| keeps away from 0 (relative to its own size; 1e-9 as for a vanishing scale)
+            if not best[i] <= 1e-9 * gmax:
+                break
+            if any(np.max(np.abs(u[i] - s)) < 1e-6 for s in seen):
+                continue
+            seen.append(u[i])
+            if len(seen) > 4:
+                break
+            yk, xk = _approach(rel, o, u[i])
+            if _grows(yk, ymax):
+                at = dom.chart(u[i][None, :])[0]
+                return _pole_message(rel, o, at, u[i], f"{text(g)}, {what}, vanishes there,"
+                                     f" and |{o}| grows without bound towards it (|{o}| = {yk[-1]:.3g} at "
+                                     f"{_where(rel.inputs, xk[-1])})",
+                                     {s.name for s in g.free_symbols})
+    return None
+
+
+def _grows(y: np.ndarray, ymax: float) -> bool:
+    """Whether |o| at `_approach`'s points (nearest last) grows without bound: it is not finite,
+    or it keeps growing without converging.  A limit is approached geometrically (the
+    increments shrink ~10x a step: analytic, or t log t); a pole's increments grow and log's
+    stay constant, so the last four may shrink by at most half a step each.  The growth must
+    exceed 1e-6 of the largest |o| on the probe, far above rounding (1e-16 amplified by
+    1/t <= 1e8)."""
+    if not np.all(np.isfinite(y)):
+        return True
+    d = np.diff(y)[-4:]
+    return bool(np.all(d > 0) and np.all(d[1:] >= 0.5 * d[:-1]) and y[-1] - y[-5] > 1e-6 * ymax)
+
+
+def _pole_message(rel, o: str, x: np.ndarray, u: np.ndarray, why: str, near: set[str] | None = None) -> str:
+    """The refusal of a pole of output `o` at x (chart point u) inside the domain: where,
+    why, and which bound to move past it (of the inputs in `near`, default all)."""
+    def bound(b: sp.Expr) -> str:
+        return number(float(b)) if b.is_number else text(b)
+
+    fixes = []
+    for k, spec in enumerate(rel.domain.inputs):
+        if near is not None and spec.name not in near:
+            continue
+        if u[k] < 0.5:
+            fixes.append(f"raise the low bound of {spec.name} (now {bound(spec.low)}) above {number(x[k])}")
+        else:
+            fixes.append(f"lower the high bound of {spec.name} (now {bound(spec.high)}) below {number(x[k])}")
+    return (f"{o} goes to infinity at {_where(rel.inputs, x)}, inside the domain: {why}; a surrogate cannot "
+            f"follow a pole: {' or '.join(fixes)}, so that the domain leaves the pole out")

@@ -43,6 +43,7 @@ from pathlib import Path
 from ..persistence import library, shipped
 from ..persistence.library import Budget, BuildError
 from ..persistence.shipped import Entry
+from .report import budget_text, catalogue_about, inputs_text, write_report
 
 __all__ = ["BuildResult", "build", "executor", "run_tasks"]
 
@@ -185,14 +186,6 @@ def run_tasks(ex: cf.Executor, width: int, fn: Callable, items: Iterable[tuple[s
 
 
 # -- pages -----------------------------------------------------------------------------------------
-def _fmt_bound(e) -> str:
-    return str(e) if getattr(e, "free_symbols", None) else f"{float(e):g}"
-
-
-def inputs_text(rel) -> str:
-    return ", ".join(f"{_fmt_bound(lo)} <= {n} <= {_fmt_bound(hi)}" for n, (lo, hi) in rel.bounds.items())
-
-
 def short_source(text: str, limit: int = 90) -> str:
     """The citation's head: authors up to the year, else the textbook equation, else `limit` characters."""
     year = re.search(r"\((1[89]|20)\d\d\)", text)
@@ -204,25 +197,6 @@ def short_source(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def _budget_text(rec: dict) -> str:
-    if rec.get("budget_steps") is not None:
-        return f"{rec['budget_steps']} steps"
-    return f"{rec.get('budget_s', '?')} s"
-
-
-def comparison(rel, source: dict, max_error: float, bar: float | None) -> str:
-    against = ("the formula above (the correlation as printed)" if rel.is_explicit
-               else "a numeric solve of the equations above")
-    text = (f"The surrogate reproduces the correlation, not the physics. Its certified max error, {max_error:.2g}, "
-            f"is measured against {against}, over the declared range. The correlation's own accuracy, as its source "
-            f"states it: {source['accuracy']}. Against measurements (or a more exact model) that error comes first, "
-            "and the surrogate's adds to it.")
-    if bar is not None and max_error > bar:
-        text += (f" This surrogate does not reach the catalogue's bar of {bar:g} max error; it is shipped with its "
-                 "true certificate.")
-    return text
-
-
 def _shown(path: Path) -> str:
     """`path` as the user would type it: relative to the working folder where it is inside it."""
     try:
@@ -232,36 +206,23 @@ def _shown(path: Path) -> str:
 
 
 def write_datasheet(task: dict) -> str:
-    """DOCS/NAME/README.md of one built relation (runs on the build's executor like `build_one`)."""
+    """DOCS/NAME/README.md of one built relation (runs on the build's executor like `build_one`):
+    `surrogate report`'s page with `report.catalogue_about`'s section (a shipped surrogate's by
+    its name, as `surrogate report NAME` writes it)."""
     import torch
 
     torch.set_num_threads(1)
     from ..model.artifact import load
-    from .report import write_report
 
-    path, name, source, bar = Path(task["path"]), task["name"], task["source"], task.get("bar")
-    model = load(path)
-    rel, cert = model.relation, model.certificate
-    rec = (model.info or {}).get("build") or {}
-    shown = task["shown"]
-    about = []
-    if source.get("source"):
-        about.append(("source", source["source"]))
-    if source.get("validity"):
-        about.append(("validity (as the source states it)", source["validity"]))
-    about.append(("declared range (what the surrogate covers)", inputs_text(rel)))
-    if source.get("accuracy"):
-        about.append(("accuracy of the correlation", source["accuracy"]))
-    about.append(("certified max error of the surrogate", f"{cert.max_error:.3g} (p99 {cert.p99_error:.3g})"))
-    size = f"{path.stat().st_size / 1024:.0f} KiB"
-    about.append(("shipped as", f"{shown} ({size}); sg.catalogue(\"{name}\"); surrogate predict {name} in.csv")
-                 if task.get("shipped") else ("artifact", f"{shown} ({size}); sg.load(\"{shown}\")"))
-    about.append(("built", (f"{_budget_text(rec)} of training ({rec.get('method', '?')}, seed {rec.get('seed', '?')}, "
-                            f"{rec.get('steps', '?')} steps, {rec.get('train_cpu_s', '?')} CPU s), verified in "
-                            f"{rec.get('verify_wall_s', '?')} s; {rec.get('command', '')}")))
-    note = comparison(rel, source, cert.max_error, bar) if source.get("accuracy") else None
-    page = write_report(model, Path(task["docs"]) / name, format="md", points=task["points"], dpi=DOC_DPI,
-                        about=about, note=note, artifact=shown)
+    docs, name = Path(task["docs"]), task["name"]
+    if task.get("shipped"):
+        page = write_report(name, docs / name, format="md", points=task["points"], dpi=DOC_DPI)
+        return str(page)
+    model = load(task["path"])
+    e = Entry(name, task["module"], model.relation, task["source"], Path(task["path"]), task["command"])
+    about, note = catalogue_about(e, model, artifact=task["shown"])
+    page = write_report(model, docs / name, format="md", points=task["points"], dpi=DOC_DPI, about=about, note=note,
+                        artifact=task["shown"])
     return str(page)
 
 
@@ -285,7 +246,7 @@ def write_index_page(entries: list[Entry], idx: dict, wants: dict[str, dict], do
         kind = "" if e.relation.is_explicit else " (implicit: against the solve)"
         link = f"[{e.name}]({e.name}/README.md)" if (docs / e.name / "README.md").is_file() else e.name
         rows.append("| " + " | ".join([link, inputs_text(e.relation), *src, f"{mx:.2g}{flag}{kind}", f"{r['p99_error']:.2g}",
-                                       f"{_budget_text(r)} / {r.get('train_cpu_s', '?')} CPU s",
+                                       f"{budget_text(r)} / {r.get('train_cpu_s', '?')} CPU s",
                                        f"{r['size_bytes'] / 1024:.0f} KiB"]) + " |")
     cols = ["relation", "inputs and range", *(["source", "accuracy of the correlation"] if has_source else []),
             "certified max error", "p99", "training budget (one thread)", "artifact"]
@@ -393,7 +354,7 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
             if st == "stale":
                 result.stale.append(e.name)
             print(f"{e.name:<36} {'to build' if st == 'missing' else st + ', rebuilding'} ({why}): "
-                  f"{_budget_text(wants[e.name])}, seed {wants[e.name]['seed']}", flush=True)
+                  f"{budget_text(wants[e.name])}, seed {wants[e.name]['seed']}", flush=True)
             todo.append((e.name, {"module": where[e.name], "name": e.name, "want": wants[e.name],
                                   "path": str(e.path.resolve()), "fingerprint": shipped.fingerprint(e.relation),
                                   "command": invocation or command, "sys_path": [p for p in sys.path if p]}))
@@ -411,9 +372,9 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
                                           lambda: library.write_index(entries, out, about))
             if not no_docs and not result.interrupted:
                 pages = [e for e in chosen if e.path.is_file() and (docs_only or e.name in fresh or _page_old(e, docs))]
-                items = [(e.name, {"path": str(e.path.resolve()), "name": e.name, "source": e.source, "bar": bar,
-                                   "shown": _shown(e.path) if not shipped_names else f"equations/artifacts/{e.name}.surrogate",
-                                   "shipped": shipped_names, "docs": str(docs.resolve()),
+                items = [(e.name, {"path": str(e.path.resolve()), "name": e.name, "module": where[e.name],
+                                   "source": e.source, "shown": _shown(e.path), "shipped": shipped_names,
+                                   "command": command, "docs": str(docs.resolve()),
                                    "points": min(points, DOC_POINTS)}) for e in pages]
                 if items:
                     result.interrupted = _run(ex, width, write_datasheet, items, "datasheets", progress, result, None,

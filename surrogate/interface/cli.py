@@ -238,9 +238,10 @@ def cmd_report(args) -> int:
         raise UsageError(f"--points must be at least 16, not {args.points}")
     if args.tolerance is not None and not args.tolerance > 0:
         raise UsageError(f"--tolerance must be a positive error, not {args.tolerance}")
-    path = _artifact(args.file)
+    _artifact(args.file)  # an unknown name or a stale artifact said before anything is written
     out = args.output or _stem(args.file) + "-report"
-    page = write_report(path, out, format=args.format, tolerance=args.tolerance, points=args.points)
+    # the name or the path as given: the page tells the reader to load it the same way
+    page = write_report(args.file, out, format=args.format, tolerance=args.tolerance, points=args.points)
     print(f"wrote {page}")
     return 0
 
@@ -323,8 +324,29 @@ def cmd_predict(args) -> int:
 def cmd_export(args) -> int:
     from ..persistence.load import load
 
-    if args.onnx is None and args.c is None:
-        raise UsageError("say which format to export: --onnx [OUT] or --c [OUT] (or both)")
+    if args.onnx is None and args.c is None and args.fmu is None and args.modelica is None:
+        raise UsageError("say which format to export: --onnx [OUT], --c [OUT], --fmu [OUT] or --modelica [DIR] "
+                         "(several at once if you like)")
+    if args.fmu is not None:
+        from ..errors import ExportError
+        from ..model import fmu
+
+        out = _output(args.fmu or _stem(args.file) + ".fmu", "--fmu", "model.fmu")
+        try:
+            ident = fmu.export_artifact(_artifact(args.file), out, name=args.c_name, binary=not args.fmu_sources_only)
+        except ExportError as e:
+            raise UsageError(str(e).replace("binary=False", "--fmu-sources-only")) from None
+        built = "sources only (the importing tool compiles them)" if args.fmu_sources_only else \
+            f"binaries/{fmu.platform_folder()[0]} and sources"
+        print(f"wrote {out}: FMI 2.0 model exchange and co-simulation, modelIdentifier {ident}, {built}; "
+              "an input outside the domain is an fmi2Error")
+    if args.modelica is not None:
+        from ..model.modelica import export_artifact as export_modelica
+
+        folder = args.modelica or "."
+        pkg = export_modelica(_artifact(args.file), folder, name=args.c_name)
+        print(f"wrote {pkg}: the Modelica package (package.mo; its C file in Resources/Include); load the folder "
+              "in your Modelica tool")
     if args.c is not None:
         from ..model.c_export import export_artifact
 
@@ -417,9 +439,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", help="artifact path (default: NAME.surrogate)")
     s.add_argument("--tolerance", type=float, help="stop once the validation max error is below this")
     s.add_argument("--time-limit", type=float, help="seconds of training (default 60 when no --max-steps)")
-    s.add_argument("--max-steps", type=int, help="number of optimiser steps")
+    s.add_argument("--max-steps", type=int,
+                   help="number of optimiser steps; alone (no --time-limit) it trains by Adam, whose steps these are, "
+                        "where a time limit would train a small relation by Levenberg-Marquardt, far closer to float "
+                        "precision (sg.train's doc)")
     s.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0,
+                   help="seeds the start, the batches and the certificate: with --max-steps alone the same seed "
+                        "gives the same surrogate on one machine (default 0)")
     s.add_argument("--points", type=int, default=1_000_000, help="points of the dense check")
     s.add_argument("--atol", type=float, default=None,
                    help="absolute error floor, in training and in the certificate (seeds:paraboloid: 1e-2); "
@@ -471,8 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "error they find into the result")
     s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
     s.add_argument("--prove", action="store_true",
-                   help="also prove an upper bound on the max error over the whole domain (explicit relations of "
-                        "up to 3 inputs; docs/prove.md)")
+                   help="also prove an upper bound on the max error over the whole domain (relations of up to 3 "
+                        "inputs, explicit or implicit of one equation; docs/prove.md)")
     s.add_argument("--within", type=float, default=2.0,
                    help="with --prove: stop once the bound is within this factor of the largest error found")
     s.add_argument("--prove-time", type=float, default=60.0, metavar="SECONDS",
@@ -489,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("predict", help="predict from a CSV of inputs (columns named after them)")
     s.add_argument("file", help=_FILE_HELP)
-    s.add_argument("csv")
+    s.add_argument("csv", help="the CSV of inputs: a header row naming the relation's inputs, one point a row")
     s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
     s.add_argument("--allow-outside", action="store_true",
@@ -499,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "outside the domain, instead of stopping; says how many on stderr")
     s.set_defaults(run=cmd_predict)
 
-    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX, C)")
+    s = sub.add_parser("export", help="export a saved surrogate for other runtimes (ONNX, C, FMU, Modelica)")
     s.add_argument("file", help=_FILE_HELP)
     s.add_argument("--onnx", nargs="?", const="", metavar="OUT",
                    help="write an ONNX graph (float32 'inputs' [N, d] in physical units -> 'outputs' [N, m]) "
@@ -510,7 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--c-precision", choices=("float64", "float32"), default="float64",
                    help="the C network's precision: float64 (default; the numbers the certificate covers) or "
                         "float32 (float weights and arithmetic, adding float's rounding); features and heads are double either way")
-    s.add_argument("--c-name", metavar="NAME", help="prefix of the C functions (default: the relation's name)")
+    s.add_argument("--fmu", nargs="?", const="", metavar="OUT",
+                   help="write an FMI 2.0 FMU (model exchange and co-simulation; the C file and its fmi2 wrapper in "
+                        "sources/, compiled here with $CC or cc into binaries/) to OUT (default: FILE with the suffix .fmu)")
+    s.add_argument("--fmu-sources-only", action="store_true",
+                   help="write the FMU without a binary (no C compiler needed; the importing tool compiles sources/)")
+    s.add_argument("--modelica", nargs="?", const="", metavar="DIR",
+                   help="write a Modelica package calling the C file through external \"C\" into DIR/NAME "
+                        "(default DIR: the current folder)")
+    s.add_argument("--c-name", metavar="NAME",
+                   help="prefix of the C functions, the FMU's modelIdentifier, the Modelica package's name "
+                        "(default: the relation's name)")
     s.set_defaults(run=cmd_export)
 
     s = sub.add_parser("fit", help="fit a relation's parameters to a CSV of data and print the report")

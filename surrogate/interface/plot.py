@@ -188,7 +188,7 @@ def plot_error(
     width = size[0] + (4.2 if side else 0.0)
     height = max(size[1], 3.0 * n_side)
     fig = Figure(figsize=(width, height), layout="constrained")
-    fig.suptitle(title, fontsize=11)
+    _suptitle(fig, title, 11)
     if side:
         main, column = fig.subfigures(1, 2, width_ratios=[size[0], 4.2])
     else:
@@ -205,6 +205,29 @@ def plot_error(
         for ax, (k, which) in zip(axes[1:], edges.items()):
             _draw_edge(ax, dom, k, which, xs, es, ds, marks)
     return fig
+
+
+def _suptitle(fig, text: str, fontsize: float):
+    """The figure's title, wrapped at spaces so that each line fits the figure's width less
+    one em each side (a long name or error definition ran off both edges).  Widths are the
+    font's own (matplotlib's TextToPath, in points), so no renderer is needed."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(size=fontsize)
+    measure = TextToPath()
+    room = fig.get_figwidth() * 72.0 - 2 * fontsize
+
+    def width(line: str) -> float:
+        return measure.get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and width(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)  # a single word wider than the figure stays whole
+    return fig.suptitle("\n".join(lines), fontsize=fontsize)
 
 
 def _worst_of(samples) -> np.ndarray:
@@ -460,8 +483,8 @@ def plot_training(model_or_info):
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     name = getattr(getattr(model_or_info, "relation", None), "name", None) or "surrogate"
     stop = info.get("stop", "?")
-    fig.suptitle(f"{name}: validation error during training ({int(info.get('steps', step[-1]))} steps, "
-                 f"{total_sec:.1f} s, stopped by {stop})", fontsize=11)
+    _suptitle(fig, f"{name}: validation error during training ({int(info.get('steps', step[-1]))} steps, "
+                   f"{total_sec:.1f} s, stopped by {stop})", 11)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, key, col in ((axes[0], "steps", 0), (axes[1], "seconds", 1)):
         xs = adam[:, col]

@@ -1,13 +1,16 @@
 """A one-page report for a saved surrogate: `surrogate report FILE -o DIR`.
 
-The page (DIR/index.html, or DIR/README.md with format="md") holds the relation,
-its inputs and their ranges, the certificate, the error map, the training curve
-when the artifact carries a history, the network and how to load and call the
-model.  It is self-contained apart from the PNGs it writes beside it and links
-nothing else: no script, no stylesheet, no font from the network, so it reads the
-same offline.  The equations are typeset by matplotlib's mathtext into PNGs (MathJax
-would need the network at view time); the LaTeX source (SymPy's) and the plain
-SymPy form are printed under each, so nothing depends on the rendering.
+The page (DIR/index.html, or DIR/README.md with format="md") holds the relation, its
+inputs and their ranges, the certificate, the error map, the training curve when the
+artifact carries a history, the network and how to load and call the model. For a
+shipped surrogate (`surrogate report gnielinski`) it adds its source, validity and the
+correlation's own accuracy (the SOURCES dicts of equations/*.py) and its build record:
+the catalogue's datasheets (docs/catalogue) are this page. It is self-contained apart
+from the PNGs it writes beside it and links nothing else: no script, no stylesheet, no
+font from the network, so it reads the same offline. The equations are typeset by
+matplotlib's mathtext into PNGs (MathJax would need the network at view time); the LaTeX
+source (SymPy's) and the plain SymPy form are printed under each, so nothing depends on
+the rendering.
 """
 
 from __future__ import annotations
@@ -22,39 +25,53 @@ import numpy as np
 import sympy as sp
 
 from ..declaration.display import latex as typeset
+from ..persistence import shipped
 from .plot import PLOT_POINTS, plot_error, plot_training, require_matplotlib
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "catalogue_about", "inputs_text", "budget_text", "BAR"]
+
+#: The catalogue's bar (issue 10): a smooth relation's certified max error over its whole range.
+BAR = 1e-3
 
 FORMATS = {"html": "index.html", "md": "README.md"}
 
 
 def write_report(source, directory, *, format: str = "html", tolerance: float | None = None,
-                 points: int = PLOT_POINTS, dpi: int = 100, about: Sequence[tuple[str, str]] = (),
+                 points: int = PLOT_POINTS, dpi: int = 100, about: Sequence[tuple[str, str]] | None = None,
                  note: str | None = None, artifact: str | None = None) -> Path:
-    """Write the report of `source` (an artifact path or a Surrogate) into `directory`.
+    """Write the report of `source` into `directory`: an artifact path, the name of a shipped
+    surrogate (``gnielinski`` or ``convection:gnielinski``, as `surrogate.load` takes it) or a
+    Surrogate.
 
     `about` adds a section "Source and validity" after the relation: a two-column
-    table of (what, text) rows (the catalogue's datasheets give the source, its
-    validity and its accuracy there), followed by the paragraph `note`.  `artifact`
-    is the file name the "load and call it" examples use (default: the file's, or
-    NAME.surrogate).
+    table of (what, text) rows, followed by the paragraph `note`.  By default (None) a
+    shipped surrogate, by name or by its file, gets the catalogue's (`catalogue_about`:
+    source, validity, declared range, the correlation's own accuracy, certificate,
+    build) and any other none.  `artifact` is how the "load and call it" examples name
+    the model (default: the path or the shipped name as given, or NAME.surrogate for a
+    Surrogate, which must be saved there first).
 
     Returns the page's path.  Writes the page and its PNGs (error-map.png,
     training.png when the model has a training history, equation-N.png for each
     equation mathtext can typeset), overwriting those names and nothing else.
     """
-    from ..model.artifact import load
+    from ..persistence.load import is_path, load
 
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     require_matplotlib()  # fail before writing anything when matplotlib is missing
+    entry = None
     if isinstance(source, (str, os.PathLike)):
-        model, default = load(source), os.path.basename(os.fspath(source))
+        # a shipped name loads by that name (sg.load("gnielinski")), a file by its path as given
+        model, default = load(source), os.fspath(source)
+        entry = _shipped_entry(source) if is_path(source) else shipped.entry(source)
     else:
         model = source
         default = f"{model.relation.name or 'model'}.surrogate"
     artifact = artifact or default
+    if about is None:
+        about, shipped_note = catalogue_about(entry, model) if entry is not None else ((), None)
+        note = shipped_note if note is None else note
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     rel, cert, info = model.relation, model.certificate, dict(model.info or {})
@@ -152,11 +169,11 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
     kwargs = ", ".join(f"{n}={v!r}" for n, v in zip(rel.inputs, example.tolist()))
     out0 = rel.outputs[0]
     blocks.append(("p", "In Python (a point inside the domain; outside it, predict raises DomainError):"))
-    blocks.append(("code", f"import pandas as pd\nimport surrogate as sg\n\nmodel = sg.load(\"{artifact}\")\n"
+    blocks.append(("code", f"import pandas as pd\nimport surrogate as sg\n\nmodel = sg.load({_quoted(artifact)})\n"
                            f"df = pd.DataFrame({{{cols}}})\nprint(model.predict(df))  # columns "
                            f"{', '.join(rel.outputs)}\nprint(model({kwargs})[\"{out0}\"])"))
-    blocks.append(("p", "With NumPy only (no torch), from the same file:"))
-    blocks.append(("code", f"from surrogate import runtime\n\nmodel = runtime.load(\"{artifact}\")\n"
+    blocks.append(("p", "With NumPy only (no torch), from the same " + ("file:" if is_path(artifact) else "name:")))
+    blocks.append(("code", f"from surrogate import runtime\n\nmodel = runtime.load({_quoted(artifact)})\n"
                            f"print(model.predict(df))"))
     blocks.append(("p", f"From the shell (in.csv has the columns {', '.join(rel.inputs)}):"))
     blocks.append(("code", f"surrogate predict {artifact} in.csv -o out.csv\n"
@@ -166,6 +183,74 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
     page = out / FORMATS[format]
     page.write_text(_html(name, blocks) if format == "html" else _markdown(blocks), encoding="utf-8")
     return page
+
+
+def _quoted(text: str) -> str:
+    """`text` as a double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _shipped_entry(path) -> shipped.Entry | None:
+    """The catalogue entry whose shipped artifact is the file `path`, if any."""
+    try:
+        here = Path(path).resolve()
+        return next((e for e in shipped.entries() if e.path.resolve() == here), None)
+    except OSError:
+        return None
+
+
+def inputs_text(rel) -> str:
+    """The declared ranges as one line: ``4000 <= Re <= 5e6, 0.5 <= Pr <= 2000``."""
+    return ", ".join(f"{_bound(s.low)} <= {s.name} <= {_bound(s.high)}" for s in rel.domain.inputs)
+
+
+def budget_text(rec: dict) -> str:
+    """A build record's training budget: ``400 steps`` or ``60 s``."""
+    if rec.get("budget_steps") is not None:
+        return f"{rec['budget_steps']} steps"
+    return f"{rec.get('budget_s', '?')} s"
+
+
+def catalogue_about(e: shipped.Entry, model, artifact: str | None = None) -> tuple[list[tuple[str, str]], str | None]:
+    """The "Source and validity" rows of a shipped surrogate, and the paragraph under them:
+    its source, the validity the source states, the declared range, the correlation's own
+    accuracy against its certified error, how it is shipped and built.
+
+    The same for a relation of the user's own library (`surrogate build`, an entry with a
+    `command`): the rows its module's SOURCES gives, and the artifact as `artifact` names it
+    instead of the catalogue's lines; no paragraph without a stated accuracy."""
+    cert, src, is_shipped = model.certificate, e.source, not e.command
+    about = [(what, src[key]) for what, key in (("source", "source"), ("validity (as the source states it)", "validity"))
+             if src.get(key)]
+    about.append(("declared range (what the surrogate covers)", inputs_text(e.relation)))
+    if src.get("accuracy"):
+        about.append(("accuracy of the correlation", src["accuracy"]))
+    if cert is not None:
+        about.append(("certified max error of the surrogate", f"{cert.max_error:.3g} (p99 {cert.p99_error:.3g})"))
+    size = f" ({e.path.stat().st_size / 1024:.0f} KiB)" if e.path.exists() else ""
+    if is_shipped:
+        about.append(("shipped as", f"equations/artifacts/{e.name}.surrogate{size}; sg.catalogue(\"{e.name}\"); "
+                                    f"surrogate predict {e.name} in.csv"))
+    else:
+        label = artifact or str(e.path)
+        about.append(("artifact", f"{label}{size}; sg.load({_quoted(label)}); surrogate predict {label} in.csv"))
+    rec = shipped.status(e).build
+    if rec:
+        about.append(("built", f"{budget_text(rec)} of training ({rec.get('method', '?')}, seed {rec.get('seed', '?')}, "
+                               f"{rec.get('steps', '?')} steps, {rec.get('train_cpu_s', '?')} CPU s), verified in "
+                               f"{rec.get('verify_wall_s', '?')} s; {rec.get('command', '')}"))
+    if cert is None or not src.get("accuracy"):
+        return about, None
+    against = ("the formula above (the correlation as printed)" if e.relation.is_explicit
+               else "a numeric solve of the equations above")
+    note = (f"The surrogate reproduces the correlation, not the physics. Its certified max error, {cert.max_error:.2g}, "
+            f"is measured against {against}, over the declared range. The correlation's own accuracy, as its source "
+            f"states it: {src['accuracy']}. Against measurements (or a more exact model) that error comes first, "
+            "and the surrogate's adds to it.")
+    if is_shipped and cert.max_error > BAR:
+        note += (f" This surrogate does not reach the catalogue's bar of {BAR:g} max error; it is shipped with its "
+                 "true certificate.")
+    return about, note
 
 
 def _typeset(latex: str, path: Path) -> bool:

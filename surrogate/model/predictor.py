@@ -17,6 +17,8 @@ import numpy as np
 
 from ..declaration.display import inline, latex, markdown_table, number, relation_latex, symbol_latex
 from ..errors import DomainError
+from .fmu import export_model as export_fmu
+from .modelica import export_model as export_modelica
 
 __all__ = ["OUTSIDE", "PYTHON_FLAGS", "broadcast_inputs", "stack_inputs", "frame_inputs", "non_numeric", "check_inside",
            "Predictor", "network_text", "model_markdown"]
@@ -248,6 +250,18 @@ class Predictor:
     @property
     def inputs(self) -> list[str]:
         return list(self.relation.inputs)
+
+    def export_fmu(self, path, *, name: str | None = None, binary: bool = True) -> str:
+        """An FMI 2.0 FMU (model exchange and co-simulation) at `path`: the inputs and outputs as
+        variables, the C file and its fmi2 wrapper in sources/, compiled here with the system's C
+        compiler into binaries/ (`binary=False`: sources alone); a point outside the domain is an
+        fmi2Error naming the input and its bounds (fmu.py).  Returns the modelIdentifier."""
+        return export_fmu(self, path, name=name, binary=binary)
+
+    def export_modelica(self, folder, *, name: str | None = None) -> str:
+        """A Modelica package in folder/NAME: `NAME.evaluate` and one function per output, calling the
+        C file through external "C", an assert outside the domain (modelica.py).  Returns folder/NAME."""
+        return export_modelica(self, folder, name=name)
 
     @property
     def outputs(self) -> list[str]:

@@ -59,8 +59,9 @@ def resolve(path_or_name) -> Path:
 
 
 def load(path_or_name, *, device="cpu") -> Surrogate | PiecewiseSurrogate:
-    """Load a saved surrogate as a torch model: from a file saved by `save`, or the shipped
-    surrogate of that name (``gnielinski`` or ``convection:gnielinski``; `catalogue_names`).
+    """Load a saved surrogate as a torch model: `path_or_name` is a file saved by `save` (a
+    path), or the name of a shipped surrogate (``gnielinski`` or ``convection:gnielinski``;
+    `catalogue_names`).  `device` is where the model's tensors live ("cpu", "cuda", ...).
 
     Returns a `Surrogate`, or a `PiecewiseSurrogate` for a piecewise relation, with its
     `Certificate` (None if it was saved without one).  No pickle, no eval, every part

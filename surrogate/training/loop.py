@@ -16,6 +16,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import asdict
 
 import torch
@@ -24,6 +25,7 @@ from ..checking.verify import verify
 from ..declaration.metric import resolve_atol
 from ..declaration.relation import Relation
 from ..declaration.sampling import edge_floors, edge_sides
+from ..errors import BudgetWarning
 from ..model.device import cpu_threads, resolve_device
 from ..model.piecewise import PiecewiseSurrogate
 from ..model.scaling import choose_features, choose_heads, n_channels
@@ -37,7 +39,7 @@ from .objective import objective as make_objective
 from .pieces import train_pieces
 from .start import lsq_start, seeded_model
 
-__all__ = ["train"]
+__all__ = ["train", "BudgetWarning"]
 
 
 class Goal:
@@ -105,6 +107,23 @@ def train(
     x = 1) the relation's suggested atol, said once in a ScaleWarning.  With the
     same seed and `max_steps` (no time limit) the CPU result is reproducible.
     Raises TrainingError with the step and the input when the network diverges.
+
+    The method: `config` (a `TrainConfig`; default ``TrainConfig()``) holds every other
+    setting, among them ``method``.  Its default, "auto", trains by Levenberg-Marquardt
+    (a small float64 network, far closer to float precision) on the CPU against a time
+    limit, for up to five inputs, and by Adam otherwise -- in particular whenever
+    `max_steps` is given without `time_limit`.  `max_steps` counts the chosen method's
+    steps: Adam steps, or LM steps (each costing about a hundred Adam steps) under
+    ``method="lm"``.  A few hundred Adam steps leave a stiff relation far from what LM
+    reaches: Colebrook (implicit) with ``max_steps=300`` certified 0.125 and Haaland 0.029
+    (seed 0), where 60 s of LM reach 1e-5.  When auto's Adam run stops at its step budget
+    with a validation max error above 1e-3 where LM would have been chosen with a time
+    limit, a `BudgetWarning` says so; pass ``time_limit=`` or
+    ``config=TrainConfig(method="lm")`` instead.
+
+    `device` is "auto" (CUDA when present, else the CPU), "cpu", "cuda" or a torch device;
+    `seed` seeds the start and the batches; `progress` shows a progress bar (default: when
+    standard error is a terminal); `relation` is the `Relation` to train.
 
     Interrupting (Ctrl-C, KeyboardInterrupt) ends training as a time limit does:
     the best model so far comes back, with ``info["stop"] == "interrupted"``.
@@ -186,7 +205,21 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
         bar.close()
     model.info = {**info, "device": str(dev), "seed": seed, "atol": atol, "goal": goal.record(),
                   "config": asdict(cfg)}
+    if not use_lm and info["stop"] == "max_steps" and cfg.method == "auto" and info["validation"]["max"] > FAR:
+        n_features, channels = len(feature_specs), n_channels(head_specs)
+        if lm.use_lm(relation, cfg, n_features, channels, dev, max_steps=None, time_limit=cfg.default_time_limit):
+            warnings.warn(
+                f"training stopped at max_steps={max_steps} Adam steps with a validation max error of "
+                f"{info['validation']['max']:.3g}: method='auto' trains by Adam under a step budget alone; with a "
+                f"time limit it would train {relation.name or 'this relation'} by Levenberg-Marquardt, which gets "
+                "much closer to float precision. Pass time_limit=SECONDS (or --time-limit), or "
+                "config=TrainConfig(method='lm') to keep a step budget", BudgetWarning, stacklevel=3)
     return model
+
+
+#: A validation max error above this after a step budget is far from what LM reaches: a hundred
+#: times LM's 60 s default on Colebrook (6.4e-6 and 9.3e-6, docs/architecture.md).  `BudgetWarning`.
+FAR = 1e-3
 
 
 def run(stepper, fresh, *, objective, xv, goal: Goal, max_steps, time_limit, restarts: int, bar, t0: float):
