@@ -465,8 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, metavar="DIR", help="folder of the artifacts (created if missing)")
     s.add_argument("--steps", type=int, default=400, help="optimiser steps of a relation its module's BUILD does not "
                                                           "budget (default 400: the shipped catalogue's)")
-    s.add_argument("--method", choices=("lm", "adam", "auto"), default="lm",
-                   help="training method of those relations (default lm, Levenberg-Marquardt; adam for large ones)")
+    s.add_argument("--method", choices=("lm", "adam"), default="lm",
+                   help="training method of those relations (default lm, Levenberg-Marquardt; adam for large ones; "
+                        "no auto: on a step budget it would always pick adam)")
     s.add_argument("--seed", type=int, default=0, help="training seed of those relations (default 0)")
     s.add_argument("--points", type=int, default=1_000_000,
                    help="points of each certificate's dense check, before the worst-case search (default 1000000; "
