@@ -179,6 +179,14 @@ def test_a_bad_module_or_budget_is_refused_at_once_naming_the_fix(tmp_path, caps
         module.write_text(head + build + "\n")
         err = _refused([str(module), "-o", str(tmp_path / "lib")], capsys, monkeypatch)
         assert says in err, (build, err)
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    err = _refused([str(tmp_path / "empty.py"), "-o", str(tmp_path / "lib")], capsys, monkeypatch)
+    assert "defines no Relation at module level" in err
+    (tmp_path / "again.py").write_text(FIXTURE.read_text())
+    err = _refused([str(FIXTURE), str(tmp_path / "again.py"), "-o", str(tmp_path / "lib")], capsys, monkeypatch)
+    assert "two relations are named 'square'" in err and "separate folders" in err
+    err = _refused([str(FIXTURE), "-o", str(tmp_path / "lib"), "--only", "sqare"], capsys, monkeypatch)
+    assert "--only sqare: no such relation here" in err
     err = _refused([str(FIXTURE), "-o", str(tmp_path / "lib"), "--cluster", "localhost:2"], capsys, monkeypatch)
     assert "neither local:N" in err and "tcp://host:8786" in err
     with monkeypatch.context() as m:
