@@ -241,7 +241,8 @@ def build_one(task: dict) -> dict:
     rel = _relations(module).get(task["name"])
     if rel is None or shipped.fingerprint(rel) != task["fingerprint"]:
         raise BuildError(f"{task['module']}.{task['name']} is not the declaration the build was started with "
-                         "(the module changed, or differs on this worker); run the build again")
+                         "(the module changed since, or this worker has another copy, or imported an older one "
+                         "before: a Dask worker keeps a module it imported; restart the workers); run the build again")
     want = task["want"]
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     model = train(rel, max_steps=want["budget_steps"], seed=want["seed"], config=TrainConfig(**want["config"]),
