@@ -246,3 +246,14 @@ def test_the_command_rebuilds_a_shipped_relation_with_its_catalogue_budget(tmp_p
     assert {k: new.info["build"][k] for k in keys} == {k: old.info["build"][k] for k in keys}
     assert new.certificate.points == old.certificate.points
     assert new.certificate.max_error <= BAR
+
+
+def test_a_worker_refuses_a_declaration_other_than_the_one_planned(monkeypatch):
+    """A worker imports the module itself; where its copy differs from the one the build planned (a
+    changed file, a worker's older import) it says so instead of building another relation."""
+    from surrogate.persistence.library import build_one
+
+    monkeypatch.setattr(loop, "train", lambda *a, **k: pytest.fail("trained another declaration"))
+    task = {"module": str(FIXTURE), "name": "square", "fingerprint": "0" * 64, "want": {}, "path": "unused"}
+    with pytest.raises(BuildError, match="not the declaration the build was started with"):
+        build_one(task)
