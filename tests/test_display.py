@@ -74,6 +74,7 @@ def test_relation_prints_several_lines_in_a_terminal():
         "  4000 <= Re <= 1e8",
         "  1e-6 <= eps <= 0.05",
         "  0.005 <= f <= 0.1  (output)",
+        "  dimensionless: f, Re, eps",  # its declared units (tests/test_units.py)
     ]
     assert repr(colebrook).startswith("Relation('colebrook': ")
 
@@ -153,7 +154,7 @@ def test_models_show_their_relation_inputs_network_and_max_error(name, load, kin
     assert f"$${relation_latex(rel)}$$" in md
     inputs = _table(md, "input")
     assert list(inputs) == [f"${symbol_latex(n)}$" for n in rel.inputs]
-    for spec, (low, high, scale) in zip(rel.domain.inputs, inputs.values()):
+    for spec, (low, high, scale, *unit) in zip(rel.domain.inputs, inputs.values()):  # unit: tests/test_units.py
         assert (float(low), float(high), scale) == (pytest.approx(spec.range[0]), pytest.approx(spec.range[1]),
                                                     spec.scale)
     facts = _facts(md)
