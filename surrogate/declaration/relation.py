@@ -197,6 +197,9 @@ class Relation:
             problems.extend(_name_problems(n))
         #: {name: unit string} of the symbols declared with a unit (units.py); the `units` property
         self._units: dict[str, str] = check_units(units, symbols, problems)
+        order = [*self.inputs, *self.outputs, *self.parameters]  # as the relation lists its symbols
+        rank = {n: k for k, n in enumerate(order)}
+        self._units = {n: self._units[n] for n in sorted(self._units, key=lambda n: rank.get(n, len(order)))}
 
         self.domain: Domain | None = None
         if self._bounds:

@@ -123,9 +123,16 @@ def magnitudes(values: Mapping[str, Any], units: Mapping[str, str]) -> tuple[dic
             out[name] = v.m_as("dimensionless" if is_dimensionless(declared) else declared)
         except Exception as e:  # noqa: BLE001 - DimensionalityError, or pint refusing an offset unit
             shown = "dimensionless" if is_dimensionless(declared) else repr(declared)
-            raise UnitError(f"input {name} is given in {given} ({v.dimensionality}), which does not convert to "
-                            f"its declared unit {shown} ({e}); give {name} in {shown} or in a unit of the same "
-                            "dimension") from None
+            try:
+                why = f"[{v._REGISTRY.parse_units(declared).dimensionality}]" if shown != "dimensionless" else ""
+                why = why.replace("[[", "[").replace("]]", "]")
+            except Exception:  # noqa: BLE001 - a unit this registry cannot read: say pint's own words
+                why = str(e)
+            has = f"in {given} ({v.dimensionality})" if v.dimensionality else "as a dimensionless quantity"
+            fix = (f"give {name} in {shown} or in a unit of the same dimension" if shown != "dimensionless" else
+                   f"give {name} as a plain number or a dimensionless quantity")
+            raise UnitError(f"input {name} is given {has}, which does not convert to its declared unit "
+                            f"{shown}{f' ({why})' if why else ''}; {fix}") from None
         registry = registry if registry is not None else v._REGISTRY
     return out, registry
 
