@@ -28,7 +28,13 @@ the certificate use, to ~1e-12) or in float for ``precision="float32"`` (weights
 a network trained in float64, as the shipped ones are, has its weights rounded to float).  Float
 adds its rounding, 1e-7 to 3e-6 of the output through the heads on the shipped catalogue: more
 than the max error of a surrogate certified tighter than that, which the header then says.
-(`runtime.load(precision="float32")` keeps a float64-trained network in double.)
+(`runtime.load(precision="float32")` runs it in float32 too, and warns for such a surrogate.)
+
+Speed: `NAME_eval_batch` runs each network over blocks of BLOCK points (the layers' loops with the
+point index innermost, the file's own branch-free tanh), which a compiler vectorises given
+``-O3 -march=native -ffp-contract=fast`` (C99 mode turns off the fused multiply-adds that
+-ffp-contract=fast allows; -ffast-math is not needed, and would break the NaN checks); at -O2 the
+file is as correct and slower.  bench/speed.py measures it beside the other runtimes.
 
 Expressions are printed only from the functions C99's math.h has (`C_FUNCTIONS`); a bound or
 a group feature using another one (a Bessel function, LambertW, ...) raises
@@ -412,7 +418,9 @@ def _header(relation, nets, pieces, cert, ident: str, precision: str, origin: st
                                      for h in n.heads))
     lines += [f"Precision ({precision}): features and heads in double, the network as said above.", ""]
     lines += _certificate_lines(cert, precision)
-    lines += ["", "Entry points (C99, libm only; e.g. cc -std=c99 -O2 -c FILE.c, link with -lm):",
+    lines += ["", "Entry points (C99, libm only; e.g. cc -std=c99 -O3 -march=native -ffp-contract=fast -c FILE.c, link",
+              "with -lm; those flags let the compiler vectorise eval_batch's blocks of points, and any C99 compiler",
+              "and flags give the same numbers to rounding; no -ffast-math, which would break the NaN checks):",
               f"  int  {ident}_eval(const double *x, double *y);",
               f"       {up}_OK (0), or {up}_NAN (1: an input is NaN), {up}_OUTSIDE (2: outside the domain),",
               f"       both with y set to NaN, or {up}_NOT_FINITE (3: the value is not finite)",
