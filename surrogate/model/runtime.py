@@ -40,9 +40,9 @@ def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
     precision="float64" (the default) evaluates the stored weights in float64, as
     the torch model's `evaluate` and the ONNX export do, so all three agree to
     ~1e-12; "float32" runs the network in float32 (its weights rounded once, as the
-    shipped ones are trained in float64; features and heads stay float64), 2.4x
-    faster on a shipped 2x24 network (bench/speed.py), adding float32's rounding:
-    at most 4e-6 of the output on the shipped catalogue, under c_export.F32_ROUNDING
+    shipped ones are trained in float64; features and heads stay float64), 2.0-2.6x
+    faster on the shipped 2x24 networks (bench/speed.py), adding float32's rounding:
+    up to 4.1e-6 of the output on the shipped catalogue, under c_export.F32_ROUNDING
     (tests/test_runtime.py).  A surrogate certified tighter than F32_ROUNDING gets a
     UserWarning: its certificate holds for float64 only.  Runs nothing from the file:
     raises ArtifactError naming the problem for a corrupt, hostile or unknown file,
