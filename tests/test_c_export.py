@@ -23,7 +23,7 @@ import sympy as sp
 import surrogate as sg
 from surrogate import runtime
 from surrogate.errors import UnsupportedExpressionError
-from surrogate.model import c_export
+from surrogate.model import c_blocks, c_export
 
 CC = shutil.which("cc")
 pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler: `cc` is not on PATH, so the generated C files "
@@ -272,10 +272,10 @@ def test_expressions_print_as_compile_evaluates_them(tmp_path):
 
 @pytest.mark.parametrize("flags", [("-O2",), FAST], ids=["O2", "fast"])
 def test_the_files_tanh_is_within_3_ulp_of_tanh(flags, tmp_path):
-    """c_export._TANH, branch-free for the vectoriser, against NumPy's tanh: 3 ulp relative in double and
+    """c_blocks.TANH, branch-free for the vectoriser, against NumPy's tanh: 3 ulp relative in double and
     in float (in float against float64's tanh rounded to float), and +-1, NaN, 0 where tanh gives them."""
     src = "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n"
-    src += "".join(c_export._TANH[t].replace("{p}", "m") for t in ("double", "float"))
+    src += "".join(c_blocks.TANH[t].replace("{p}", "m") for t in ("double", "float"))
     src += ("void td(size_t n, const double *x, double *y);\nvoid tf(size_t n, const float *x, float *y);\n"
             "void td(size_t n, const double *x, double *y) { for (size_t i = 0; i < n; ++i) y[i] = m_fast_tanh_d(x[i]); }\n"
             "void tf(size_t n, const float *x, float *y) { for (size_t i = 0; i < n; ++i) y[i] = m_fast_tanh_f(x[i]); }\n")

@@ -59,6 +59,7 @@ from sympy.printing.c import C99CodePrinter
 from .._version import __version__
 from ..errors import UnsupportedExpressionError
 from . import format as fmt
+from .c_blocks import BLOCK, TANH, batch, dense, lanes_fn
 
 __all__ = ["C_ACTIVATIONS", "C_FUNCTIONS", "F32_ROUNDING", "PRECISIONS", "c_source_of", "export_artifact", "export_model"]
 
@@ -86,83 +87,11 @@ C_ACTIVATIONS: dict[str, tuple[str, str]] = {
     "silu": ("h / (1.0 + exp(-h))", "h / (1.0f + expf(-h))"),
     "gelu": (f"0.5 * h * (1.0 + erf(h * {_INV_SQRT2!r}))",
              f"(float)(0.5 * (double)h * (1.0 + erf((double)h * {_INV_SQRT2!r})))"),
-    "tanh": ("{p}_fast_tanh_d(h)", "{p}_fast_tanh_f(h)"),  # the file's own branch-free tanh (_TANH), not libm's
+    "tanh": ("{p}_fast_tanh_d(h)", "{p}_fast_tanh_f(h)"),  # the file's own branch-free tanh (c_blocks.TANH), not libm's
     "relu": ("h < 0.0 ? 0.0 : h", "h < 0.0f ? 0.0f : h"),  # NaN stays NaN, as np.maximum keeps it
 }
 
 
-#: Points per block of `NAME_eval_batch`: the layers run over a block at once, the point index
-#: innermost, so a compiler vectorises them (-O3 -march=native: 4 doubles or 8 floats per AVX2
-#: instruction); a block's activations stay in the L1 cache.
-BLOCK = {"double": 32, "float": 64}
-
-#: The files' own tanh, branch-free so that a compiler vectorises it over a block (libm's tanh is a
-#: call per element).  In double: tanh x = e / (e + 2), e = expm1(2x) = 2^k (expm1(r) + 1) - 1,
-#: k = round(2x / ln 2), |r| <= ln(2) / 2, expm1(r) by its Taylor polynomial of degree 13 (its
-#: remainder below a tenth of an ulp), 2^k put together in the exponent's bits; |x| is first clamped
-#: to 20, where tanh rounds to +-1.  In float: Eigen's rational approximation (x P(x^2) / Q(x^2), degrees
-#: 13 and 6, |x| clamped to 7.905; +-1 beyond 9), 1.5x faster than the expm1 route in float (bench/speed.py's machine).
-#: The clamps compare the bits as integers: a float comparison may raise FE_INVALID on a NaN, which
-#: keeps GCC from vectorising it without -fno-trapping-math; NaN passes through (its bits compare above
-#: infinity's).  Both within 3 ulp of tanh (tests/test_c_export.py).
-_TANH = {"double": """static inline double {p}_fast_tanh_d(double x)
-{
-    union { double d; uint64_t u; } a, k, s;
-    double z, kd, r, e;
-    a.d = x;
-    a.u = ((a.u & 0x7fffffffffffffffu) > 0x4034000000000000u) & ((a.u & 0x7fffffffffffffffu) <= 0x7ff0000000000000u)
-        ? (a.u & 0x8000000000000000u) | 0x4034000000000000u : a.u;  /* +-20 */
-    z = a.d + a.d;
-    k.d = z * 1.4426950408889634 + 6755399441055744.0;  /* 1.5 * 2^52: round(z / ln 2) in the low bits */
-    kd = k.d - 6755399441055744.0;
-    r = z - kd * 0.6931471803691238;  /* ln 2, high part: kd * it is exact */
-    r = r - kd * 1.9082149292705877e-10;  /* ln 2, low part */
-    e = 1.0 / 6227020800.0;
-    e = e * r + 1.0 / 479001600.0;
-    e = e * r + 1.0 / 39916800.0;
-    e = e * r + 1.0 / 3628800.0;
-    e = e * r + 1.0 / 362880.0;
-    e = e * r + 1.0 / 40320.0;
-    e = e * r + 1.0 / 5040.0;
-    e = e * r + 1.0 / 720.0;
-    e = e * r + 1.0 / 120.0;
-    e = e * r + 1.0 / 24.0;
-    e = e * r + 1.0 / 6.0;
-    e = e * r + 0.5;
-    e = r + r * r * e;  /* expm1(r) */
-    s.u = 0x3ff0000000000000u + (k.u << 52);  /* 2^k */
-    e = s.d * e + (s.d - 1.0);  /* expm1(z) */
-    return e / (e + 2.0);
-}
-""", "float": """static inline float {p}_fast_tanh_f(float x)
-{
-    union { float d; uint32_t u; } a, r;
-    float x2, p, q;
-    uint32_t big;
-    a.d = x;
-    big = ((a.u & 0x7fffffffu) > 0x41100000u) & ((a.u & 0x7fffffffu) <= 0x7f800000u);  /* 9 < |x|: tanh is +-1 */
-    a.u = ((a.u & 0x7fffffffu) > 0x40fcf84fu) & ((a.u & 0x7fffffffu) <= 0x7f800000u)
-        ? (a.u & 0x80000000u) | 0x40fcf84fu : a.u;  /* +-7.90531110763549805 */
-    x = a.d;
-    x2 = x * x;
-    p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * x;
-    q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    r.d = p / q;
-    big = 0u - big;  /* all ones where 9 < |x| */
-    r.u = (r.u & ~big) | (((a.u & 0x80000000u) | 0x3f800000u) & big);
-    return r.d;
-}
-"""}
 
 
 # -- what a file is made from ----------------------------------------------------------------------
@@ -365,10 +294,10 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
                f"int {ident}_eval_batch(size_t n, const double *x, double *y, int *status);\n")
     types = sorted({_net_type(n, precision) for n in nets if isinstance(n, _Network)})
     for t in types:
-        out.append(_dense(ident, t, 1) + _dense(ident, t, BLOCK[t]))
+        out.append(dense(ident, t, 1) + dense(ident, t, BLOCK[t]))
     for act, t in sorted({(n.config["activation"], _net_type(n, precision)) for n in nets if isinstance(n, _Network)}):
         if act == "tanh":
-            out.append(_TANH[t].replace("{p}", ident))
+            out.append(TANH[t].replace("{p}", ident))
         body = C_ACTIVATIONS[act][0 if t == "double" else 1].replace("{p}", ident)
         out.append(f"static inline {t} {ident}_{act}_{t[0]}({t} h)\n{{\n    return {body};\n}}\n")
     for k, n in enumerate(nets):
@@ -377,7 +306,10 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
     out.append(_check(ident, relation))
     out.append(_dispatch(ident, relation, nets, pieces))
     out.append(_eval(ident, len(inputs), len(outputs)))
-    out.append(_batch(ident, relation, nets, pieces, precision))
+    plans = [("net", _net_type(n, precision), list(pieces[k].columns) if pieces else list(range(len(inputs))))
+             if isinstance(n, _Network) else ("const", [_lit(v) for v in n], all(math.isfinite(v) for v in n))
+             for k, n in enumerate(nets)]
+    out.append(batch(ident, len(inputs), len(outputs), plans, bool(pieces)))
     return "\n".join(out)
 
 
@@ -483,32 +415,6 @@ def _certificate_lines(cert, precision: str) -> list[str]:
     return lines
 
 
-def _dense(ident: str, t: str, lanes: int) -> str:
-    """out = W in (+ b) for `lanes` points at once: W row-major [n_out][n_in], in [n_in][lanes] and
-    out [n_out][lanes] (the point index innermost, so the compiler vectorises over points), each sum
-    in order, then the bias, as h @ W^T + b."""
-    return f"""static void {ident}_dense{lanes}_{t[0]}(const {t} *w, const {t} *b, const {t} *in, int n_in, int n_out, {t} *out)
-{{
-    for (int i = 0; i < n_out; ++i) {{
-        {t} s[{lanes}];
-        for (int p = 0; p < {lanes}; ++p)
-            s[p] = 0;
-        for (int j = 0; j < n_in; ++j) {{
-            const {t} wij = w[i * n_in + j];
-            for (int p = 0; p < {lanes}; ++p)
-                s[p] += wij * in[j * {lanes} + p];
-        }}
-        if (b)
-            for (int p = 0; p < {lanes}; ++p)
-                out[i * {lanes} + p] = s[p] + b[i];
-        else
-            for (int p = 0; p < {lanes}; ++p)
-                out[i * {lanes} + p] = s[p];
-    }}
-}}
-"""
-
-
 def _array(name: str, a: np.ndarray, t: str) -> str:
     suffix = "f" if t == "float" else ""
     vals = [_lit(float(v), suffix) for v in np.asarray(a, dtype=np.float64).reshape(-1)]
@@ -592,38 +498,8 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
                          f"exp({_lit(h['an'])} + {_lit(h['bn'])} * (double)o[{ch[1]} * L + p]);")
         else:
             raise ValueError(f"unknown head kind {h['kind']!r}")
-    fns = [_lanes_fn(ident, p, cfg, t, lanes, reads, feats, heads) for lanes in (1, BLOCK[t])]
+    fns = [lanes_fn(ident, p, cfg, t, lanes, reads, feats, heads) for lanes in (1, BLOCK[t])]
     return "".join(parts) + f"\n/* network {k}: inputs {_comment(', '.join(inputs))} */\n" + "\n".join(fns)
-
-
-def _lanes_fn(ident: str, p: str, cfg: dict, t: str, lanes: int, reads: list[str], feats: list[str],
-              heads: list[str]) -> str:
-    """The network's function of `lanes` points (rows of x to rows of y): {p}_eval for one, {p}_block
-    for BLOCK[t]; the features and heads point by point in double, the layers over all points at once
-    (arrays [unit][point]); one text for both, so a point gets the same arithmetic either way."""
-    c = t[0]
-    nf, width, no = cfg["n_in"], cfg["width"], cfg["n_out"]
-    name = f"{p}_eval" if lanes == 1 else f"{p}_block"
-    body = [f"    enum {{ L = {lanes} }};  /* points */",
-            "    double f[" + str(nf) + " * L];",
-            f"    {t} g[{nf} * L], h[{width} * L], {f'h2[{width} * L], ' if cfg['depth'] > 1 else ''}o[{no} * L];",
-            "    /* features, in double */",
-            "    for (int p = 0; p < L; ++p) {",
-            "        double t;", *reads, *feats, "    }",
-            f"    for (int i = 0; i < {nf} * L; ++i)\n        g[i] = ({t})f[i];",
-            f"    /* the network, in {t} */"]
-    src = "g"
-    for i in range(cfg["depth"]):
-        dst = "h" if src != "h" else "h2"
-        body.append(f"    {ident}_dense{lanes}_{c}({p}_w{i}, {p}_b{i}, {src}, {nf if i == 0 else width}, {width}, {dst});")
-        body.append(f"    for (int i = 0; i < {width} * L; ++i)\n        {dst}[i] = {ident}_{cfg['activation']}_{c}({dst}[i]);")
-        src = dst
-    body.append(f"    {ident}_dense{lanes}_{c}({p}_wl, {p}_bl, {src}, {width}, {no}, o);")
-    if cfg.get("skip"):
-        body.append(f"    {{\n        {t} s[{no} * L];\n        {ident}_dense{lanes}_{c}({p}_ws, NULL, g, {nf}, {no}, s);\n"
-                    f"        for (int i = 0; i < {no} * L; ++i)\n            o[i] += s[i];\n    }}")
-    body += ["    /* the heads, in double */", "    for (int p = 0; p < L; ++p) {", *heads, "    }"]
-    return f"static void {name}(const double *x, double *y)\n{{\n" + "\n".join(body) + "\n}\n"
 
 
 def _check(ident: str, relation) -> str:
@@ -698,91 +574,3 @@ def _eval(ident: str, d: int, m: int) -> str:
     return {up}_OK;
 }}
 """
-
-
-def _batch(ident: str, relation, nets: list, pieces, precision: str) -> str:
-    """eval_batch: each row checked, then queued for its network (its piece's); a full queue (BLOCK
-    rows) runs the network's block function, and what is left at the end runs as one block padded
-    with copies of its first row."""
-    up = ident.upper()
-    d, m = len(relation.inputs), len(relation.outputs)
-    out = [f"""static void {ident}_note(size_t i, int s, int *status, size_t *first, int *code)
-{{
-    if (status)
-        status[i] = s;
-    if (s != {up}_OK && i < *first) {{
-        *first = i;
-        *code = s;
-    }}
-}}
-"""]
-    for k, n in enumerate(nets):
-        if not isinstance(n, _Network):
-            continue
-        lanes = BLOCK[_net_type(n, precision)]
-        cols = list(pieces[k].columns) if pieces else list(range(d))
-        gather = "\n".join(f"        xb[p * {len(cols)} + {j}] = xi[{c}];" for j, c in enumerate(cols))
-        out.append(f"""/* rows idx[0..c-1] of x through network {k}, as one block */
-static void {ident}_n{k}_run(int c, const size_t *idx, const double *x, double *y, int *status, size_t *first, int *code)
-{{
-    double xb[{lanes} * {len(cols)}], yb[{lanes} * {m}];
-    for (int p = 0; p < {lanes}; ++p) {{
-        const double *xi = x + idx[p < c ? p : 0] * {d};
-{gather}
-    }}
-    {ident}_n{k}_block(xb, yb);
-    for (int p = 0; p < c; ++p) {{
-        int s = {up}_OK;
-        for (int j = 0; j < {m}; ++j) {{
-            y[idx[p] * {m} + j] = yb[p * {m} + j];
-            if (!isfinite(yb[p * {m} + j]))
-                s = {up}_NOT_FINITE;
-        }}
-        {ident}_note(idx[p], s, status, first, code);
-    }}
-}}
-""")
-    lanes = max(BLOCK[_net_type(n, precision)] for n in nets if isinstance(n, _Network)) if any(
-        isinstance(n, _Network) for n in nets) else 1
-
-    def queue(k: int, pad: str) -> str:
-        lk = BLOCK[_net_type(nets[k], precision)]
-        return (f"{pad}idx[{k}][c[{k}]++] = i;\n{pad}if (c[{k}] == {lk}) {{\n"
-                f"{pad}    {ident}_n{k}_run(c[{k}], idx[{k}], x, y, status, &first, &code);\n{pad}    c[{k}] = 0;\n{pad}}}")
-
-    if not pieces:
-        route = queue(0, "        ")
-    else:
-        cases = []
-        for k, n in enumerate(nets):
-            if isinstance(n, _Network):
-                cases.append(f"        case {k}:\n{queue(k, '            ')}\n            break;")
-            else:
-                sets = " ".join(f"y[i * {m} + {j}] = {_lit(v)};" for j, v in enumerate(n))
-                code = f"{up}_OK" if all(math.isfinite(v) for v in n) else f"{up}_NOT_FINITE"
-                cases.append(f"        case {k}:  /* a constant */\n            {sets}\n"
-                             f"            {ident}_note(i, {code}, status, &first, &code);\n            break;")
-        route = (f"        switch ({ident}_piece(xi)) {{\n" + "\n".join(cases) + "\n        default:\n            break;\n"
-                 "        }")
-    tail = "\n".join(f"    if (c[{k}] > 0)\n        {ident}_n{k}_run(c[{k}], idx[{k}], x, y, status, &first, &code);"
-                     for k, n in enumerate(nets) if isinstance(n, _Network))
-    out.append(f"""int {ident}_eval_batch(size_t n, const double *x, double *y, int *status)
-{{
-    size_t first = n, idx[{len(nets)}][{lanes}];
-    int code = {up}_OK, c[{len(nets)}] = {{0}};
-    for (size_t i = 0; i < n; ++i) {{
-        const double *xi = x + i * {d};
-        int s = {ident}_check(xi);
-        if (s != {up}_OK) {{
-            for (int j = 0; j < {m}; ++j)
-                y[i * {m} + j] = NAN;
-            {ident}_note(i, s, status, &first, &code);
-            continue;
-        }}
-{route}
-    }}
-{tail}
-    return code;
-}}
-""")
-    return "\n".join(out)
