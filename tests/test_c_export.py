@@ -324,3 +324,32 @@ def test_the_fast_flags_give_the_same_numbers_one_point_or_a_block(name, tmp_pat
         assert rc == NAN and status[5] == NAN and status[30] == OUTSIDE and np.all(np.isnan(y2[[5, 30]]))
         keep = np.setdiff1d(np.arange(37), [5, 30])
         assert np.all(status[keep] == OK) and _agree(y2[keep], y[keep], scale[keep]) <= (RTOL if precision == "float64" else F32_AGREE)
+
+
+@pytest.mark.parametrize("flags", [("-O2",), FAST], ids=["O2", "fast"])
+def test_the_files_log_and_exp_are_within_2_ulp_and_give_libms_special_values(flags, tmp_path):
+    """c_blocks.LOG_EXP (the features' logs, the heads' exponentials) against NumPy's log and exp: 2 ulp
+    over the doubles' whole range, subnormals included, and libm's values at 0, -0, negatives, inf, NaN,
+    overflow and underflow."""
+    src = "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n" + c_blocks.LOG_EXP.replace("{p}", "m")
+    src += ("void tl(size_t n, const double *x, double *y);\nvoid te(size_t n, const double *x, double *y);\n"
+            "void tl(size_t n, const double *x, double *y) { for (size_t i = 0; i < n; ++i) y[i] = m_log_d(x[i]); }\n"
+            "void te(size_t n, const double *x, double *y) { for (size_t i = 0; i < n; ++i) y[i] = m_exp_d(x[i]); }\n")
+    (tmp_path / "le.c").write_text(src)
+    lib = _compile(tmp_path / "le.c", flags)
+    rng = np.random.default_rng(4)
+    specials = [0.0, -0.0, -1.0, -1e-300, math.inf, -math.inf, math.nan, 5e-324, 1.7976931348623157e308, 1.0]
+    x = np.concatenate([np.exp(rng.uniform(-744, 709.7, 200000)), rng.uniform(0.5, 2.0, 100000),
+                        10.0 ** rng.uniform(-323, -308, 2000), specials])
+    z = np.concatenate([rng.uniform(-745.1, 709.78, 200000), rng.uniform(-1.0, 1.0, 100000),
+                        [710.0, 800.0, -745.2, -800.0, 1e300, -1e300, math.inf, -math.inf, math.nan, 0.0, -0.0, -740.0]])
+    for fn, arg, ref in ((lib.tl, x, np.log), (lib.te, z, np.exp)):
+        y = np.empty_like(arg)
+        fn(ctypes.c_size_t(len(arg)), _ptr(arg, ctypes.c_double), _ptr(y, ctypes.c_double))
+        with np.errstate(all="ignore"):
+            want = ref(arg)
+        ok = np.isfinite(want) & (want != 0.0)
+        ulp = np.abs(y[ok] - want[ok]) / np.spacing(np.abs(want[ok]))
+        assert ulp.max() <= 2.0, f"{ref.__name__}: {ulp.max()} ulp at {arg[ok][np.argmax(ulp)]!r}"
+        rest = ~ok
+        np.testing.assert_array_equal(y[rest], want[rest])  # NaN where NaN, +-inf, 0

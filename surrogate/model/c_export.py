@@ -59,7 +59,7 @@ from sympy.printing.c import C99CodePrinter
 from .._version import __version__
 from ..errors import UnsupportedExpressionError
 from . import format as fmt
-from .c_blocks import BLOCK, TANH, batch, dense, lanes_fn
+from .c_blocks import BLOCK, LOG_EXP, TANH, batch, dense, lanes_fn
 
 __all__ = ["C_ACTIVATIONS", "C_FUNCTIONS", "F32_ROUNDING", "PRECISIONS", "c_source_of", "export_artifact", "export_model"]
 
@@ -293,6 +293,7 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
                f"int {ident}_eval(const double *x, double *y);\n"
                f"int {ident}_eval_batch(size_t n, const double *x, double *y, int *status);\n")
     types = sorted({_net_type(n, precision) for n in nets if isinstance(n, _Network)})
+    out.append(LOG_EXP.replace("{p}", ident))
     for t in types:
         out.append(dense(ident, t, 1) + dense(ident, t, BLOCK[t]))
     for act, t in sorted({(n.config["activation"], _net_type(n, precision)) for n in nets if isinstance(n, _Network)}):
@@ -456,7 +457,7 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
         if kind == "linear":
             feats.append(f"        t = {v};")
         elif kind == "log":
-            feats.append(f"        t = log({v});")
+            feats.append(f"        t = {ident}_log_d({v});")
         elif kind in ("edge", "log_edge"):
             spec = rel.domain.inputs[col]
             lo, lo_const = _bound_code(rel, col, "low", names)
@@ -465,13 +466,13 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
             if kind == "log_edge":  # domain.edge_distance in log distance; a constant bound's log as Python takes it
                 llo = _lit(math.log(float(spec.low))) if lo_const else f"log{lo}"
                 lhi = _lit(math.log(float(spec.high))) if hi_const else f"log{hi}"
-                near = f"({lhi} - log({v}))" if f["side"] == "high" else f"(log({v}) - {llo})"
+                near = f"({lhi} - {ident}_log_d({v}))" if f["side"] == "high" else f"({ident}_log_d({v}) - {llo})"
                 feats.append(f"        t = {near} / ({lhi} - {llo});")
             else:
                 near = f"({hi} - {v})" if f["side"] == "high" else f"({v} - {lo})"
                 feats.append(f"        t = {near} / ({hi} - {lo});")
             feats.append("        t = t < 0.0 ? 0.0 : t;  /* a hair outside (rounding) gives no log of a negative */")
-            feats.append(f"        t = log(t + {_lit(f['delta'])});")
+            feats.append(f"        t = {ident}_log_d(t + {_lit(f['delta'])});")
         elif kind == "group":
             g, use_log = rel.program.feature_groups[int(f["index"])]
             e = sp.log(g) if use_log else g
@@ -492,10 +493,10 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
         if h["kind"] == "linear":
             heads.append(f"        {y} = {_lit(h['a'])} + {_lit(h['b'])} * ({n0});")
         elif h["kind"] == "log":
-            heads.append(f"        {y} = {_lit(h['sign'])} * exp({_lit(h['a'])} + {_lit(h['b'])} * ({n0}));")
+            heads.append(f"        {y} = {_lit(h['sign'])} * {ident}_exp_d({_lit(h['a'])} + {_lit(h['b'])} * ({n0}));")
         elif h["kind"] == "signed_log":
-            heads.append(f"        {y} = exp({_lit(h['ap'])} + {_lit(h['bp'])} * ({n0})) - "
-                         f"exp({_lit(h['an'])} + {_lit(h['bn'])} * (double)o[{ch[1]} * L + p]);")
+            heads.append(f"        {y} = {ident}_exp_d({_lit(h['ap'])} + {_lit(h['bp'])} * ({n0})) - "
+                         f"{ident}_exp_d({_lit(h['an'])} + {_lit(h['bn'])} * (double)o[{ch[1]} * L + p]);")
         else:
             raise ValueError(f"unknown head kind {h['kind']!r}")
     fns = [lanes_fn(ident, p, cfg, t, lanes, reads, feats, heads) for lanes in (1, BLOCK[t])]
