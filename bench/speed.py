@@ -7,7 +7,8 @@ batch 1 (one point a call, the calls' own cost included) and at batch 10^6 (one 
 
 - C double / C float   the C export (`model.export_c`, precision float64 / float32), compiled with
                        FLAGS below, through `NAME_eval` (batch 1, called in a C loop) and
-                       `NAME_eval_batch` (10^6), the domain check included
+                       `NAME_eval_batch` (10^6, into the caller's buffers, allocated once), the
+                       domain check included
 - numpy f64 / f32      the NumPy runtime, `runtime.load(name, precision=...)`, `evaluate`
 - torch f64 / f32      `Surrogate.evaluate` (float64) and its module with the network cast to float32
 - onnxruntime f64/f32  the ONNX export (precision float64 / float32; float32 inputs), CPU provider
@@ -127,9 +128,11 @@ class CExport:
         self.m = m
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y = np.empty((len(x), self.m))
-        status = np.empty(len(x), dtype=np.intc)
-        rc = self.batch(len(x), x.ctypes.data, y.ctypes.data, status.ctypes.data)
+        # the caller's buffers, allocated once (as a C caller would): the first touch of fresh pages is not timed
+        if getattr(self, "_y", None) is None or len(self._y) < len(x):
+            self._y, self._status = np.zeros((len(x), self.m)), np.zeros(len(x), dtype=np.intc)
+        y = self._y[: len(x)]
+        rc = self.batch(len(x), x.ctypes.data, y.ctypes.data, self._status.ctypes.data)
         assert rc == 0, f"eval_batch refused points inside the domain (code {rc})"
         return y
 

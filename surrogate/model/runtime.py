@@ -243,7 +243,7 @@ def _tanh(h: np.ndarray) -> None:
 def _tanh_doubled(t: np.ndarray, out: np.ndarray) -> None:
     """out = tanh(t / 2) = 1 - 2 / (exp(t) + 1), t the doubled layer's output (overwritten).
 
-    Five ufunc passes whose exp NumPy vectorises: on [8192, 24] blocks 2.2x faster than np.tanh in float64 (whose
+    Four ufunc passes whose exp NumPy vectorises: on [8192, 24] blocks 2.2x faster than np.tanh in float64 (whose
     tanh is a libm call per element) and 1.5x in float32 (bench/README.md's machine); its error is absolute,
     a few ulp of 1, not relative to a tanh near 0 (np.tanh's), which is what the next layer's sum
     sees.  exp overflows to inf for t > 709 (88 in float32): 2 / inf = 0, tanh = 1; NaN stays NaN."""
