@@ -199,3 +199,31 @@ def test_runtime_works_where_torch_cannot_be_imported():
     want = case["outputs"]["y"][0]
     assert abs(float(value) - want) <= 1e-5 * max(abs(v) for v in case["outputs"]["y"])
     assert leaked == "clean", f"torch modules imported anyway: {leaked}"
+
+
+@pytest.mark.parametrize("name", sg.catalogue_names())
+def test_float32_adds_less_than_float_rounding_on_every_shipped_surrogate(name):
+    """precision="float32" runs the network in float32 (the shipped ones are trained in float64), adding at
+    most c_export.F32_ROUNDING to the error in the certificate's metric; a surrogate certified tighter than
+    that is loaded with a warning that its certificate holds for float64 only."""
+    from surrogate.model.c_export import F32_ROUNDING
+
+    r64 = runtime.load(name)
+    cert = r64.certificate
+    if cert.max_error < F32_ROUNDING:
+        with pytest.warns(UserWarning, match="certificate holds for precision='float64'"):
+            r32 = runtime.load(name, precision="float32")
+    else:
+        r32 = runtime.load(name, precision="float32")  # no warning (the suite makes one an error)
+    assert all(r.dtype == np.float32 for r in getattr(r32, "runtimes", [r32]) if hasattr(r, "dtype"))
+    rel = r64.relation
+    x = rel.domain.sobol(4000, seed=3).numpy()
+    y64, y32 = r64.evaluate(x), r32.evaluate(x)
+    scale = np.zeros_like(y64)
+    if rel.is_explicit:  # the metric's scale S(x) of an explicit relation, as the certificate divides by
+        cols = {n: x[:, j] for j, n in enumerate(rel.inputs)}
+        s = np.stack([np.abs(np.asarray(rel.compiled("scale", o, "numpy")(cols), dtype=np.float64)) * np.ones(len(x))
+                      for o in rel.outputs], 1)
+        scale = np.where(np.isfinite(s), s, 0.0)
+    extra = float(np.max(np.abs(y32 - y64) / np.maximum(np.maximum(np.abs(y64), scale), max(cert.atol or 0.0, 1e-300))))
+    assert 1e-10 < extra <= F32_ROUNDING, f"{name}: float32 adds {extra:.3g} (certified {cert.max_error:.3g})"

@@ -28,7 +28,13 @@ the certificate use, to ~1e-12) or in float for ``precision="float32"`` (weights
 a network trained in float64, as the shipped ones are, has its weights rounded to float).  Float
 adds its rounding, 1e-7 to 3e-6 of the output through the heads on the shipped catalogue: more
 than the max error of a surrogate certified tighter than that, which the header then says.
-(`runtime.load(precision="float32")` keeps a float64-trained network in double.)
+(`runtime.load(precision="float32")` runs it in float32 too, and warns for such a surrogate.)
+
+Speed: `NAME_eval_batch` runs each network over blocks of BLOCK points (the layers' loops with the
+point index innermost, the file's own branch-free tanh), which a compiler vectorises given
+``-O3 -march=native -ffp-contract=fast`` (C99 mode turns off the fused multiply-adds that
+-ffp-contract=fast allows; -ffast-math is not needed, and would break the NaN checks); at -O2 the
+file is as correct and slower.  bench/speed.py measures it beside the other runtimes.
 
 Expressions are printed only from the functions C99's math.h has (`C_FUNCTIONS`); a bound or
 a group feature using another one (a Bessel function, LambertW, ...) raises
@@ -53,6 +59,7 @@ from sympy.printing.c import C99CodePrinter
 from .._version import __version__
 from ..errors import UnsupportedExpressionError
 from . import format as fmt
+from .c_blocks import BLOCK, LOG_EXP, TANH, batch, dense, lanes_fn
 
 __all__ = ["C_ACTIVATIONS", "C_FUNCTIONS", "F32_ROUNDING", "PRECISIONS", "c_source_of", "export_artifact", "export_model"]
 
@@ -74,15 +81,17 @@ C_FUNCTIONS: dict[type, str] = {
 _STRUCTURE = (sp.Add, sp.Mul, sp.Pow, sp.Piecewise, sp.And, sp.Or, sp.Not, sp.core.relational.Relational)
 
 #: The activations in C: (double form, float form) of `h`, as `runtime.py`'s NumPy forms compute
-#: them (GELU in double either way, as the runtime does).
+#: them (GELU in double either way, as the runtime does); {p} is the file's prefix.
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 C_ACTIVATIONS: dict[str, tuple[str, str]] = {
     "silu": ("h / (1.0 + exp(-h))", "h / (1.0f + expf(-h))"),
     "gelu": (f"0.5 * h * (1.0 + erf(h * {_INV_SQRT2!r}))",
              f"(float)(0.5 * (double)h * (1.0 + erf((double)h * {_INV_SQRT2!r})))"),
-    "tanh": ("tanh(h)", "tanhf(h)"),
+    "tanh": ("{p}_fast_tanh_d(h)", "{p}_fast_tanh_f(h)"),  # the file's own branch-free tanh (c_blocks.TANH), not libm's
     "relu": ("h < 0.0 ? 0.0 : h", "h < 0.0f ? 0.0f : h"),  # NaN stays NaN, as np.maximum keeps it
 }
+
+
 
 
 # -- what a file is made from ----------------------------------------------------------------------
@@ -275,7 +284,7 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
     up = ident.upper()
     inputs, outputs = list(relation.inputs), list(relation.outputs)
     out: list[str] = [_header(relation, nets, pieces, certificate, ident, precision, origin)]
-    out.append("#include <math.h>\n#include <stddef.h>\n")
+    out.append("#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n")
     out.append(f"#define {up}_N_INPUTS {len(inputs)}\n#define {up}_N_OUTPUTS {len(outputs)}\n"
                f"#define {up}_OK 0\n#define {up}_NAN 1\n#define {up}_OUTSIDE 2\n#define {up}_NOT_FINITE 3\n")
     out.append(f"const char *const {ident}_inputs[{len(inputs)}] = {{{', '.join(_cstr(n) for n in inputs)}}};\n"
@@ -284,17 +293,24 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
                f"int {ident}_eval(const double *x, double *y);\n"
                f"int {ident}_eval_batch(size_t n, const double *x, double *y, int *status);\n")
     types = sorted({_net_type(n, precision) for n in nets if isinstance(n, _Network)})
+    out.append(LOG_EXP.replace("{p}", ident))
     for t in types:
-        out.append(_dense(ident, t))
+        out.append(dense(ident, t, 1) + dense(ident, t, BLOCK[t]))
     for act, t in sorted({(n.config["activation"], _net_type(n, precision)) for n in nets if isinstance(n, _Network)}):
-        body = C_ACTIVATIONS[act][0 if t == "double" else 1]
-        out.append(f"static {t} {ident}_{act}_{t[0]}({t} h)\n{{\n    return {body};\n}}\n")
+        if act == "tanh":
+            out.append(TANH[t].replace("{p}", ident))
+        body = C_ACTIVATIONS[act][0 if t == "double" else 1].replace("{p}", ident)
+        out.append(f"static inline {t} {ident}_{act}_{t[0]}({t} h)\n{{\n    return {body};\n}}\n")
     for k, n in enumerate(nets):
         if isinstance(n, _Network):
             out.append(_network(ident, k, n, precision))
     out.append(_check(ident, relation))
     out.append(_dispatch(ident, relation, nets, pieces))
     out.append(_eval(ident, len(inputs), len(outputs)))
+    plans = [("net", _net_type(n, precision), list(pieces[k].columns) if pieces else list(range(len(inputs))))
+             if isinstance(n, _Network) else ("const", [_lit(v) for v in n], all(math.isfinite(v) for v in n))
+             for k, n in enumerate(nets)]
+    out.append(batch(ident, len(inputs), len(outputs), plans, bool(pieces)))
     return "\n".join(out)
 
 
@@ -341,7 +357,9 @@ def _header(relation, nets, pieces, cert, ident: str, precision: str, origin: st
                                      for h in n.heads))
     lines += [f"Precision ({precision}): features and heads in double, the network as said above.", ""]
     lines += _certificate_lines(cert, precision)
-    lines += ["", "Entry points (C99, libm only; e.g. cc -std=c99 -O2 -c FILE.c, link with -lm):",
+    lines += ["", "Entry points (C99, libm only; e.g. cc -std=c99 -O3 -march=native -ffp-contract=fast -c FILE.c, link",
+              "with -lm; those flags let the compiler vectorise eval_batch's blocks of points, and any C99 compiler",
+              "and flags give the same numbers to rounding; no -ffast-math, which would break the NaN checks):",
               f"  int  {ident}_eval(const double *x, double *y);",
               f"       {up}_OK (0), or {up}_NAN (1: an input is NaN), {up}_OUTSIDE (2: outside the domain),",
               f"       both with y set to NaN, or {up}_NOT_FINITE (3: the value is not finite)",
@@ -398,14 +416,6 @@ def _certificate_lines(cert, precision: str) -> list[str]:
     return lines
 
 
-def _dense(ident: str, t: str) -> str:
-    """out = W in (+ b): W row-major [n_out][n_in], summed in order, then the bias, as h @ W^T + b."""
-    return (f"static void {ident}_dense_{t[0]}(const {t} *w, const {t} *b, const {t} *in, int n_in, int n_out, "
-            f"{t} *out)\n{{\n    for (int i = 0; i < n_out; ++i) {{\n        {t} s = 0;\n"
-            f"        for (int j = 0; j < n_in; ++j)\n            s += w[i * n_in + j] * in[j];\n"
-            f"        out[i] = b ? s + b[i] : s;\n    }}\n}}\n")
-
-
 def _array(name: str, a: np.ndarray, t: str) -> str:
     suffix = "f" if t == "float" else ""
     vals = [_lit(float(v), suffix) for v in np.asarray(a, dtype=np.float64).reshape(-1)]
@@ -424,13 +434,12 @@ def _bound_code(relation, k: int, which: str, names: dict[str, str]) -> tuple[st
 
 def _network(ident: str, k: int, n: _Network, precision: str) -> str:
     t = _net_type(n, precision)
-    c = t[0]
     cfg, w = n.config, n.weights
     rel = n.relation
     inputs = list(rel.inputs)
     names = {nm: _var(nm, j) for j, nm in enumerate(inputs)}
     p = f"{ident}_n{k}"
-    parts = []
+    parts: list[str] = []
     for i in range(cfg["depth"]):
         parts.append(_array(f"{p}_w{i}", w[f"hidden.{2 * i}.weight"], t))
         parts.append(_array(f"{p}_b{i}", w[f"hidden.{2 * i}.bias"], t))
@@ -438,9 +447,6 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
     parts.append(_array(f"{p}_bl", w["last.bias"], t))
     if cfg.get("skip"):
         parts.append(_array(f"{p}_ws", w["skip.weight"], t))
-    nf, width, no = cfg["n_in"], cfg["width"], cfg["n_out"]
-    body = [f"    double f[{nf}], t;",
-            f"    {t} g[{nf}], h[{width}], {f'h2[{width}], ' if cfg['depth'] > 1 else ''}o[{no}];"]
     used = set()
     feats = []
     for i, f in enumerate(n.features):
@@ -449,9 +455,9 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
         used.add(f["input"])
         kind = f["kind"]
         if kind == "linear":
-            feats.append(f"    t = {v};")
+            feats.append(f"        t = {v};")
         elif kind == "log":
-            feats.append(f"    t = log({v});")
+            feats.append(f"        t = {ident}_log_d({v});")
         elif kind in ("edge", "log_edge"):
             spec = rel.domain.inputs[col]
             lo, lo_const = _bound_code(rel, col, "low", names)
@@ -460,54 +466,41 @@ def _network(ident: str, k: int, n: _Network, precision: str) -> str:
             if kind == "log_edge":  # domain.edge_distance in log distance; a constant bound's log as Python takes it
                 llo = _lit(math.log(float(spec.low))) if lo_const else f"log{lo}"
                 lhi = _lit(math.log(float(spec.high))) if hi_const else f"log{hi}"
-                near = f"({lhi} - log({v}))" if f["side"] == "high" else f"(log({v}) - {llo})"
-                feats.append(f"    t = {near} / ({lhi} - {llo});")
+                near = f"({lhi} - {ident}_log_d({v}))" if f["side"] == "high" else f"({ident}_log_d({v}) - {llo})"
+                feats.append(f"        t = {near} / ({lhi} - {llo});")
             else:
                 near = f"({hi} - {v})" if f["side"] == "high" else f"({v} - {lo})"
-                feats.append(f"    t = {near} / ({hi} - {lo});")
-            feats.append("    t = t < 0.0 ? 0.0 : t;  /* a hair outside (rounding) gives no log of a negative */")
-            feats.append(f"    t = log(t + {_lit(f['delta'])});")
+                feats.append(f"        t = {near} / ({hi} - {lo});")
+            feats.append("        t = t < 0.0 ? 0.0 : t;  /* a hair outside (rounding) gives no log of a negative */")
+            feats.append(f"        t = {ident}_log_d(t + {_lit(f['delta'])});")
         elif kind == "group":
             g, use_log = rel.program.feature_groups[int(f["index"])]
             e = sp.log(g) if use_log else g
             used |= {s.name for s in e.free_symbols}
-            feats.append(f"    t = {_expr(e, names, f'the group feature {g}')};")
+            feats.append(f"        t = {_expr(e, names, f'the group feature {g}')};")
         else:
             raise ValueError(f"unknown feature kind {kind!r}")
-        feats.append(f"    f[{i}] = 2.0 * (t - {_lit(f['lo'])}) / ({_lit(f['hi'])} - {_lit(f['lo'])}) - 1.0;")
-    body += [f"    const double {names[nm]} = x[{j}];" for j, nm in enumerate(inputs) if nm in used]
-    body += ["    /* features, in double */"] + feats
-    body.append(f"    for (int i = 0; i < {nf}; ++i)\n        g[i] = ({t})f[i];")
-    body.append(f"    /* the network, in {t} */")
-    src = "g"
-    for i in range(cfg["depth"]):
-        dst = "h" if src != "h" else "h2"
-        body.append(f"    {ident}_dense_{c}({p}_w{i}, {p}_b{i}, {src}, {nf if i == 0 else width}, {width}, {dst});")
-        body.append(f"    for (int i = 0; i < {width}; ++i)\n        {dst}[i] = {ident}_{cfg['activation']}_{c}({dst}[i]);")
-        src = dst
-    body.append(f"    {ident}_dense_{c}({p}_wl, {p}_bl, {src}, {width}, {no}, o);")
-    if cfg.get("skip"):
-        body.append(f"    {{\n        {t} s[{no}];\n        {ident}_dense_{c}({p}_ws, NULL, g, {nf}, {no}, s);\n"
-                    f"        for (int i = 0; i < {no}; ++i)\n            o[i] += s[i];\n    }}")
-    body.append("    /* the heads, in double */")
+        feats.append(f"        f[{i} * L + p] = 2.0 * (t - {_lit(f['lo'])}) / ({_lit(f['hi'])} - {_lit(f['lo'])}) - 1.0;")
+    reads = [f"        const double {names[nm]} = x[p * {len(inputs)} + {j}];" for j, nm in enumerate(inputs) if nm in used]
+    heads = []
     for j, h in enumerate(n.heads):
         ch = h["channels"]
-        n0 = f"(double)o[{ch[0]}]"
+        n0 = f"(double)o[{ch[0]} * L + p]"
         if "bound" in h:
             b = _lit(h["bound"])
             n0 = f"{b} * tanh({n0} / {b})"
+        y = f"y[p * {len(n.heads)} + {j}]"
         if h["kind"] == "linear":
-            body.append(f"    y[{j}] = {_lit(h['a'])} + {_lit(h['b'])} * ({n0});")
+            heads.append(f"        {y} = {_lit(h['a'])} + {_lit(h['b'])} * ({n0});")
         elif h["kind"] == "log":
-            body.append(f"    y[{j}] = {_lit(h['sign'])} * exp({_lit(h['a'])} + {_lit(h['b'])} * ({n0}));")
+            heads.append(f"        {y} = {_lit(h['sign'])} * {ident}_exp_d({_lit(h['a'])} + {_lit(h['b'])} * ({n0}));")
         elif h["kind"] == "signed_log":
-            body.append(f"    y[{j}] = exp({_lit(h['ap'])} + {_lit(h['bp'])} * ({n0})) - "
-                        f"exp({_lit(h['an'])} + {_lit(h['bn'])} * (double)o[{ch[1]}]);")
+            heads.append(f"        {y} = {ident}_exp_d({_lit(h['ap'])} + {_lit(h['bp'])} * ({n0})) - "
+                         f"{ident}_exp_d({_lit(h['an'])} + {_lit(h['bn'])} * (double)o[{ch[1]} * L + p]);")
         else:
             raise ValueError(f"unknown head kind {h['kind']!r}")
-    fn = (f"/* network {k}: inputs {_comment(', '.join(inputs))} */\n"
-          f"static void {p}_eval(const double *x, double *y)\n{{\n" + "\n".join(body) + "\n}\n")
-    return "".join(parts) + "\n" + fn
+    fns = [lanes_fn(ident, p, cfg, t, lanes, reads, feats, heads) for lanes in (1, BLOCK[t])]
+    return "".join(parts) + f"\n/* network {k}: inputs {_comment(', '.join(inputs))} */\n" + "\n".join(fns)
 
 
 def _check(ident: str, relation) -> str:
@@ -580,18 +573,5 @@ def _eval(ident: str, d: int, m: int) -> str:
         if (!isfinite(y[j]))
             return {up}_NOT_FINITE;
     return {up}_OK;
-}}
-
-int {ident}_eval_batch(size_t n, const double *x, double *y, int *status)
-{{
-    int first = {up}_OK;
-    for (size_t i = 0; i < n; ++i) {{
-        int s = {ident}_eval(x + i * {d}, y + i * {m});
-        if (status)
-            status[i] = s;
-        if (s != {up}_OK && first == {up}_OK)
-            first = s;
-    }}
-    return first;
 }}
 """

@@ -16,12 +16,13 @@ Importing this module does not import torch.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from . import format as fmt
-from .c_export import export_model
+from .c_export import F32_ROUNDING, export_model
 from .predictor import Predictor, network_text
 from .records import Certificate
 from .scaling import features, heads
@@ -38,16 +39,21 @@ def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
 
     precision="float64" (the default) evaluates the stored weights in float64, as
     the torch model's `evaluate` and the ONNX export do, so all three agree to
-    ~1e-12; "float32" evaluates as trained, about twice as fast, to float32
-    rounding.  Runs nothing from the file: raises ArtifactError naming the problem
-    for a corrupt, hostile or unknown file, exactly as `surrogate.load` does.
+    ~1e-12; "float32" runs the network in float32 (its weights rounded once, as the
+    shipped ones are trained in float64; features and heads stay float64), 2.0-2.6x
+    faster on the shipped 2x24 networks (bench/speed.py), adding float32's rounding:
+    up to 4.1e-6 of the output on the shipped catalogue, under c_export.F32_ROUNDING
+    (tests/test_runtime.py).  A surrogate certified tighter than F32_ROUNDING gets a
+    UserWarning: its certificate holds for float64 only.  Runs nothing from the file:
+    raises ArtifactError naming the problem for a corrupt, hostile or unknown file,
+    exactly as `surrogate.load` does.
     """
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', not {precision!r}")
     manifest, tensors = fmt.read(path)
 
     def dtype(cfg):
-        return {**cfg, "dtype": "float64" if precision == "float64" else cfg.get("dtype", "float32")}
+        return {**cfg, "dtype": precision}
 
     if "pieces" in manifest:  # one network per piece (piecewise.py)
         relation, parts = fmt.piece_parts(manifest, tensors)
@@ -56,9 +62,20 @@ def load(path, *, precision: str = "float64") -> Runtime | PiecewiseRuntime:
         runs = [ConstantPiece(p.constant, relation.outputs) if part is None else
                 Runtime(p.relation, part[0], part[1], dtype(part[2]), part[3])
                 for p, part in zip(relation.pieces, parts)]
-        return PiecewiseRuntime(relation, runs, certificate=fmt.certificate(manifest))
+        return _checked(PiecewiseRuntime(relation, runs, certificate=fmt.certificate(manifest)), precision)
     relation, feats, head_specs, cfg = fmt.model_parts(manifest, tensors)
-    return Runtime(relation, feats, head_specs, dtype(cfg), tensors, certificate=fmt.certificate(manifest))
+    return _checked(Runtime(relation, feats, head_specs, dtype(cfg), tensors, certificate=fmt.certificate(manifest)),
+                    precision)
+
+
+def _checked(model, precision: str):
+    """The model, with a warning where float32's rounding exceeds what its certificate claims."""
+    cert = model.certificate
+    if precision == "float32" and cert is not None and cert.max_error < F32_ROUNDING:
+        warnings.warn(f"{model.relation.name or 'this surrogate'}: precision='float32' adds float32's rounding (up to "
+                      f"{F32_ROUNDING:g} of the output), more than its certified max error {cert.max_error:.3g}; the "
+                      "certificate holds for precision='float64'", UserWarning, stacklevel=3)
+    return model
 
 
 class Runtime(Predictor):
@@ -80,17 +97,7 @@ class Runtime(Predictor):
         #: The weights as the file stores them (in the precision the network was trained in): the C export's.
         self.weights = weights
         dtype = np.dtype(network.get("dtype", "float32"))
-        # (W^T, b) per layer, contiguous in the network's precision, so each layer is one matmul
-        self._layers = [
-            (np.ascontiguousarray(weights[f"hidden.{2 * i}.weight"].T, dtype=dtype),
-             np.asarray(weights[f"hidden.{2 * i}.bias"], dtype=dtype))
-            for i in range(network["depth"])
-        ]
-        self._last = (np.ascontiguousarray(weights["last.weight"].T, dtype=dtype),
-                      np.asarray(weights["last.bias"], dtype=dtype))
-        self._skip = (np.ascontiguousarray(weights["skip.weight"].T, dtype=dtype)
-                      if network.get("skip", False) else None)
-        self._act = _ACTIVATIONS[network["activation"]]
+        self._plan(weights, network, dtype)
         self.dtype = dtype
         #: The certificate recorded at save time (None if there is none): the same `Certificate`
         #: the torch model carries.
@@ -118,31 +125,62 @@ class Runtime(Predictor):
         if x.ndim != 2 or x.shape[1] != len(self.inputs):
             raise ValueError(f"x must have shape [N, {len(self.inputs)}] (columns {', '.join(self.inputs)}), "
                              f"not {list(x.shape)}")
-        out = np.empty((x.shape[0], len(self.outputs)), dtype=np.float64)
+        n = x.shape[0]
+        out = np.empty((n, len(self.outputs)), dtype=np.float64)
+        bufs = self._buffers(min(n, block_rows))
         # Silent IEEE arithmetic, as in torch: outside the domain a log feature may see x <= 0 and a
         # head's exp may overflow (inf - inf = NaN in a signed-log head); the caller gets inf or NaN.
         with np.errstate(all="ignore"):
-            for i in range(0, x.shape[0], block_rows):
-                out[i : i + block_rows] = self._block(x[i : i + block_rows])
+            for i in range(0, n, block_rows):
+                out[i : i + block_rows] = self._block(x[i : i + block_rows], bufs)
         return out
 
     def export_c(self, path, *, precision: str = "float64", name: str | None = None) -> str:
         """One dependency-free C99 file of this surrogate (c_export.py; see `Surrogate.export_c`)."""
         return export_model(self, path, precision=precision, name=name)
 
-    def _block(self, x: np.ndarray) -> np.ndarray:
-        f = features(x, self.feature_specs, self.relation).astype(self.dtype)
-        h = f
-        for w, b in self._layers:
-            h = h @ w
-            h += b
-            self._act(h)
-        w, b = self._last
-        h = h @ w
-        h += b
-        if self._skip is not None:
-            h += f @ self._skip
-        return heads(h.astype(np.float64), self.head_specs)
+    # -- the forward pass ------------------------------------------------------------------
+    # Each block of rows runs in preallocated buffers, nothing allocated per layer: two buffers
+    # [rows, width + features + 1] hold a layer's output, the block's features and a column of
+    # ones, so each layer (its bias and, for the last, the linear skip path too) is one matmul of
+    # a buffer into a [rows, width] scratch array whose activation is written into the other buffer.
+    def _plan(self, weights: dict[str, np.ndarray], network: dict[str, Any], dtype: np.dtype) -> None:
+        """The layers as matrices for that layout, cast once to the precision evaluated in."""
+        nf, width, n_out = network["n_in"], network["width"], network["n_out"]
+        tanh = network["activation"] == "tanh"
+        # tanh h = 1 - 2 / (exp(2 h) + 1): a tanh layer's matrix is doubled (exact in binary)
+        twice = 2.0 if tanh else 1.0
+        self._layers = []
+        for i in range(network["depth"]):
+            w, b = weights[f"hidden.{2 * i}.weight"].astype(np.float64), weights[f"hidden.{2 * i}.bias"].astype(np.float64)
+            rows = [w.T, b[None, :]] if i == 0 else [w.T, np.zeros((nf, width)), b[None, :]]
+            self._layers.append(np.ascontiguousarray(twice * np.concatenate(rows), dtype=dtype))
+        skip = weights["skip.weight"].T if network.get("skip", False) else np.zeros((nf, n_out))
+        last = [weights["last.weight"].T, skip, weights["last.bias"][None, :]]
+        self._last = np.ascontiguousarray(np.concatenate([np.asarray(a, np.float64) for a in last]), dtype=dtype)
+        self._act = _tanh_doubled if tanh else _in_place(_ACTIVATIONS[network["activation"]])
+        self._width, self._nf = width, nf
+
+    def _buffers(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two layer buffers (their last column ones) and the scratch array, for blocks of `rows`."""
+        a = np.empty((rows, self._width + self._nf + 1), dtype=self.dtype)
+        a[:, -1] = 1.0
+        return a, a.copy(), np.empty((rows, self._width), dtype=self.dtype)
+
+    def _block(self, x: np.ndarray, bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        m, w = x.shape[0], self._width
+        a, b, t = (buf[:m] for buf in bufs)
+        f = features(x, self.feature_specs, self.relation)
+        a[:, w:-1] = f  # cast to the network's precision on the copy
+        b[:, w:-1] = a[:, w:-1]
+        src, dst = a[:, w:], b  # the first layer reads [features, 1]
+        for layer in self._layers:
+            np.matmul(src, layer, out=t)
+            self._act(t, dst[:, :w])
+            src, dst = dst, (a if dst is b else b)
+        o = src @ self._last
+        return heads(o.astype(np.float64, copy=False), self.head_specs)
+
 
 class PiecewiseRuntime(Predictor):
     """A piecewise surrogate in NumPy: each point evaluated by the `Runtime` of the piece
@@ -202,6 +240,19 @@ def _tanh(h: np.ndarray) -> None:
     np.tanh(h, out=h)
 
 
+def _tanh_doubled(t: np.ndarray, out: np.ndarray) -> None:
+    """out = tanh(t / 2) = 1 - 2 / (exp(t) + 1), t the doubled layer's output (overwritten).
+
+    Four ufunc passes whose exp NumPy vectorises: on [8192, 24] blocks 2.2x faster than np.tanh in float64 (whose
+    tanh is a libm call per element) and 1.5x in float32 (bench/README.md's machine); its error is absolute,
+    a few ulp of 1, not relative to a tanh near 0 (np.tanh's), which is what the next layer's sum
+    sees.  exp overflows to inf for t > 709 (88 in float32): 2 / inf = 0, tanh = 1; NaN stays NaN."""
+    np.exp(t, out=t)
+    t += 1.0
+    np.divide(2.0, t, out=t)
+    np.subtract(1.0, t, out=out)
+
+
 def _relu(h: np.ndarray) -> None:
     np.maximum(h, 0, out=h)
 
@@ -217,6 +268,16 @@ def _gelu(h: np.ndarray) -> None:
 
 
 _ACTIVATIONS = {"silu": _silu, "gelu": _gelu, "tanh": _tanh, "relu": _relu}
+
+
+def _in_place(act):
+    """An activation of `_ACTIVATIONS` as the forward pass calls it: act(t, out)."""
+
+    def run(t: np.ndarray, out: np.ndarray) -> None:
+        act(t)
+        out[...] = t
+
+    return run
 
 
 def erf(x: np.ndarray) -> np.ndarray:
