@@ -50,6 +50,9 @@ DISTINCT = 1e-6
 _NOISE = 8 * np.finfo(np.float64).eps
 # Cells evaluated at once during the grid scan: keeps the working set in cache.
 _SCAN_CELLS = 1 << 16
+# Scan points for a block whose residual is proven monotone in its output (blocks.py): the
+# sign changes at most once, so these only narrow the bracket Newton starts in.
+_COARSE = 8
 _BLOCK = 1 << 15
 
 
@@ -244,7 +247,7 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
         elif b.size == 1:
             (i,), (j,) = b.equations, b.outputs
             y, s, it = _solve_scalar_block(fns.residual[i], fns.derivative[i][j], fns.scale[i], axes[j], at, m,
-                                           tol, max_iter, grid)
+                                           tol, max_iter, grid, b.monotone)
             y = y[:, None]
             iterations = max(iterations, it)
         else:
@@ -270,9 +273,34 @@ def _evaluate_output(fn, axis: _Axis, cols, n: int):
 
 
 # -- one output: grid scan, then safeguarded Newton -------------------------------------------
-def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid):
+def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, monotone=0):
     """One equation in one output (derivative: its derivative in that output) at n rows:
-    values [n], status [n], iterations."""
+    values [n], status [n], iterations.
+
+    monotone (blocks.py: the residual proven strictly monotone in the output) lets a coarse
+    scan of `_COARSE` points stand for the dense one: the residual crosses zero at most once,
+    so the sign at the points (the range's ends among them) tells whether the range holds the
+    root and which cell does.  Rows where that scan sees a non-finite residual or more than
+    one sign change (rounding), and rows whose Newton does not converge, go the dense way.
+    """
+    if not monotone or grid <= _COARSE:
+        return _scan_and_newton(residual, derivative, scale, axis, cols, n, tol, max_iter, grid)
+    values, status, it, ok = _scan_and_newton(residual, derivative, scale, axis, cols, n, tol, max_iter,
+                                                    _COARSE, strict=True)
+    again = np.nonzero(~ok)[0]
+    if again.size:
+        sub = {k: v[again] for k, v in cols.items()}
+        values[again], status[again], it2 = _scan_and_newton(residual, derivative, scale, axis, sub, again.size,
+                                                             tol, max_iter, grid)
+        it = max(it, it2)
+    return values, status, it
+
+
+def _scan_and_newton(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, strict=False):
+    """The residual on `grid` points of the output's range, its sign changes counted, then
+    bracketed Newton in the one cell where it changes sign.  strict: also return the rows
+    whose answer this scan cannot vouch for (a non-finite residual at a scan point, more than
+    one sign change, Newton not converged) as False in a fourth array: (values, status, iterations, ok)."""
     zg = np.linspace(axis.zlow, axis.zhigh, grid)
     yg = axis.value(zg)
     yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
@@ -283,6 +311,7 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
     rb = np.empty(n)
     cell = np.empty(n, dtype=np.int64)
     exact = np.zeros(n, dtype=bool)  # the residual is 0 at scan point `cell`
+    trusted = np.ones(n, dtype=bool)
     rows = max(1, _SCAN_CELLS // grid)
     for start in range(0, n, rows):
         sl = slice(start, min(n, start + rows))
@@ -296,6 +325,8 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
         n_zero = np.count_nonzero(zero, 1)
         roots = n_zero + np.count_nonzero(change, 1)
         status[sl] = np.where(roots == 1, SOLVED, np.where(roots > 1, SEVERAL_ROOTS, NO_ROOT))
+        if strict:
+            trusted[sl] = (roots <= 1) & (np.count_nonzero(pos | neg, 1) + n_zero == grid)
         has_zero = n_zero > 0
         j = np.argmax(change, 1)
         if has_zero.any():
@@ -309,7 +340,7 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
     values = np.full(n, np.nan)
     done = (status == SOLVED) & exact
     values[done] = yg[cell[done]]
-    todo = np.nonzero((status == SOLVED) & ~exact)[0]
+    todo = np.nonzero((status == SOLVED) & ~exact & trusted)[0]
     iterations = 0
     if todo.size:
         z, ok, iterations = _newton_bracketed(
@@ -318,6 +349,10 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
         )
         values[todo[ok]] = axis.value(z[ok])
         status[todo[~ok]] = NOT_CONVERGED
+        if strict:
+            trusted[todo[~ok]] = False
+    if strict:
+        return values, status, iterations, trusted
     return values, status, iterations
 
 
