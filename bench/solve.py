@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from implicit import hand_newton  # noqa: E402  (bench/implicit.py)
+
 from equations import implicit  # noqa: E402
 from equations.pipe_flow import pump_pipe_operating_point  # noqa: E402
-from implicit import hand_newton  # noqa: E402  (bench/implicit.py)
 from surrogate.declaration.solve import solve  # noqa: E402
 
 

@@ -52,7 +52,7 @@ _NOISE = 8 * np.finfo(np.float64).eps
 _SCAN_CELLS = 1 << 16
 # Scan points for a block whose residual is proven monotone in its output (blocks.py): the
 # sign changes at most once, so these only narrow the bracket Newton starts in.
-_COARSE = 8
+_COARSE = 2
 _BLOCK = 1 << 15
 
 
@@ -179,6 +179,9 @@ class _Functions:
         # the value of an output its block's one equation gives explicitly (blocks.py)
         self.solved = {b.outputs[0]: relation.compiled("solved_output", b.outputs[0], "numpy")
                        for b in relation.program.blocks if b.explicit is not None}
+        # per block: its residuals, scales and Jacobian entries in one function sharing their
+        # subexpressions (compiled.py), or None where it could not be compiled
+        self.joint = [relation.program.fns.get(("block", k, "numpy")) for k in range(len(relation.program.blocks))]
 
     def sub(self, equations, outputs) -> _Functions:
         """The functions of the equations of one block, in its outputs."""
@@ -186,6 +189,7 @@ class _Functions:
         out.residual = [self.residual[i] for i in equations]
         out.scale = [self.scale[i] for i in equations]
         out.derivative = [[self.derivative[i][j] for j in outputs] for i in equations]
+        out.joint = None  # the block's joint function, set by the caller
         return out
 
 
@@ -231,7 +235,7 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
     status = np.full(n, SOLVED, dtype=np.int8)
     live = np.arange(n)  # the rows every block so far has solved
     iterations = 0
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if not live.size:
             break
         if live.size == n:
@@ -247,12 +251,13 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
         elif b.size == 1:
             (i,), (j,) = b.equations, b.outputs
             y, s, it = _solve_scalar_block(fns.residual[i], fns.derivative[i][j], fns.scale[i], axes[j], at, m,
-                                           tol, max_iter, grid, b.monotone)
+                                           tol, max_iter, grid, b.monotone, fns.joint[k])
             y = y[:, None]
             iterations = max(iterations, it)
         else:
-            y, s, it = _solve_system_block(fns.sub(b.equations, b.outputs), [axes[j] for j in b.outputs], at, m,
-                                           tol, max_iter, starts)
+            sub = fns.sub(b.equations, b.outputs)
+            sub.joint = fns.joint[k]
+            y, s, it = _solve_system_block(sub, [axes[j] for j in b.outputs], at, m, tol, max_iter, starts)
             iterations = max(iterations, it)
         if len(blocks) == 1:  # one block (a single equation, one loop): its answer is the answer
             return y, s, iterations
@@ -273,7 +278,8 @@ def _evaluate_output(fn, axis: _Axis, cols, n: int):
 
 
 # -- one output: grid scan, then safeguarded Newton -------------------------------------------
-def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, monotone=0):
+def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, monotone=0,
+                        joint=None):
     """One equation in one output (derivative: its derivative in that output) at n rows:
     values [n], status [n], iterations.
 
@@ -282,25 +288,63 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
     so the sign at the points (the range's ends among them) tells whether the range holds the
     root and which cell does.  Rows where that scan sees a non-finite residual or more than
     one sign change (rounding), and rows whose Newton does not converge, go the dense way.
+    joint: the residual, its scale and derivative in one function (compiled.py), if compiled.
     """
-    if not monotone or grid <= _COARSE:
-        return _scan_and_newton(residual, derivative, scale, axis, cols, n, tol, max_iter, grid)
-    values, status, it, ok = _scan_and_newton(residual, derivative, scale, axis, cols, n, tol, max_iter,
-                                                    _COARSE, strict=True)
+    if joint is None:
+        def joint(vals):
+            return residual(vals), None, derivative(vals)
+    if not monotone or grid <= _COARSE + 2:
+        return _scan_and_newton(residual, joint, scale, axis, cols, n, tol, max_iter, grid)
+    values, status, it, ok = _solve_monotone(residual, joint, scale, axis, cols, n, tol, max_iter, monotone)
     again = np.nonzero(~ok)[0]
     if again.size:
         sub = {k: v[again] for k, v in cols.items()}
-        values[again], status[again], it2 = _scan_and_newton(residual, derivative, scale, axis, sub, again.size,
+        values[again], status[again], it2 = _scan_and_newton(residual, joint, scale, axis, sub, again.size,
                                                              tol, max_iter, grid)
         it = max(it, it2)
     return values, status, it
 
 
-def _scan_and_newton(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, strict=False):
+def _solve_monotone(residual, joint, scale, axis: _Axis, cols, n: int, tol, max_iter, sign: int):
+    """A residual strictly monotone in the output (sign: that of its derivative): the residual at
+    the range's ends and `_COARSE` points between, in the chart, then Newton in the cell where it
+    changes sign.  Returns values, status, iterations and the rows it vouches for (False where a
+    scan point gave a non-finite residual or two gave exactly 0, or Newton did not converge)."""
+    zg = np.linspace(axis.zlow, axis.zhigh, _COARSE + 2)
+    yg = axis.value(zg)
+    yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
+    vals = dict(cols)
+    r = np.empty((len(yg), n))  # a row per scan point: reductions over points run along contiguous rows
+    for k, yk in enumerate(yg):
+        vals[axis.name] = np.float64(yk)
+        r[k] = residual(vals)
+    up = r if sign > 0 else -r  # increasing in the output
+    below = np.count_nonzero(up < 0.0, 0)  # the scan points below the root, all first (monotone)
+    zero = up == 0.0
+    n_zero = np.count_nonzero(zero, 0)
+    # what the proof says, seen in float64: every point finite, one sign change at most, one zero at most
+    changes = np.count_nonzero((up[:-1] < 0.0) != (up[1:] < 0.0), 0)
+    trusted = (np.count_nonzero(np.isfinite(up), 0) == len(yg)) & (n_zero <= 1) & (changes <= 1)
+    inside = (below > 0) & (below < len(yg)) & (n_zero == 0)
+    status = np.where((n_zero == 1) | inside, SOLVED, NO_ROOT).astype(np.int8)
+    values = np.full(n, np.nan)
+    exact = np.nonzero(n_zero == 1)[0]
+    values[exact] = yg[np.argmax(zero[:, exact], 0)]
+    todo = np.nonzero(inside & trusted)[0]
+    iterations = 0
+    if todo.size:
+        j = below[todo] - 1
+        z, ok, iterations = _newton_monotone(joint, scale, axis, {k: v[todo] for k, v in cols.items()},
+                                             zg[j], zg[j + 1], r[j, todo], r[j + 1, todo], sign, tol, max_iter)
+        values[todo[ok]] = axis.value(z[ok])
+        status[todo[~ok]] = NOT_CONVERGED
+        trusted[todo[~ok]] = False
+    return values, status, iterations, trusted
+
+
+def _scan_and_newton(residual, joint, scale, axis: _Axis, cols, n: int, tol, max_iter, grid):
     """The residual on `grid` points of the output's range, its sign changes counted, then
-    bracketed Newton in the one cell where it changes sign.  strict: also return the rows
-    whose answer this scan cannot vouch for (a non-finite residual at a scan point, more than
-    one sign change, Newton not converged) as False in a fourth array: (values, status, iterations, ok)."""
+    bracketed Newton in the one cell where it changes sign: values, status, iterations."""
     zg = np.linspace(axis.zlow, axis.zhigh, grid)
     yg = axis.value(zg)
     yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
@@ -311,7 +355,6 @@ def _scan_and_newton(residual, derivative, scale, axis: _Axis, cols, n: int, tol
     rb = np.empty(n)
     cell = np.empty(n, dtype=np.int64)
     exact = np.zeros(n, dtype=bool)  # the residual is 0 at scan point `cell`
-    trusted = np.ones(n, dtype=bool)
     rows = max(1, _SCAN_CELLS // grid)
     for start in range(0, n, rows):
         sl = slice(start, min(n, start + rows))
@@ -325,8 +368,6 @@ def _scan_and_newton(residual, derivative, scale, axis: _Axis, cols, n: int, tol
         n_zero = np.count_nonzero(zero, 1)
         roots = n_zero + np.count_nonzero(change, 1)
         status[sl] = np.where(roots == 1, SOLVED, np.where(roots > 1, SEVERAL_ROOTS, NO_ROOT))
-        if strict:
-            trusted[sl] = (roots <= 1) & (np.count_nonzero(pos | neg, 1) + n_zero == grid)
         has_zero = n_zero > 0
         j = np.argmax(change, 1)
         if has_zero.any():
@@ -340,23 +381,73 @@ def _scan_and_newton(residual, derivative, scale, axis: _Axis, cols, n: int, tol
     values = np.full(n, np.nan)
     done = (status == SOLVED) & exact
     values[done] = yg[cell[done]]
-    todo = np.nonzero((status == SOLVED) & ~exact & trusted)[0]
+    todo = np.nonzero((status == SOLVED) & ~exact)[0]
     iterations = 0
     if todo.size:
         z, ok, iterations = _newton_bracketed(
-            residual, derivative, scale, axis, {k: v[todo] for k, v in cols.items()},
+            joint, scale, axis, {k: v[todo] for k, v in cols.items()},
             za[todo], zb[todo], ra[todo], rb[todo], tol, max_iter,
         )
         values[todo[ok]] = axis.value(z[ok])
         status[todo[~ok]] = NOT_CONVERGED
-        if strict:
-            trusted[todo[~ok]] = False
-    if strict:
-        return values, status, iterations, trusted
     return values, status, iterations
 
 
-def _newton_bracketed(residual, derivative, scale, axis: _Axis, cols, za, zb, ra, rb, tol, max_iter):
+def _newton_monotone(joint, scale, axis: _Axis, cols, lo, hi, rlo, rhi, sign, tol, max_iter):
+    """`_newton_bracketed` for a residual known to increase (sign +1) or decrease (-1) with z: which
+    end of the bracket an iterate replaces follows from the sign of its residual alone, and the
+    arithmetic is cut to what a step needs.  Same steps, same convergence tests."""
+    n = len(lo)
+    out = np.full(n, np.nan)
+    ok = np.zeros(n, dtype=bool)
+    z = lo - rlo * (hi - lo) / (rhi - rlo)  # regula falsi: a good first guess inside the bracket
+    z = np.where((z > lo) & (z < hi), z, 0.5 * (lo + hi))
+    idx = np.arange(n)
+    vals = dict(cols)
+    last = np.zeros(n)  # the previous Newton step (0: none, or a bisection)
+    unit = tol  # log chart: steps are relative already
+    it = 0
+    while idx.size and it < max_iter:
+        it += 1
+        y = axis.value(z)
+        vals[axis.name] = y
+        r, s, d = joint(vals)
+        if axis.log:
+            d = d * y
+        else:
+            unit = tol * np.abs(y)
+        above = r > 0.0 if sign > 0 else r < 0.0  # z is above the root
+        hi = np.where(above, z, hi)
+        lo = np.where(above, lo, z)
+        zn = z - r / d
+        # a Newton step that lands on the bracket's end (within tol) is kept, clipped
+        newton = (zn >= lo - unit) & (zn <= hi + unit)  # False for NaN
+        zn = np.where(newton, np.minimum(np.maximum(zn, lo), hi), 0.5 * (lo + hi))
+        step = np.abs(zn - z)
+        conv = (step <= unit) | (hi - lo <= unit)
+        # converging quadratically: what this step leaves is about step^3 / last^2
+        conv |= newton & (step <= 1e-2 * last) & (step**3 <= 1e-2 * unit * last**2)
+        zero = r == 0.0
+        if zero.any():
+            conv |= zero
+            zn = np.where(zero, z, zn)
+        if it > 3:  # stuck at rounding level: the residual cannot get smaller
+            conv |= np.abs(r) <= _NOISE * _full(scale(vals) if s is None else s, z.size)
+        if conv.any():
+            out[idx[conv]], ok[idx[conv]] = zn[conv], True
+            keep = ~conv
+            if not keep.any():
+                break
+            idx, zn, lo, hi, step, newton = idx[keep], zn[keep], lo[keep], hi[keep], step[keep], newton[keep]
+            vals = {k: v[keep] for k, v in vals.items()}
+            if not axis.log:
+                unit = unit[keep]
+        z = zn
+        last = np.where(newton, step, 0.0)
+    return out, ok, it
+
+
+def _newton_bracketed(joint, scale, axis: _Axis, cols, za, zb, ra, rb, tol, max_iter):
     """Newton in z with bisection fallback inside [za, zb] (residuals of opposite signs).
 
     Works on compacted arrays: converged rows leave the working set, so each
@@ -377,8 +468,8 @@ def _newton_bracketed(residual, derivative, scale, axis: _Axis, cols, za, zb, ra
         it += 1
         y = axis.value(z)
         vals[axis.name] = y
-        r = _full(residual(vals), z.size)
-        d = _full(derivative(vals), z.size)
+        r, s, d = joint(vals)
+        r, d = _full(r, z.size), _full(d, z.size)
         if axis.log:
             d = d * y
         left = np.sign(r) == sign_a
@@ -398,7 +489,7 @@ def _newton_bracketed(residual, derivative, scale, axis: _Axis, cols, za, zb, ra
         quadratic = newton & (last > 0) & (step <= 1e-2 * last) & (step**3 <= 1e-2 * unit * last**2)
         conv = zero | (step <= unit) | (hi - lo <= unit) | quadratic
         if it > 3:  # stuck at rounding level: the residual cannot get smaller
-            conv |= np.abs(r) <= _NOISE * _full(scale(vals), z.size)
+            conv |= np.abs(r) <= _NOISE * _full(scale(vals) if s is None else s, z.size)
         zn = np.where(zero, z, zn)
         if conv.all():
             out[idx], ok[idx] = zn, True
@@ -436,14 +527,21 @@ def _solve_system_block(fns: _Functions, axes: list[_Axis], cols, n: int, tol, m
     converged = np.zeros((starts, n), dtype=bool)
     against_edge = np.zeros((starts, n), dtype=bool)
     iterations = 0
-    for s in range(starts):
-        z0 = np.repeat(zlo + (zhi - zlo) * u[s][:, None], n, axis=1)
-        z, conv, edge, it = _damped_newton(fns, axes, cols, z0, zlo, zhi, tol, max_iter)
+    # several starts at once, up to _BLOCK rows: row s*n + i is start s at point i (rows never
+    # interact), so few points do not pay NumPy's cost a call once for every start
+    group = max(1, min(starts, _BLOCK // max(n, 1)))
+    for first in range(0, starts, group):
+        g = min(group, starts - first)
+        z0 = np.repeat(zlo + (zhi - zlo) * u[first:first + g].T, n, axis=1)  # [k, g * n]
+        every = {key: np.tile(v, g) if np.ndim(v) else v for key, v in cols.items()} if g > 1 else cols
+        z, conv, edge, it = _damped_newton(fns, axes, every, z0, zlo, zhi, tol, max_iter)
         iterations = max(iterations, it)
-        for j, a in enumerate(axes):
-            roots[s, j, conv] = a.value(z[j, conv])
-        converged[s], against_edge[s] = conv, edge & ~conv
-
+        conv, edge = conv.reshape(g, n), edge.reshape(g, n)
+        for s in range(g):
+            ok = conv[s]
+            for j, a in enumerate(axes):
+                roots[first + s, j, ok] = a.value(z[j, s * n:(s + 1) * n][ok])
+        converged[first:first + g], against_edge[first:first + g] = conv, edge & ~conv
     found = converged.any(0)
     first = np.argmax(converged, 0)
     values = roots[first, :, np.arange(n)]  # [n, k]
@@ -491,15 +589,22 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
         it += 1
         m = idx.size
         vals, ys = _system_values(axes, cols, z)
-        scale = np.stack([_full(fn(vals), m) for fn in fns.scale])
-        scale = np.where(scale > 0, scale, 1.0)
-        res = (_residuals(fns, vals, m) if raw is None else raw) / scale
         jac = np.zeros((k, k, m))  # [equation, output, row]: contiguous rows for the elimination
+        if fns.joint is not None:  # residuals, scales and Jacobian sharing their subexpressions
+            parts = fns.joint(vals)
+            res = np.stack([_full(v, m) for v in parts[:k]])
+            scale = np.stack([_full(v, m) for v in parts[k:2 * k]])
+            derivs = iter(parts[2 * k:])
+        else:
+            res = _residuals(fns, vals, m) if raw is None else raw
+            scale = np.stack([_full(fn(vals), m) for fn in fns.scale])
+            derivs = iter([fn(vals) for row in fns.derivative for fn in row if fn is not None])
+        scale = np.where(scale > 0, scale, 1.0)
+        res = res / scale
         for i in range(k):
             for j, a in enumerate(axes):
-                fn = fns.derivative[i][j]
-                if fn is not None:
-                    jac[i, j] = _full(fn(vals), m) * (ys[j] if a.log else 1.0) / scale[i]
+                if fns.derivative[i][j] is not None:  # the entries not identically 0, in this order
+                    jac[i, j] = _full(next(derivs), m) * (ys[j] if a.log else 1.0) / scale[i]
         merit = np.einsum("im,im->m", res, res)
         step, singular = _linear_solve(jac, -res)
         singular |= ~np.isfinite(merit)
