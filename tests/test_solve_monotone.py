@@ -127,3 +127,25 @@ def test_root_on_the_end_of_the_range():
     got = solve(rel, np.array([[10.0], [-10.0], [0.0], [10.0 + 1e-9]]))
     np.testing.assert_array_equal(got.status, [SOLVED, SOLVED, SOLVED, NO_ROOT])
     assert got.values[0, 0] == 2.0 and got.values[1, 0] == -2.0 and got.values[2, 0] == 0.0
+
+
+def test_rows_the_coarse_scan_cannot_vouch_for_are_handed_on():
+    # _solve_monotone trusts the proof only where float64 agrees with it: a residual that is NaN at a
+    # scan point, or changes sign twice (rounding where the proof says once), must come back untrusted
+    from surrogate.declaration.solve import _Axis, _solve_monotone
+
+    axis = _Axis("y", -1.0, 2.0, False)  # scan points -1, 0, 1, 2
+
+    def residual(vals):
+        t, c = np.broadcast_arrays(vals["y"], vals["c"])
+        out = t - c  # increasing, root y = c
+        out = np.where((c > 10) & (t < -0.5), np.nan, out)  # row kind 1: NaN at the low end
+        return np.where((c < -10) & (t > 0.5) & (t < 1.5), -1.0, out)  # row kind 2: a second sign change
+
+    def joint(vals):
+        return residual(vals), None, np.ones(np.shape(vals["c"]))
+
+    c = np.array([0.5, 11.0, -11.0, 3.0])  # a root inside, NaN, two changes, no root (trusted)
+    values, status, _, trusted = _solve_monotone(residual, joint, None, axis, {"c": c}, 4, 1e-13, 50, 1)
+    np.testing.assert_array_equal(trusted, [True, False, False, True])
+    assert values[0] == 0.5 and status[0] == SOLVED and status[3] == NO_ROOT
