@@ -622,14 +622,27 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
         full = np.zeros(0, dtype=np.int64)  # the rows whose full step was taken
         accepted = small | singular
         for _ in range(12):
-            pending = np.nonzero(~accepted)[0]
-            if not pending.size:
-                break
-            cand = np.clip(z[:, pending] + alpha * step[:, pending], zlo, zhi)
-            v_c, _ = _system_values(axes, {key: v[pending] for key, v in cols.items()}, cand)
-            r_c = _residuals(fns, v_c, pending.size)
-            scaled = r_c / scale[:, pending]
-            better = np.einsum("im,im->m", scaled, scaled) < merit[pending]  # NaN compares False
+            if not accepted.any():  # every row still to step (the common case): no gathering
+                cand = np.clip(z + alpha * step, zlo, zhi)
+                v_c, _ = _system_values(axes, cols, cand)
+                r_c = _residuals(fns, v_c, m)
+                scaled = r_c / scale
+                better = np.einsum("im,im->m", scaled, scaled) < merit  # NaN compares False
+                if better.all():
+                    trial, raw, accepted = cand, r_c, better
+                    if alpha == 1.0:
+                        full = _all_rows(m)
+                    break
+                pending = _all_rows(m)
+            else:
+                pending = np.nonzero(~accepted)[0]
+                if not pending.size:
+                    break
+                cand = np.clip(z[:, pending] + alpha * step[:, pending], zlo, zhi)
+                v_c, _ = _system_values(axes, {key: v[pending] for key, v in cols.items()}, cand)
+                r_c = _residuals(fns, v_c, pending.size)
+                scaled = r_c / scale[:, pending]
+                better = np.einsum("im,im->m", scaled, scaled) < merit[pending]  # NaN compares False
             ok = pending[better]
             trial[:, ok], raw[:, ok] = cand[:, better], r_c[:, better]
             accepted[ok] = True
@@ -638,7 +651,8 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
             alpha *= 0.5
         newton_end = z + step
         inside = np.all((newton_end >= zlo) & (newton_end <= zhi), 0)
-        trial[:, small] = np.where(noise[small], z[:, small], np.clip(newton_end[:, small], zlo, zhi))
+        if small.any():
+            trial[:, small] = np.where(noise[small], z[:, small], np.clip(newton_end[:, small], zlo, zhi))
         # converged: the Newton step was within tol (or the residual at rounding level) inside the box
         done = small & (inside | noise)
         stop = small | singular | ~accepted
@@ -654,6 +668,10 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
     span = zhi - zlo
     edge = np.any((out <= zlo + 1e-9 * span) | (out >= zhi - 1e-9 * span), 0)
     return out, conv, edge, it
+
+
+def _all_rows(m: int) -> np.ndarray:
+    return np.arange(m)
 
 
 def _linear_solve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
