@@ -149,3 +149,21 @@ def test_rows_the_coarse_scan_cannot_vouch_for_are_handed_on():
     values, status, _, trusted = _solve_monotone(residual, joint, None, axis, {"c": c}, 4, 1e-13, 50, 1)
     np.testing.assert_array_equal(trusted, [True, False, False, True])
     assert values[0] == 0.5 and status[0] == SOLVED and status[3] == NO_ROOT
+
+
+def test_joint_function_matches_the_separate_ones():
+    # compiled.py's ("block", k) function: residuals, term scales and the Jacobian's nonzero entries of
+    # a block, sharing subexpressions; the solve's Newton reads it in place of the separate functions
+    rel = pump_pipe_operating_point
+    x = rel.domain.sobol(512, seed=4).numpy()
+    vals = {n: x[:, j] for j, n in enumerate(rel.inputs)}
+    vals.update({"Q": np.linspace(3e-4, 0.2, 512), "f": np.linspace(0.008, 0.05, 512)})
+    parts = rel.compiled("block", 0, "numpy")(vals)
+    separate = [rel.compiled("residual", i, "numpy") for i in range(2)]
+    separate += [rel.compiled("residual_scale", i, "numpy") for i in range(2)]
+    separate += [rel.compiled("jacobian", (i, j), "numpy") for i in range(2) for j in range(2)
+                 if rel.compiled("depends", (i, j), "numpy")]
+    assert len(parts) == len(separate) == 8  # 2 residuals, 2 scales, 4 entries: both equations read Q and f
+    for got, fn in zip(parts, separate):
+        want = fn(vals)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.max(np.abs(want)))

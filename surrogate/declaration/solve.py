@@ -16,13 +16,23 @@ order), each block with the outputs of the blocks before it as known columns:
   converged to a relative step of `tol`.  Two roots closer together than one grid
   cell (an even number of sign changes inside a cell) are not seen: raise `grid`
   where roots may crowd.
+  **Proven monotone** (blocks.py: SymPy proves the derivative in the output of one strict
+  sign, Colebrook and the surface temperature among the catalogue's): the residual crosses
+  zero at most once, so the scan is cut to the range's ends and `_COARSE` points between
+  (whether the range holds the root, and a narrow bracket), and Newton knows the bracket's
+  orientation from the sign of the residual alone.  Same statuses, same convergence tests;
+  a row where float64 contradicts the proof (a non-finite residual at a scan point, two
+  sign changes) or where Newton does not converge is solved again the dense way.
 - **k equations in k outputs that need each other** (an algebraic loop).  Damped Newton
   with the Jacobian from SymPy derivatives, in the chart variables, started from the
   centre of the output box and `starts - 1` quasi-random points inside it, iterates kept
   inside the box.  Status 0 when the starts that converge agree, 2 when they converge to
   distinct roots (relative difference above 1e-6), 1 when none converges and every start
   ended against the boundary of the box (the root lies outside it), 3 otherwise.
-  Several starts make a missed root unlikely, not impossible.
+  Several starts make a missed root unlikely, not impossible.  The starts run as one
+  batch where the points are few (up to `_BLOCK` rows), and each iteration evaluates the
+  block's residuals, scales and Jacobian through one function compiled at declaration with
+  their common subexpressions shared (compile.py's `compile_joint`).
 
 A row takes the status of the first block that fails there (its later blocks would read
 outputs it does not have); its values are then all NaN.  A system without a perfect
