@@ -1,5 +1,5 @@
 """The solve's fast path for a scalar block whose residual SymPy proves monotone in its output
-(blocks.py's `monotone`; solve.py's `_solve_monotone`): a 4-point scan instead of 64, then Newton.
+(blocks.py's `monotone`; solve.py's `_solve_monotone`): a 6-point scan instead of 64, then Newton.
 
 Every root the dense scan finds must still be found: the fast path is checked against the dense
 path (the same relation with `monotone` cleared) and against closed forms, where Newton overshoots
@@ -134,7 +134,7 @@ def test_rows_the_coarse_scan_cannot_vouch_for_are_handed_on():
     # scan point, or changes sign twice (rounding where the proof says once), must come back untrusted
     from surrogate.declaration.solve import _Axis, _solve_monotone
 
-    axis = _Axis("y", -1.0, 2.0, False)  # scan points -1, 0, 1, 2
+    axis = _Axis("y", -1.0, 2.0, False)  # linear: the scan points are evenly spaced, -1 and 2 among them
 
     def residual(vals):
         t, c = np.broadcast_arrays(vals["y"], vals["c"])
