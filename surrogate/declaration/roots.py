@@ -57,6 +57,7 @@ def _newton_monotone(joint, scale, axis: _Axis, cols, lo, hi, rlo, rhi, sign, to
     end of the bracket an iterate replaces follows from the sign of its residual alone, and the
     arithmetic is cut to what a step needs.  Same steps, same convergence tests."""
     n = len(lo)
+    lo, hi = np.array(lo), np.array(hi)  # updated in place
     out = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
     z = lo - rlo * (hi - lo) / (rhi - rlo)  # regula falsi: a good first guess inside the bracket
@@ -76,12 +77,13 @@ def _newton_monotone(joint, scale, axis: _Axis, cols, lo, hi, rlo, rhi, sign, to
         else:
             unit = tol * np.abs(y)
         above = r > 0.0 if sign > 0 else r < 0.0  # z is above the root
-        hi = np.where(above, z, hi)
-        lo = np.where(above, lo, z)
+        np.copyto(hi, z, where=above)
+        np.copyto(lo, z, where=~above)
         zn = z - r / d
         # a Newton step that lands on the bracket's end (within tol) is kept, clipped
-        newton = (zn >= lo - unit) & (zn <= hi + unit)  # False for NaN
-        zn = np.where(newton, np.minimum(np.maximum(zn, lo), hi), 0.5 * (lo + hi))
+        zc = np.minimum(np.maximum(zn, lo), hi)
+        newton = np.abs(zc - zn) <= unit  # False for NaN
+        zn = np.where(newton, zc, 0.5 * (lo + hi))
         step = np.abs(zn - z)
         conv = (step <= unit) | (hi - lo <= unit)
         # converging quadratically: what this step leaves is about step^3 / last^2
@@ -92,17 +94,18 @@ def _newton_monotone(joint, scale, axis: _Axis, cols, lo, hi, rlo, rhi, sign, to
             zn = np.where(zero, z, zn)
         if it > 3:  # stuck at rounding level: the residual cannot get smaller
             conv |= np.abs(r) <= _NOISE * _full(scale(vals) if s is None else s, z.size)
+        last = np.where(newton, step, 0.0)
         if conv.any():
-            out[idx[conv]], ok[idx[conv]] = zn[conv], True
+            done = idx[conv]
+            out[done], ok[done] = zn[conv], True
             keep = ~conv
             if not keep.any():
                 break
-            idx, zn, lo, hi, step, newton = idx[keep], zn[keep], lo[keep], hi[keep], step[keep], newton[keep]
-            vals = {k: v[keep] for k, v in vals.items()}
+            idx, zn, lo, hi, last = idx[keep], zn[keep], lo[keep], hi[keep], last[keep]
+            vals = {k: v[keep] for k, v in vals.items() if k != axis.name}
             if not axis.log:
                 unit = unit[keep]
         z = zn
-        last = np.where(newton, step, 0.0)
     return out, ok, it
 
 
