@@ -9,7 +9,8 @@ rounding level.  Rows:
 
 - Haaland (1983)       1/sqrt(f) = -1.8 log10((eps/3.7)^1.11 + 6.9/Re)
 - Swamee-Jain (1976)   f = 0.25 / log10(eps/3.7 + 5.74/Re^0.9)^2
-- surrogate.solve      the generic vectorised solver (64-point scan + Newton), NumPy float64
+- surrogate.solve      the generic vectorised solver (Colebrook's residual is proven monotone in f:
+                       a 6-point scan + Newton), NumPy float64
 - hand Newton          Colebrook-specific Newton in x = 1/sqrt(f) from the Swamee-Jain value,
                        three fixed iterations: what a solver written for this one equation costs
 - surrogate            a trained `Surrogate` (`--model PATH` or `--train SECONDS`), evaluated on
@@ -169,8 +170,8 @@ def main(argv=None) -> None:
     print(f"""
 Notes
 - The Newton solve is exact (to rounding) and fast on the CPU: the generic solver does
-  {solve_rate:.3g} points/s, spending most of it on the 64-point bracket scan that proves one
-  root lies in the output range; a Newton written for Colebrook alone, started from Swamee-Jain,
+  {solve_rate:.3g} points/s, a 6-point scan (the residual is proven monotone in f, so that is
+  enough to know one root lies in the output range) and a bracketed Newton; a Newton written for Colebrook alone, started from Swamee-Jain,
   is exact after three iterations and faster than the generic solver. For Colebrook on a CPU a
   neural surrogate buys neither accuracy nor speed.
 - Haaland and Swamee-Jain are explicit and cheapest, at the percent-level errors in the table.

@@ -16,6 +16,11 @@ in its output (`y3 = y1 y2`, `a y + b = 0` with a and b free of y) its value is
 blocks of more than one equation (true algebraic loops) need a multivariate Newton.
 A system without a perfect matching is structurally singular (its Jacobian is singular
 everywhere); it stays one block, as it was solved before.
+
+A block of one equation whose derivative in its output SymPy proves of one strict sign
+(from the symbols' real/positive/negative assumptions, which hold over the declared
+ranges) is monotone: its residual is continuous and crosses zero at most once over
+the output's range, so the solve needs no dense scan to know the root is the only one.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["Block", "block_order", "linear_solution"]
+__all__ = ["Block", "block_order", "derivative_sign", "linear_solution"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class Block:
     outputs: tuple[int, ...]
     needs: tuple[int, ...]
     explicit: sp.Expr | None = None
+    #: for one equation in one output: +1 or -1 where SymPy proves d(residual)/d(output) of that
+    #: strict sign wherever the symbols' assumptions hold (the residual is then continuous and
+    #: strictly monotone in the output), 0 where it cannot (a scan must look for every root)
+    monotone: int = 0
 
     @property
     def size(self) -> int:
@@ -63,7 +72,8 @@ def block_order(residuals, outputs: list[sp.Symbol]) -> tuple[Block, ...]:
         outs = tuple(sorted(match[i] for i in eqs))
         read = tuple(sorted({j for i in eqs for j in uses[i]} - set(outs)))
         explicit = linear_solution(residuals[eqs[0]], outputs[outs[0]]) if len(eqs) == 1 else None
-        blocks.append(Block(eqs, outs, read, explicit))
+        monotone = derivative_sign(residuals[eqs[0]], outputs[outs[0]]) if len(eqs) == 1 and explicit is None else 0
+        blocks.append(Block(eqs, outs, read, explicit, monotone))
     return tuple(blocks)
 
 
@@ -78,6 +88,18 @@ def linear_solution(residual: sp.Expr, y: sp.Symbol) -> sp.Expr | None:
     if b == 0:
         return sp.Integer(0)
     return -b / a
+
+
+def derivative_sign(residual: sp.Expr, y: sp.Symbol) -> int:
+    """+1 or -1 when SymPy proves d residual / dy strictly of that sign for every value the symbols'
+    assumptions allow; 0 when it cannot tell.  Positive and negative imply finite in SymPy, so a
+    proven sign also rules out a pole of the residual inside the range."""
+    d = sp.diff(residual, y)
+    if d.is_positive:
+        return 1
+    if d.is_negative:
+        return -1
+    return 0
 
 
 def _matching(uses: list[list[int]], k: int) -> list[int] | None:

@@ -24,7 +24,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 
 from ..errors import UnsupportedExpressionError
 
-__all__ = ["compile_expr", "derivative", "unsupported_functions", "SUPPORTED_FUNCTIONS"]
+__all__ = ["compile_expr", "compile_joint", "derivative", "unsupported_functions", "SUPPORTED_FUNCTIONS"]
 
 # The one function table.  Each entry names a function that torch and NumPy both
 # spell the same way, or builds it from such functions.
@@ -259,6 +259,34 @@ def compile_expr(expr: sp.Basic, backend: str = "torch") -> Callable[[Mapping[st
         return _full(node(values), values, values, xp)
 
     return run_torch
+
+
+def compile_joint(exprs: list[sp.Basic]) -> Callable[[Mapping[str, Any]], list[np.ndarray]]:
+    """Compile several expressions into one NumPy float64 `f(values) -> [array, ...]` that
+    evaluates their common subexpressions once (sympy.cse): a residual and its derivatives
+    share their logarithms and roots.  The values agree with `compile_expr`'s to rounding
+    (the order of operations may differ).  Raises UnsupportedExpressionError as it does."""
+    exprs = [sp.sympify(e) for e in exprs]
+    for e in exprs:
+        bad = unsupported_functions(e)
+        if bad:
+            raise UnsupportedExpressionError(f"cannot compile {e}: no translation for {', '.join(bad)}")
+    taken = {s.name for e in exprs for s in e.free_symbols}
+    fresh = (s for s in sp.numbered_symbols("_cse") if s.name not in taken)
+    steps, outs = sp.cse(exprs, symbols=fresh, optimizations=None)
+    steps = [(s.name, _build(e, np)) for s, e in steps]
+    nodes = [_build(e, np) for e in outs]
+    names = sorted(taken)
+
+    def run(values: Mapping[str, Any]) -> list[np.ndarray]:
+        env = {k: np.asarray(values[k], dtype=np.float64) for k in names}
+        like = {k: values[k] for k in names} or values
+        with np.errstate(all="ignore"):
+            for name, node in steps:
+                env[name] = node(env)
+            return [_full(node(env), env, like, np) for node in nodes]
+
+    return run
 
 
 def _full(out, env, values, xp):

@@ -23,7 +23,7 @@ import sympy as sp
 
 from ..errors import RelationError, UnsupportedExpressionError
 from .blocks import Block, block_order
-from .compile import compile_expr, derivative
+from .compile import compile_expr, compile_joint, derivative
 from .display import number, text
 from .metric import magnitude
 from .reference import explicit_reference
@@ -214,6 +214,7 @@ class CompiledRelation:
         syms = rel.symbols
         probe = dict(cols)
         probe.update(_output_probe(rel, len(self.probe)))
+        derivs: dict[tuple[int, int], sp.Expr] = {}
         for i, r in enumerate(rel.residuals):
             scale = sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(r)])
             self.scale_exprs[i] = scale
@@ -223,6 +224,7 @@ class CompiledRelation:
                 continue
             for j, o in enumerate(rel.outputs):
                 d = derivative(r, syms[o])
+                derivs[(i, j)] = d
                 self.add(("jacobian", (i, j)), d, f"d(equation {i + 1})/d{o}")
                 self.fns[("depends", (i, j), "numpy")] = d != 0
             if rel.parameters:
@@ -242,6 +244,18 @@ class CompiledRelation:
                     b = dataclasses.replace(b, explicit=None)
             blocks.append(b)
         self.blocks = tuple(blocks)
+        # each block to solve, its residuals, term scales and Jacobian as one NumPy function whose
+        # common subexpressions are evaluated once (the solve's Newton iterations; solve.py)
+        for k, b in enumerate(self.blocks):
+            parts = [(i, j) for i in b.equations for j in b.outputs]
+            if b.explicit is not None or not all(ij in derivs for ij in parts):
+                continue
+            exprs = [rel.residuals[i] for i in b.equations] + [self.scale_exprs[i] for i in b.equations]
+            try:
+                # the Jacobian's entries that are not identically 0, by equation then output
+                self.fns[("block", k, "numpy")] = compile_joint(exprs + [derivs[ij] for ij in parts if derivs[ij] != 0])
+            except UnsupportedExpressionError:
+                pass  # the solve evaluates the separate functions
 
 
 # -- the probe -------------------------------------------------------------------------------

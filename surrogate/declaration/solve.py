@@ -16,13 +16,23 @@ order), each block with the outputs of the blocks before it as known columns:
   converged to a relative step of `tol`.  Two roots closer together than one grid
   cell (an even number of sign changes inside a cell) are not seen: raise `grid`
   where roots may crowd.
+  **Proven monotone** (blocks.py: SymPy proves the derivative in the output of one strict
+  sign, Colebrook and the surface temperature among the catalogue's): the residual crosses
+  zero at most once, so the scan is cut to the range's ends and `_COARSE` points between
+  (whether the range holds the root, and a narrow bracket), and Newton knows the bracket's
+  orientation from the sign of the residual alone.  Same statuses, same convergence tests;
+  a row where float64 contradicts the proof (a non-finite residual at a scan point, two
+  sign changes) or where Newton does not converge is solved again the dense way.
 - **k equations in k outputs that need each other** (an algebraic loop).  Damped Newton
   with the Jacobian from SymPy derivatives, in the chart variables, started from the
   centre of the output box and `starts - 1` quasi-random points inside it, iterates kept
   inside the box.  Status 0 when the starts that converge agree, 2 when they converge to
   distinct roots (relative difference above 1e-6), 1 when none converges and every start
   ended against the boundary of the box (the root lies outside it), 3 otherwise.
-  Several starts make a missed root unlikely, not impossible.
+  Several starts make a missed root unlikely, not impossible.  The starts run as one
+  batch where the points are few (up to `_BLOCK` rows), and each iteration evaluates the
+  block's residuals, scales and Jacobian through one function compiled at declaration with
+  their common subexpressions shared (compile.py's `compile_joint`).
 
 A row takes the status of the first block that fails there (its later blocks would read
 outputs it does not have); its values are then all NaN.  A system without a perfect
@@ -33,12 +43,12 @@ Every step is vectorised over the rows of x; rows never interact.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DomainError
+from .roots import _NOISE, _all_rows, _Axis, _full, _linear_solve, _newton_bracketed, _newton_monotone, _start_points
 
 __all__ = ["SolveResult", "solve", "SOLVED", "NO_ROOT", "SEVERAL_ROOTS", "NOT_CONVERGED"]
 
@@ -46,10 +56,11 @@ SOLVED, NO_ROOT, SEVERAL_ROOTS, NOT_CONVERGED = 0, 1, 2, 3
 _STATUS_NAMES = ("solved", "no_root", "several_roots", "not_converged")
 # Two roots are distinct when they differ by more than this, relatively.
 DISTINCT = 1e-6
-# A residual within this many ulps of its term scale is at rounding level: no step can improve it.
-_NOISE = 8 * np.finfo(np.float64).eps
 # Cells evaluated at once during the grid scan: keeps the working set in cache.
 _SCAN_CELLS = 1 << 16
+# Scan points for a block whose residual is proven monotone in its output (blocks.py): the
+# sign changes at most once, so these only narrow the bracket Newton starts in.
+_COARSE = 4
 _BLOCK = 1 << 15
 
 
@@ -128,36 +139,6 @@ def _check_inputs(relation, x) -> np.ndarray:
     return x
 
 
-@dataclass(frozen=True)
-class _Axis:
-    """One output's range and chart variable z (log y or y)."""
-
-    name: str
-    low: float
-    high: float
-    log: bool
-
-    @classmethod
-    def of(cls, relation, name: str) -> _Axis:
-        lo, hi = relation.output_ranges[name]
-        return cls(name, float(lo), float(hi), relation.output_scale(name) == "log")
-
-    @property
-    def zlow(self) -> float:
-        return math.log(self.low) if self.log else self.low
-
-    @property
-    def zhigh(self) -> float:
-        return math.log(self.high) if self.log else self.high
-
-    def value(self, z):
-        return np.exp(z) if self.log else z
-
-    def step_scale(self, y):
-        """What a step in z is measured against: relative for log, |y| for linear."""
-        return np.ones_like(y) if self.log else np.abs(y)
-
-
 class _Functions:
     """Compiled residuals, their term scales and their derivatives by output (NumPy)."""
 
@@ -176,6 +157,9 @@ class _Functions:
         # the value of an output its block's one equation gives explicitly (blocks.py)
         self.solved = {b.outputs[0]: relation.compiled("solved_output", b.outputs[0], "numpy")
                        for b in relation.program.blocks if b.explicit is not None}
+        # per block: its residuals, scales and Jacobian entries in one function sharing their
+        # subexpressions (compiled.py), or None where it could not be compiled
+        self.joint = [relation.program.fns.get(("block", k, "numpy")) for k in range(len(relation.program.blocks))]
 
     def sub(self, equations, outputs) -> _Functions:
         """The functions of the equations of one block, in its outputs."""
@@ -183,6 +167,7 @@ class _Functions:
         out.residual = [self.residual[i] for i in equations]
         out.scale = [self.scale[i] for i in equations]
         out.derivative = [[self.derivative[i][j] for j in outputs] for i in equations]
+        out.joint = None  # the block's joint function, set by the caller
         return out
 
 
@@ -198,10 +183,6 @@ def _evaluate_explicit(relation, cols, n: int) -> SolveResult:
         values[:, j] = y
     values[~ok] = np.nan
     return SolveResult(values, np.where(ok, SOLVED, NO_ROOT).astype(np.int8), 0)
-
-
-def _full(a, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
 
 
 # -- block by block -------------------------------------------------------------------------
@@ -228,7 +209,7 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
     status = np.full(n, SOLVED, dtype=np.int8)
     live = np.arange(n)  # the rows every block so far has solved
     iterations = 0
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if not live.size:
             break
         if live.size == n:
@@ -244,12 +225,13 @@ def _solve_rows(fns: _Functions, axes: list[_Axis], blocks, cols, n: int, tol, m
         elif b.size == 1:
             (i,), (j,) = b.equations, b.outputs
             y, s, it = _solve_scalar_block(fns.residual[i], fns.derivative[i][j], fns.scale[i], axes[j], at, m,
-                                           tol, max_iter, grid)
+                                           tol, max_iter, grid, b.monotone, fns.joint[k])
             y = y[:, None]
             iterations = max(iterations, it)
         else:
-            y, s, it = _solve_system_block(fns.sub(b.equations, b.outputs), [axes[j] for j in b.outputs], at, m,
-                                           tol, max_iter, starts)
+            sub = fns.sub(b.equations, b.outputs)
+            sub.joint = fns.joint[k]
+            y, s, it = _solve_system_block(sub, [axes[j] for j in b.outputs], at, m, tol, max_iter, starts)
             iterations = max(iterations, it)
         if len(blocks) == 1:  # one block (a single equation, one loop): its answer is the answer
             return y, s, iterations
@@ -270,9 +252,73 @@ def _evaluate_output(fn, axis: _Axis, cols, n: int):
 
 
 # -- one output: grid scan, then safeguarded Newton -------------------------------------------
-def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid):
+def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, tol, max_iter, grid, monotone=0,
+                        joint=None):
     """One equation in one output (derivative: its derivative in that output) at n rows:
-    values [n], status [n], iterations."""
+    values [n], status [n], iterations.
+
+    monotone (blocks.py: the residual proven strictly monotone in the output) lets a coarse
+    scan of `_COARSE` points stand for the dense one: the residual crosses zero at most once,
+    so the sign at the points (the range's ends among them) tells whether the range holds the
+    root and which cell does.  Rows where that scan sees a non-finite residual or more than
+    one sign change (rounding), and rows whose Newton does not converge, go the dense way.
+    joint: the residual, its scale and derivative in one function (compiled.py), if compiled.
+    """
+    if joint is None:
+        def joint(vals):
+            return residual(vals), None, derivative(vals)
+    if not monotone or grid <= _COARSE + 2:
+        return _scan_and_newton(residual, joint, scale, axis, cols, n, tol, max_iter, grid)
+    values, status, it, ok = _solve_monotone(residual, joint, scale, axis, cols, n, tol, max_iter, monotone)
+    again = np.nonzero(~ok)[0]
+    if again.size:
+        sub = {k: v[again] for k, v in cols.items()}
+        values[again], status[again], it2 = _scan_and_newton(residual, joint, scale, axis, sub, again.size,
+                                                             tol, max_iter, grid)
+        it = max(it, it2)
+    return values, status, it
+
+
+def _solve_monotone(residual, joint, scale, axis: _Axis, cols, n: int, tol, max_iter, sign: int):
+    """A residual strictly monotone in the output (sign: that of its derivative): the residual at
+    the range's ends and `_COARSE` points between, in the chart, then Newton in the cell where it
+    changes sign.  Returns values, status, iterations and the rows it vouches for (False where a
+    scan point gave a non-finite residual or two gave exactly 0, or Newton did not converge)."""
+    zg = np.linspace(axis.zlow, axis.zhigh, _COARSE + 2)
+    yg = axis.value(zg)
+    yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
+    vals = dict(cols)
+    r = np.empty((len(yg), n))  # a row per scan point: reductions over points run along contiguous rows
+    for k, yk in enumerate(yg):
+        vals[axis.name] = np.float64(yk)
+        r[k] = residual(vals)
+    up = r if sign > 0 else -r  # increasing in the output
+    below = np.count_nonzero(up < 0.0, 0)  # the scan points below the root, all first (monotone)
+    zero = up == 0.0
+    n_zero = np.count_nonzero(zero, 0)
+    # what the proof says, seen in float64: every point finite, one sign change at most, one zero at most
+    changes = np.count_nonzero((up[:-1] < 0.0) != (up[1:] < 0.0), 0)
+    trusted = (np.count_nonzero(np.isfinite(up), 0) == len(yg)) & (n_zero <= 1) & (changes <= 1)
+    inside = (below > 0) & (below < len(yg)) & (n_zero == 0)
+    status = np.where((n_zero == 1) | inside, SOLVED, NO_ROOT).astype(np.int8)
+    values = np.full(n, np.nan)
+    exact = np.nonzero(n_zero == 1)[0]
+    values[exact] = yg[np.argmax(zero[:, exact], 0)]
+    todo = np.nonzero(inside & trusted)[0]
+    iterations = 0
+    if todo.size:
+        j = below[todo] - 1
+        z, ok, iterations = _newton_monotone(joint, scale, axis, {k: v[todo] for k, v in cols.items()},
+                                             zg[j], zg[j + 1], r[j, todo], r[j + 1, todo], sign, tol, max_iter)
+        values[todo[ok]] = axis.value(z[ok])
+        status[todo[~ok]] = NOT_CONVERGED
+        trusted[todo[~ok]] = False
+    return values, status, iterations, trusted
+
+
+def _scan_and_newton(residual, joint, scale, axis: _Axis, cols, n: int, tol, max_iter, grid):
+    """The residual on `grid` points of the output's range, its sign changes counted, then
+    bracketed Newton in the one cell where it changes sign: values, status, iterations."""
     zg = np.linspace(axis.zlow, axis.zhigh, grid)
     yg = axis.value(zg)
     yg[0], yg[-1] = axis.low, axis.high  # exactly the declared range, not exp(log(.)) of it
@@ -313,7 +359,7 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
     iterations = 0
     if todo.size:
         z, ok, iterations = _newton_bracketed(
-            residual, derivative, scale, axis, {k: v[todo] for k, v in cols.items()},
+            joint, scale, axis, {k: v[todo] for k, v in cols.items()},
             za[todo], zb[todo], ra[todo], rb[todo], tol, max_iter,
         )
         values[todo[ok]] = axis.value(z[ok])
@@ -321,77 +367,7 @@ def _solve_scalar_block(residual, derivative, scale, axis: _Axis, cols, n: int, 
     return values, status, iterations
 
 
-def _newton_bracketed(residual, derivative, scale, axis: _Axis, cols, za, zb, ra, rb, tol, max_iter):
-    """Newton in z with bisection fallback inside [za, zb] (residuals of opposite signs).
-
-    Works on compacted arrays: converged rows leave the working set, so each
-    iteration costs only what is still moving.
-    """
-    n = len(za)
-    out = np.full(n, np.nan)
-    ok = np.zeros(n, dtype=bool)
-    sign_a = np.sign(ra)
-    lo, hi = np.minimum(za, zb), np.maximum(za, zb)
-    z = za - ra * (zb - za) / (rb - ra)  # regula falsi: a good first guess inside the bracket
-    z = np.where(np.isfinite(z) & (z > lo) & (z < hi), z, 0.5 * (za + zb))
-    idx = np.arange(n)
-    vals = dict(cols)
-    last = np.zeros(n)  # the previous Newton step (0: none, or a bisection)
-    it = 0
-    while idx.size and it < max_iter:
-        it += 1
-        y = axis.value(z)
-        vals[axis.name] = y
-        r = _full(residual(vals), z.size)
-        d = _full(derivative(vals), z.size)
-        if axis.log:
-            d = d * y
-        left = np.sign(r) == sign_a
-        za = np.where(left, z, za)
-        zb = np.where(left, zb, z)
-        lo, hi = np.minimum(za, zb), np.maximum(za, zb)
-        unit = tol * axis.step_scale(y)
-        zn = z - r / d
-        # a Newton step that lands on the bracket's end (within tol) is kept, clipped:
-        # near convergence one end often is the root to rounding
-        newton = np.isfinite(zn) & (zn >= lo - unit) & (zn <= hi + unit)
-        zn = np.where(newton, np.clip(zn, lo, hi), 0.5 * (lo + hi))
-        zero = r == 0.0
-        step = np.abs(zn - z)
-        # Newton converging quadratically: the error left after this step is about
-        # step^3 / previous_step^2, which saves the iteration that would only confirm it
-        quadratic = newton & (last > 0) & (step <= 1e-2 * last) & (step**3 <= 1e-2 * unit * last**2)
-        conv = zero | (step <= unit) | (hi - lo <= unit) | quadratic
-        if it > 3:  # stuck at rounding level: the residual cannot get smaller
-            conv |= np.abs(r) <= _NOISE * _full(scale(vals), z.size)
-        zn = np.where(zero, z, zn)
-        if conv.all():
-            out[idx], ok[idx] = zn, True
-            idx = idx[:0]
-            break
-        if conv.any():
-            out[idx[conv]], ok[idx[conv]] = zn[conv], True
-            keep = ~conv
-            idx, zn, za, zb, sign_a = idx[keep], zn[keep], za[keep], zb[keep], sign_a[keep]
-            step, newton = step[keep], newton[keep]
-            vals = {k: v[keep] for k, v in vals.items()}
-        z = zn
-        last = np.where(newton, step, 0.0)
-    return out, ok, it
-
-
 # -- systems: damped Newton from several starts ------------------------------------------------
-def _start_points(k: int, count: int) -> np.ndarray:
-    """The centre of the unit box, then an additive-recurrence (Roberts R_k) sequence in [0.1, 0.9]^k."""
-    phi = 2.0
-    for _ in range(64):  # the root of phi^(k+1) = phi + 1
-        phi = (1.0 + phi) ** (1.0 / (k + 1))
-    alpha = (1.0 / phi) ** np.arange(1, k + 1)
-    i = np.arange(1, count)[:, None]
-    u = 0.1 + 0.8 * ((0.5 + i * alpha) % 1.0)
-    return np.vstack([np.full((1, k), 0.5), u])
-
-
 def _solve_system_block(fns: _Functions, axes: list[_Axis], cols, n: int, tol, max_iter, starts):
     k = len(axes)
     zlo = np.array([a.zlow for a in axes])[:, None]
@@ -401,14 +377,21 @@ def _solve_system_block(fns: _Functions, axes: list[_Axis], cols, n: int, tol, m
     converged = np.zeros((starts, n), dtype=bool)
     against_edge = np.zeros((starts, n), dtype=bool)
     iterations = 0
-    for s in range(starts):
-        z0 = np.repeat(zlo + (zhi - zlo) * u[s][:, None], n, axis=1)
-        z, conv, edge, it = _damped_newton(fns, axes, cols, z0, zlo, zhi, tol, max_iter)
+    # several starts at once, up to _BLOCK rows: row s*n + i is start s at point i (rows never
+    # interact), so few points do not pay NumPy's cost a call once for every start
+    group = max(1, min(starts, _BLOCK // max(n, 1)))
+    for first in range(0, starts, group):
+        g = min(group, starts - first)
+        z0 = np.repeat(zlo + (zhi - zlo) * u[first:first + g].T, n, axis=1)  # [k, g * n]
+        every = {key: np.tile(v, g) if np.ndim(v) else v for key, v in cols.items()} if g > 1 else cols
+        z, conv, edge, it = _damped_newton(fns, axes, every, z0, zlo, zhi, tol, max_iter)
         iterations = max(iterations, it)
-        for j, a in enumerate(axes):
-            roots[s, j, conv] = a.value(z[j, conv])
-        converged[s], against_edge[s] = conv, edge & ~conv
-
+        conv, edge = conv.reshape(g, n), edge.reshape(g, n)
+        for s in range(g):
+            ok = conv[s]
+            for j, a in enumerate(axes):
+                roots[first + s, j, ok] = a.value(z[j, s * n:(s + 1) * n][ok])
+        converged[first:first + g], against_edge[first:first + g] = conv, edge & ~conv
     found = converged.any(0)
     first = np.argmax(converged, 0)
     values = roots[first, :, np.arange(n)]  # [n, k]
@@ -456,15 +439,22 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
         it += 1
         m = idx.size
         vals, ys = _system_values(axes, cols, z)
-        scale = np.stack([_full(fn(vals), m) for fn in fns.scale])
-        scale = np.where(scale > 0, scale, 1.0)
-        res = (_residuals(fns, vals, m) if raw is None else raw) / scale
         jac = np.zeros((k, k, m))  # [equation, output, row]: contiguous rows for the elimination
+        if fns.joint is not None:  # residuals, scales and Jacobian sharing their subexpressions
+            parts = fns.joint(vals)
+            res = np.stack([_full(v, m) for v in parts[:k]])
+            scale = np.stack([_full(v, m) for v in parts[k:2 * k]])
+            derivs = iter(parts[2 * k:])
+        else:
+            res = _residuals(fns, vals, m) if raw is None else raw
+            scale = np.stack([_full(fn(vals), m) for fn in fns.scale])
+            derivs = iter([fn(vals) for row in fns.derivative for fn in row if fn is not None])
+        scale = np.where(scale > 0, scale, 1.0)
+        res = res / scale
         for i in range(k):
             for j, a in enumerate(axes):
-                fn = fns.derivative[i][j]
-                if fn is not None:
-                    jac[i, j] = _full(fn(vals), m) * (ys[j] if a.log else 1.0) / scale[i]
+                if fns.derivative[i][j] is not None:  # the entries not identically 0, in this order
+                    jac[i, j] = _full(next(derivs), m) * (ys[j] if a.log else 1.0) / scale[i]
         merit = np.einsum("im,im->m", res, res)
         step, singular = _linear_solve(jac, -res)
         singular |= ~np.isfinite(merit)
@@ -482,14 +472,27 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
         full = np.zeros(0, dtype=np.int64)  # the rows whose full step was taken
         accepted = small | singular
         for _ in range(12):
-            pending = np.nonzero(~accepted)[0]
-            if not pending.size:
-                break
-            cand = np.clip(z[:, pending] + alpha * step[:, pending], zlo, zhi)
-            v_c, _ = _system_values(axes, {key: v[pending] for key, v in cols.items()}, cand)
-            r_c = _residuals(fns, v_c, pending.size)
-            scaled = r_c / scale[:, pending]
-            better = np.einsum("im,im->m", scaled, scaled) < merit[pending]  # NaN compares False
+            if not accepted.any():  # every row still to step (the common case): no gathering
+                cand = np.clip(z + alpha * step, zlo, zhi)
+                v_c, _ = _system_values(axes, cols, cand)
+                r_c = _residuals(fns, v_c, m)
+                scaled = r_c / scale
+                better = np.einsum("im,im->m", scaled, scaled) < merit  # NaN compares False
+                if better.all():
+                    trial, raw, accepted = cand, r_c, better
+                    if alpha == 1.0:
+                        full = _all_rows(m)
+                    break
+                pending = _all_rows(m)
+            else:
+                pending = np.nonzero(~accepted)[0]
+                if not pending.size:
+                    break
+                cand = np.clip(z[:, pending] + alpha * step[:, pending], zlo, zhi)
+                v_c, _ = _system_values(axes, {key: v[pending] for key, v in cols.items()}, cand)
+                r_c = _residuals(fns, v_c, pending.size)
+                scaled = r_c / scale[:, pending]
+                better = np.einsum("im,im->m", scaled, scaled) < merit[pending]  # NaN compares False
             ok = pending[better]
             trial[:, ok], raw[:, ok] = cand[:, better], r_c[:, better]
             accepted[ok] = True
@@ -498,7 +501,8 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
             alpha *= 0.5
         newton_end = z + step
         inside = np.all((newton_end >= zlo) & (newton_end <= zhi), 0)
-        trial[:, small] = np.where(noise[small], z[:, small], np.clip(newton_end[:, small], zlo, zhi))
+        if small.any():
+            trial[:, small] = np.where(noise[small], z[:, small], np.clip(newton_end[:, small], zlo, zhi))
         # converged: the Newton step was within tol (or the residual at rounding level) inside the box
         done = small & (inside | noise)
         stop = small | singular | ~accepted
@@ -514,47 +518,3 @@ def _damped_newton(fns: _Functions, axes, cols, z, zlo, zhi, tol, max_iter):
     span = zhi - zlo
     edge = np.any((out <= zlo + 1e-9 * span) | (out >= zhi - 1e-9 * span), 0)
     return out, conv, edge, it
-
-
-def _linear_solve(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve a[:, :, i] x[:, i] = b[:, i] for a [k, k, m] and b [k, m], vectorised over m.
-
-    Gaussian elimination with partial pivoting on contiguous [m] rows: for small k far
-    faster than one LAPACK call per matrix.  Returns x [k, m] and a mask of the singular
-    (or non-finite) systems, whose x is meaningless.
-    """
-    k, m = b.shape
-    a = [[a[i, j].copy() for j in range(k)] for i in range(k)]
-    b = [b[i].copy() for i in range(k)]
-    with np.errstate(all="ignore"):
-        size = np.max(np.abs(np.stack([e for row in a for e in row])), 0)
-        singular = ~np.isfinite(size) | (size == 0.0)
-        tiny = k * np.finfo(np.float64).eps * size
-        for c in range(k):
-            if c < k - 1:  # bring the largest remaining entry of column c to row c
-                best = np.abs(a[c][c])
-                pick = np.full(m, c)
-                for r in range(c + 1, k):
-                    bigger = np.abs(a[r][c]) > best
-                    best = np.where(bigger, np.abs(a[r][c]), best)
-                    pick = np.where(bigger, r, pick)
-                for r in range(c + 1, k):
-                    swap = pick == r
-                    if swap.any():
-                        for j in range(c, k):
-                            a[c][j], a[r][j] = np.where(swap, a[r][j], a[c][j]), np.where(swap, a[c][j], a[r][j])
-                        b[c], b[r] = np.where(swap, b[r], b[c]), np.where(swap, b[c], b[r])
-            singular |= ~(np.abs(a[c][c]) > tiny)
-            pivot = np.where(singular, 1.0, a[c][c])
-            for r in range(c + 1, k):
-                factor = a[r][c] / pivot
-                for j in range(c + 1, k):
-                    a[r][j] = a[r][j] - factor * a[c][j]
-                b[r] = b[r] - factor * b[c]
-        x = [None] * k
-        for r in range(k - 1, -1, -1):
-            acc = b[r]
-            for j in range(r + 1, k):
-                acc = acc - a[r][j] * x[j]
-            x[r] = acc / np.where(singular, 1.0, a[r][r])
-    return np.stack(x), singular
