@@ -12,6 +12,11 @@ import sympy as sp
 
 from surrogate import Relation
 
+
+def _dimensionless(*symbols):
+    """units= for symbols that are all dimensionless groups."""
+    return dict.fromkeys(symbols, "")
+
 __all__ = ["straight_fin_efficiency", "annular_fin_efficiency", "semi_infinite_convection", "plane_wall_eigenvalue"]
 
 mL, eta_f, mL_c, r2c_r1 = sp.symbols("mL eta_f mL_c r2c_r1")
@@ -59,6 +64,7 @@ SOURCES = {
 straight_fin_efficiency = Relation(
     sp.Eq(eta_f, sp.tanh(mL) / mL),
     bounds={mL: (0, 5)},
+    units=_dimensionless(eta_f, mL),
     name="straight_fin_efficiency",
 )
 
@@ -76,6 +82,7 @@ annular_fin_efficiency = Relation(
           * (sp.besselk(1, _a) * sp.besseli(1, _b) - sp.besseli(1, _a) * sp.besselk(1, _b))
           / (sp.besseli(0, _a) * sp.besselk(1, _b) + sp.besselk(0, _a) * sp.besseli(1, _b))),
     bounds={mL_c: (0.01, 3.5), r2c_r1: (1.1, 5)},
+    units=_dimensionless(eta_f, mL_c, r2c_r1),
     name="annular_fin_efficiency",
 )
 
@@ -88,6 +95,7 @@ annular_fin_efficiency = Relation(
 semi_infinite_convection = Relation(
     sp.Eq(theta, sp.erfc(eta) - sp.exp(2 * eta * beta + beta**2) * sp.erfc(eta + beta)),
     bounds={eta: (0, 2), beta: (0.05, 3)},
+    units=_dimensionless(theta, eta, beta),
     name="semi_infinite_convection",
 )
 
@@ -102,5 +110,6 @@ plane_wall_eigenvalue = Relation(
     sp.Eq(zeta * sp.tan(zeta), Bi),
     bounds={Bi: (0.01, 100)},
     outputs={zeta: (0.05, 1.57)},
+    units=_dimensionless(zeta, Bi),
     name="plane_wall_eigenvalue",
 )

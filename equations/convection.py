@@ -11,6 +11,11 @@ import sympy as sp
 
 from surrogate import Relation
 
+
+def _dimensionless(*symbols):
+    """units= for symbols that are all dimensionless groups."""
+    return dict.fromkeys(symbols, "")
+
 __all__ = [
     "dittus_boelter_heating",
     "dittus_boelter_cooling",
@@ -80,6 +85,7 @@ def _dittus_boelter(n):
 dittus_boelter_heating = Relation(
     _dittus_boelter(sp.Rational(2, 5)),
     bounds={Re: (1e4, 1e6), Pr: (0.6, 160)},
+    units=_dimensionless(Nu, Re, Pr),
     name="dittus_boelter_heating",
 )
 
@@ -88,6 +94,7 @@ dittus_boelter_heating = Relation(
 dittus_boelter_cooling = Relation(
     _dittus_boelter(sp.Rational(3, 10)),
     bounds={Re: (1e4, 1e6), Pr: (0.6, 160)},
+    units=_dimensionless(Nu, Re, Pr),
     name="dittus_boelter_cooling",
 )
 
@@ -101,6 +108,7 @@ sieder_tate = Relation(
     sp.Eq(Nu, 0.027 * Re ** sp.Rational(4, 5) * Pr ** sp.Rational(1, 3)
           * mu_ratio ** 0.14),
     bounds={Re: (1e4, 1e6), Pr: (0.7, 16700), mu_ratio: (0.1, 10)},
+    units=_dimensionless(Nu, Re, Pr, mu_ratio),
     name="sieder_tate",
 )
 
@@ -114,6 +122,7 @@ gnielinski = Relation(
     sp.Eq(Nu, ((f / 8) * (Re - 1000) * Pr
                / (1 + 12.7 * sp.sqrt(f / 8) * (Pr ** sp.Rational(2, 3) - 1))).subs(f, _PETUKHOV)),
     bounds={Re: (3e3, 5e6), Pr: (0.5, 2000)},
+    units=_dimensionless(Nu, Re, Pr),
     name="gnielinski",
 )
 
@@ -127,6 +136,7 @@ _GZ = Re * Pr / L_D
 hausen_laminar_entry = Relation(
     sp.Eq(Nu, 3.66 + 0.0668 * _GZ / (1 + 0.04 * _GZ ** sp.Rational(2, 3))),
     bounds={Re: (100, 2300), Pr: (0.7, 1000), L_D: (10, 1000)},
+    units=_dimensionless(Nu, Re, Pr, L_D),
     name="hausen_laminar_entry",
 )
 
@@ -138,5 +148,6 @@ churchill_chu_vertical_plate = Relation(
     sp.Eq(Nu, (0.825 + 0.387 * Ra ** sp.Rational(1, 6)
                / (1 + (0.492 / Pr) ** sp.Rational(9, 16)) ** sp.Rational(8, 27)) ** 2),
     bounds={Ra: (0.1, 1e12), Pr: (0.01, 1000)},
+    units=_dimensionless(Nu, Ra, Pr),
     name="churchill_chu_vertical_plate",
 )

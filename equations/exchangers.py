@@ -10,6 +10,11 @@ import sympy as sp
 
 from surrogate import Relation
 
+
+def _dimensionless(*symbols):
+    """units= for symbols that are all dimensionless groups."""
+    return dict.fromkeys(symbols, "")
+
 __all__ = [
     "counterflow_effectiveness",
     "parallel_flow_effectiveness",
@@ -67,6 +72,7 @@ _E = sp.exp(-NTU * (1 - Cr))
 counterflow_effectiveness = Relation(
     sp.Eq(epsilon, sp.Piecewise(((1 - _E) / (1 - Cr * _E), Cr < 1), (NTU / (1 + NTU), True))),
     bounds={NTU: _NTU_RANGE, Cr: (0, 1)},
+    units=_dimensionless(epsilon, NTU, Cr),
     name="counterflow_effectiveness",
 )
 
@@ -75,6 +81,7 @@ counterflow_effectiveness = Relation(
 parallel_flow_effectiveness = Relation(
     sp.Eq(epsilon, (1 - sp.exp(-NTU * (1 + Cr))) / (1 + Cr)),
     bounds={NTU: _NTU_RANGE, Cr: (0, 1)},
+    units=_dimensionless(epsilon, NTU, Cr),
     name="parallel_flow_effectiveness",
 )
 
@@ -85,6 +92,7 @@ parallel_flow_effectiveness = Relation(
 crossflow_unmixed_effectiveness = Relation(
     sp.Eq(epsilon, 1 - sp.exp(NTU**0.22 * (sp.exp(-Cr * NTU**0.78) - 1) / Cr)),
     bounds={NTU: _NTU_RANGE, Cr: (0, 1)},
+    units=_dimensionless(epsilon, NTU, Cr),
     name="crossflow_unmixed_effectiveness",
 )
 
@@ -94,6 +102,7 @@ crossflow_unmixed_effectiveness = Relation(
 crossflow_cmax_mixed_effectiveness = Relation(
     sp.Eq(epsilon, (1 - sp.exp(-Cr * (1 - sp.exp(-NTU)))) / Cr),
     bounds={NTU: _NTU_RANGE, Cr: (0, 1)},
+    units=_dimensionless(epsilon, NTU, Cr),
     name="crossflow_cmax_mixed_effectiveness",
 )
 
@@ -103,5 +112,7 @@ crossflow_cmax_mixed_effectiveness = Relation(
 lmtd = Relation(
     sp.Eq(dT_lm, (dT1 - dT2) / sp.log(dT1 / dT2)),
     bounds={dT1: (1, 100), dT2: (1, 100)},
+    # temperature differences: a pint Quantity of one is in K or delta_degC (degC would add 273.15)
+    units={dT_lm: "K", dT1: "K", dT2: "K"},
     name="lmtd",
 )

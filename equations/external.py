@@ -11,6 +11,11 @@ import sympy as sp
 
 from surrogate import Relation
 
+
+def _dimensionless(*symbols):
+    """units= for symbols that are all dimensionless groups."""
+    return dict.fromkeys(symbols, "")
+
 __all__ = ["churchill_bernstein", "hilpert_cylinder", "flat_plate_average", "ranz_marshall"]
 
 Re, Pr, Nu = sp.symbols("Re Pr Nu")
@@ -59,6 +64,7 @@ churchill_bernstein = Relation(
           / (1 + (0.4 / Pr) ** sp.Rational(2, 3)) ** sp.Rational(1, 4)
           * (1 + (Re / 282000) ** sp.Rational(5, 8)) ** sp.Rational(4, 5)),
     bounds={Pr: (0.01, 1000), Re: (0.2 / Pr, 1e7)},
+    units=_dimensionless(Nu, Re, Pr),
     name="churchill_bernstein",
 )
 
@@ -78,6 +84,7 @@ hilpert_cylinder = Relation(
         (_HILPERT_TABLE[-1][1] * Re ** sp.Float(_HILPERT_TABLE[-1][2]) * Pr ** sp.Rational(1, 3), True),
     )),
     bounds={Re: (0.4, 4e5), Pr: (0.7, 500)},
+    units=_dimensionless(Nu, Re, Pr),
     name="hilpert_cylinder",
 )
 
@@ -92,6 +99,7 @@ flat_plate_average = Relation(
         ((0.037 * Re ** sp.Rational(4, 5) - 871) * Pr ** sp.Rational(1, 3), True),
     )),
     bounds={Re: (1e3, 1e8), Pr: (0.6, 60)},
+    units=_dimensionless(Nu, Re, Pr),
     name="flat_plate_average",
 )
 
@@ -101,5 +109,6 @@ flat_plate_average = Relation(
 ranz_marshall = Relation(
     sp.Eq(Nu, 2 + 0.6 * Re ** sp.Rational(1, 2) * Pr ** sp.Rational(1, 3)),
     bounds={Re: (0, 200), Pr: (0.6, 250)},
+    units=_dimensionless(Nu, Re, Pr),
     name="ranz_marshall",
 )

@@ -27,6 +27,7 @@ colebrook = Relation(
     sp.Eq(1 / sp.sqrt(f), -2 * sp.log(eps / 3.7 + 2.51 / (Re * sp.sqrt(f)), 10)),
     bounds={Re: (4e3, 1e8), eps: (1e-6, 5e-2)},
     outputs={f: (5e-3, 0.1)},
+    units={f: "", Re: "", eps: ""},
     name="colebrook",
 )
 
@@ -44,6 +45,7 @@ surface_temperature = Relation(
     sp.Eq(q, h * (T_s - T_inf) + emissivity * STEFAN_BOLTZMANN * (T_s**4 - T_inf**4)),
     bounds={q: (50, 5e3), h: (2, 200), T_inf: (250, 350), emissivity: (0.05, 0.95)},
     outputs={T_s: (200, 1200)},
+    units={T_s: "K", q: "W/m^2", h: "W/(m^2*K)", T_inf: "K", emissivity: ""},
     name="surface_temperature",
 )
 
@@ -63,6 +65,7 @@ mach_subsonic = Relation(
     _AREA_MACH,
     bounds={area_ratio: (1.1, 10), gamma: (1.1, 5 / 3)},
     outputs={M: (0.03, 1)},
+    units={M: "", area_ratio: "", gamma: ""},
     name="mach_subsonic",
 )
 
@@ -72,6 +75,7 @@ mach_supersonic = Relation(
     _AREA_MACH,
     bounds={area_ratio: (1.1, 10), gamma: (1.1, 5 / 3)},
     outputs={M: (1, 7)},
+    units={M: "", area_ratio: "", gamma: ""},
     name="mach_supersonic",
 )
 
@@ -107,5 +111,6 @@ parallel_pipes = Relation(
     outputs={Q1: (3e-4, 0.5), Q2: (3e-4, 0.5), f1: (0.01, 0.04), f2: (0.01, 0.04)},
     # a friction factor must stay positive (sqrt(f)); less than a decade wide, it would be linear
     scales={f1: "log", f2: "log"},
+    units={Q: "m^3/s", Q1: "m^3/s", Q2: "m^3/s", f1: "", f2: "", D1: "m", D2: "m", L1: "m", L2: "m"},
     name="parallel_pipes",
 )

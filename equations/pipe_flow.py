@@ -10,6 +10,11 @@ import sympy as sp
 
 from surrogate import Relation
 
+
+def _dimensionless(*symbols):
+    """units= for symbols that are all dimensionless groups."""
+    return dict.fromkeys(symbols, "")
+
 __all__ = ["haaland", "swamee_jain", "pump_pipe_operating_point"]
 
 Re, eps_D, f = sp.symbols("Re eps_D f")
@@ -50,6 +55,7 @@ SOURCES = {
 haaland = Relation(
     sp.Eq(f, (-1.8 * sp.log((eps_D / 3.7) ** 1.11 + 6.9 / Re, 10)) ** -2),
     bounds={Re: (4e3, 1e8), eps_D: (1e-6, 0.05)},
+    units=_dimensionless(f, Re, eps_D),
     name="haaland",
 )
 
@@ -61,6 +67,7 @@ haaland = Relation(
 swamee_jain = Relation(
     sp.Eq(f, 1.325 / sp.log(eps_D / 3.7 + 5.74 / Re**0.9) ** 2),
     bounds={Re: (5e3, 1e8), eps_D: (1e-6, 1e-2)},
+    units=_dimensionless(f, Re, eps_D),
     name="swamee_jain",
 )
 
@@ -90,5 +97,6 @@ pump_pipe_operating_point = Relation(
     ],
     bounds={H0: (20, 80), L: (50, 2000), D: (0.05, 0.3), k_s: (1.5e-6, 2.6e-4)},
     outputs={Q: (3e-4, 0.2), f: (0.008, 0.05)},
+    units={Q: "m^3/s", f: "", H0: "m", L: "m", D: "m", k_s: "m"},
     name="pump_pipe_operating_point",
 )

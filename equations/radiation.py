@@ -43,5 +43,6 @@ grey_two_surface_exchange = Relation(
     bounds={T_1: (250, 1500), T_2: (250, 1500), eps_1: (0.05, 1), eps_2: (0.05, 1), F_12: (0.1, 1),
             A_12: (0, 1)},
     normalizer=STEFAN_BOLTZMANN * (T_1**4 + T_2**4) / _RESISTANCE,
+    units={q_1: "W/m^2", T_1: "K", T_2: "K", eps_1: "", eps_2: "", F_12: "", A_12: ""},
     name="grey_two_surface_exchange",
 )

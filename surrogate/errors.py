@@ -41,6 +41,11 @@ class DomainError(SurrogateError, ValueError):
     """Input values lie outside the relation's domain, or are NaN."""
 
 
+class UnitError(DomainError):
+    """A prediction input given as a pint Quantity that cannot be taken: its dimension is not that of
+    the input's declared unit, or the input declares no unit (a DomainError, as any refused input)."""
+
+
 class TrainingError(SurrogateError, RuntimeError):
     """Training could not go on, for instance a NaN or inf appeared."""
 

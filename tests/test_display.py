@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 import surrogate as sg
-from surrogate.declaration.display import latex, number_latex, relation_latex, symbol_latex, text
+from surrogate.declaration.display import latex, number_latex, relation_latex, symbol_latex, text, unit_text
 from surrogate.model import runtime
 from surrogate.model.records import Certificate, Proof
 
@@ -74,6 +74,7 @@ def test_relation_prints_several_lines_in_a_terminal():
         "  4000 <= Re <= 1e8",
         "  1e-6 <= eps <= 0.05",
         "  0.005 <= f <= 0.1  (output)",
+        "  dimensionless: f, Re, eps",  # its declared units (tests/test_units.py)
     ]
     assert repr(colebrook).startswith("Relation('colebrook': ")
 
@@ -153,9 +154,10 @@ def test_models_show_their_relation_inputs_network_and_max_error(name, load, kin
     assert f"$${relation_latex(rel)}$$" in md
     inputs = _table(md, "input")
     assert list(inputs) == [f"${symbol_latex(n)}$" for n in rel.inputs]
-    for spec, (low, high, scale) in zip(rel.domain.inputs, inputs.values()):
+    for spec, (low, high, scale, *unit) in zip(rel.domain.inputs, inputs.values()):
         assert (float(low), float(high), scale) == (pytest.approx(spec.range[0]), pytest.approx(spec.range[1]),
                                                     spec.scale)
+        assert unit == ([unit_text(rel.units.get(spec.name))] if rel.units else [])  # the shipped units
     facts = _facts(md)
     found = re.match(r"max error (\S+) \(p99 (\S+), mean (\S+); ([\d,]+) points\)", facts["certificate"])
     assert [float(v) for v in found.groups()[:3]] == [

@@ -10,6 +10,10 @@ report page (`surrogate.interface.report`).
   follows ``_`` is a subscript (``T_inf`` is ``T_{\\mathrm{inf}}``, ``T_∞`` is ``T_{\\infty}``),
   trailing digits are a subscript (``x1`` is ``x_{1}``), and the spelled-out Greek letters
   whose glyph differs from a Latin one (``alpha``, ``mu``, ``Delta``) are Greek.
+- **Units as declared** (`Relation(units=...)`, units.py): ``unit_text`` for tables and
+  listings (``m``, ``dimensionless``), ``unit_label`` for plot axes and columns (``D [m]``;
+  a dimensionless symbol or one without a unit is its name alone), ``unit_latex`` after a
+  range (``0.01 \\le D \\le 0.1\\ \\mathrm{m}``; nothing for a dimensionless one).
 - **Functions as the textbook writes them.**  SymPy keeps ``log(x, 10)`` as
   ``log(x)/log(10)``; a product whose ``log(10)`` factors cancel its logarithms' powers
   (``-2 log(a)/log(10)``, Haaland's ``0.3086 log(10)**2/log(a)**2``) is printed with
@@ -25,8 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import sympy as sp
 
+from .units import is_dimensionless
+
 __all__ = ["latex", "symbol_latex", "symbol_names", "relation_latex", "text", "number", "number_latex",
-           "markdown_table", "markdown_cell", "inline", "point_markdown"]
+           "markdown_table", "markdown_cell", "inline", "point_markdown", "unit_text", "unit_latex", "unit_label"]
 
 #: Spelled-out Greek letters printed as the letter: their glyph is not a Latin one.
 GREEK = {
@@ -161,6 +167,43 @@ def number_latex(v: float, digits: int = 6) -> str:
     return rf"{mant} \cdot 10^{{{ex}}}"
 
 
+# -- units ----------------------------------------------------------------------------------------
+def unit_text(unit: str | None) -> str:
+    """A declared unit for a table or a listing: as written (``W/(m^2*K)``), ``dimensionless``
+    for ``""`` or ``"1"``, and ``""`` for a symbol without a unit (None)."""
+    if unit is None:
+        return ""
+    return "dimensionless" if is_dimensionless(unit) else unit
+
+
+def unit_label(name: str, unit: str | None) -> str:
+    """A plot axis' or a column's label: ``D [m]``; the name alone for a dimensionless symbol
+    (``Re``) or one without a unit."""
+    return name if unit is None or is_dimensionless(unit) else f"{name} [{unit}]"
+
+
+_UNIT_POWER = re.compile(r"(\^|\*\*)\s*(-?[0-9.]+|\(-?[0-9./]+\))")
+
+
+def unit_latex(unit: str | None) -> str:
+    r"""A declared unit as upright LaTeX, from its text alone (pint is not needed):
+    ``W/(m^2*K)`` -> ``\mathrm{W/(m^{2}\,K)}``; ``""`` for a dimensionless symbol or one
+    without a unit."""
+    if unit is None or is_dimensionless(unit):
+        return ""
+    out, pos = [], 0
+    for m in _UNIT_POWER.finditer(unit):
+        out.append(_unit_chars(unit[pos : m.start()]))
+        out.append("^{" + m.group(2).strip("()") + "}")
+        pos = m.end()
+    out.append(_unit_chars(unit[pos:]))
+    return r"\mathrm{" + "".join(out) + "}"
+
+
+def _unit_chars(part: str) -> str:
+    return "".join(r"\," if c in "* " else _LATEX_SPECIAL.get(c, c) for c in part)
+
+
 def _bound_latex(b, symbols) -> str:
     b = sp.sympify(b)
     return latex(b, symbols) if b.free_symbols else number_latex(float(b))
@@ -171,6 +214,7 @@ def relation_latex(relation) -> str:
     (``4000 \le \mathrm{Re} \le 10^{8}``), then each declared output range and parameter,
     one line each, in an ``aligned`` block (without the ``$$`` around it)."""
     syms = relation.symbols.values()
+    units = getattr(relation, "units", {})
     lines = []
     for eq in relation.equations:
         lhs, rhs = latex(eq.lhs, syms), latex(eq.rhs, syms)
@@ -180,7 +224,14 @@ def relation_latex(relation) -> str:
     ranges += [(n, lo, hi, "parameter") for n, (lo, hi) in relation.parameter_bounds.items()]
     for n, lo, hi, what in ranges:
         tag = rf" && \text{{({what})}}" if what else ""
-        lines.append(f"{_bound_latex(lo, syms)} \\le {symbol_latex(n)} &\\le {_bound_latex(hi, syms)}{tag}")
+        unit = unit_latex(units.get(n))
+        unit = rf"\ {unit}" if unit else ""
+        lines.append(f"{_bound_latex(lo, syms)} \\le {symbol_latex(n)} &\\le {_bound_latex(hi, syms)}{unit}{tag}")
+    ranged = {n for n, *_ in ranges}
+    # an output (or any symbol) with a unit and no range above: its unit on a line of its own
+    for n in relation.outputs:
+        if n not in ranged and unit_latex(units.get(n)):
+            lines.append(f"{symbol_latex(n)} & \\text{{in }} {unit_latex(units[n])} && \\text{{(output)}}")
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 

@@ -20,6 +20,7 @@ from .domain import SCALES, Domain, build_domain
 from .kinds import EXPLICIT, IMPLICIT, Kind
 from .pieces import plan
 from .trees import name_problem
+from .units import check_units, is_dimensionless
 
 __all__ = ["Relation"]
 
@@ -49,6 +50,13 @@ class Relation:
     normalizer
         Optional expression (or ``{output: expression}``) used instead of the term
         scale to normalise errors; its absolute value is used.
+    units
+        Optional ``{symbol: unit string}`` for any of the relation's symbols (or their names),
+        as pint reads it: ``{h: "W/(m^2*K)", D: "m", Re: ""}``; ``""`` or ``"1"`` is
+        dimensionless, a symbol left out has no unit.  Shown in listings, reports, plot axes
+        and prediction columns, saved with the model, and used to convert pint Quantities
+        passed to a prediction (units.py; pint is the optional ``units`` extra).  Units do
+        not change training.
     name
         A label used in reports and artifacts.
     """
@@ -62,6 +70,7 @@ class Relation:
         parameters: Mapping[Any, tuple[BoundLike, BoundLike]] | None = None,
         scales: Mapping[Any, str] | None = None,
         normalizer=None,
+        units: Mapping[Any, str] | None = None,
         name: str | None = None,
     ):
         self.name = name
@@ -186,6 +195,11 @@ class Relation:
 
         for n in list(symbols):
             problems.extend(_name_problems(n))
+        #: {name: unit string} of the symbols declared with a unit (units.py); the `units` property
+        self._units: dict[str, str] = check_units(units, symbols, problems)
+        order = [*self.inputs, *self.outputs, *self.parameters]  # as the relation lists its symbols
+        rank = {n: k for k, n in enumerate(order)}
+        self._units = {n: self._units[n] for n in sorted(self._units, key=lambda n: rank.get(n, len(order)))}
 
         self.domain: Domain | None = None
         if self._bounds:
@@ -307,6 +321,12 @@ class Relation:
         return dict(self._bounds)
 
     @property
+    def units(self) -> dict[str, str]:
+        """{name: unit string, as declared} of the symbols that have a unit (``""`` or ``"1"``:
+        dimensionless); symbols without one are absent."""
+        return dict(self._units)
+
+    @property
     def parameter_bounds(self) -> dict[str, tuple[float, float]]:
         return dict(self._parameters)
 
@@ -397,6 +417,7 @@ class Relation:
             parameters={self._symbols[k]: v for k, v in self._parameters.items() if k not in values},
             scales=self.scales,
             normalizer={o: e.subs(subs) for o, e in self.normalizer.items()} or None,
+            units={n: u for n, u in self._units.items() if n not in values} or None,
             name=name or self.name,
         )
 
@@ -410,12 +431,19 @@ class Relation:
         def bound(b) -> str:
             return text(b) if b.free_symbols else number(float(b))
 
+        def unit(n: str) -> str:  # "  [m]"; nothing for a dimensionless symbol (listed below) or one without a unit
+            return f"  [{self._units[n]}]" if n in self._units and not is_dimensionless(self._units[n]) else ""
+
         lines = [f"{self.name or 'relation'} ({self.kind.description})"]
         lines += [f"  {text(e)}" for e in self.equations]
-        lines += [f"  {bound(lo)} <= {n} <= {bound(hi)}" for n, (lo, hi) in self._bounds.items()]
-        lines += [f"  {number(r[0])} <= {o} <= {number(r[1])}  (output)" for o, r in self.output_ranges.items()
+        lines += [f"  {bound(lo)} <= {n} <= {bound(hi)}{unit(n)}" for n, (lo, hi) in self._bounds.items()]
+        lines += [f"  {number(r[0])} <= {o} <= {number(r[1])}{unit(o)}  (output)" for o, r in self.output_ranges.items()
                   if r is not None]
-        lines += [f"  {number(lo)} <= {n} <= {number(hi)}  (parameter)" for n, (lo, hi) in self._parameters.items()]
+        lines += [f"  {o}{unit(o)}  (output)" for o, r in self.output_ranges.items() if r is None and unit(o)]
+        lines += [f"  {number(lo)} <= {n} <= {number(hi)}{unit(n)}  (parameter)"
+                  for n, (lo, hi) in self._parameters.items()]
+        plain = [n for n, u in self._units.items() if is_dimensionless(u)]
+        lines += [f"  dimensionless: {', '.join(plain)}"] if plain else []
         return "\n".join(lines)
 
     def _repr_latex_(self) -> str:

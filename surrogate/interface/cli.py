@@ -62,6 +62,17 @@ def _bound(e) -> str:
     return str(e) if getattr(e, "free_symbols", None) else f"{float(e):g}"
 
 
+def _unit(rel, name: str) -> str:
+    """`` m`` after a range or a name, `` (dimensionless)`` for a dimensionless symbol, nothing without a unit."""
+    from ..declaration.display import unit_text
+    from ..declaration.units import is_dimensionless
+
+    if name not in rel.units:
+        return ""
+    u = rel.units[name]
+    return f" ({unit_text(u)})" if is_dimensionless(u) else f" {u}"
+
+
 def cmd_list(args) -> int:
     from ..declaration.display import text
     from ..persistence import shipped
@@ -75,8 +86,10 @@ def cmd_list(args) -> int:
         eqs = "; ".join(text(e) for e in rel.equations)  # lhs = rhs, log10 as written (declaration/display.py)
         extra = f"  (parameters: {', '.join(rel.parameters)})" if rel.parameters else ""
         print(f"{short}:{name:<14} {eqs}{extra}")
-        ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}" for n, (lo, hi) in rel.bounds.items())
+        ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}{_unit(rel, n)}" for n, (lo, hi) in rel.bounds.items())
         print(f"    inputs     {ranges}")
+        if any(o in rel.units for o in rel.outputs):
+            print(f"    outputs    {', '.join(f'{o}{_unit(rel, o)}' for o in rel.outputs)}")
         if entry is None:
             continue
         print(f"    validity   {entry.source['validity']}")
@@ -312,6 +325,11 @@ def cmd_predict(args) -> int:
         print(f"skipped {rows.size} of {len(df)} rows, writing NaN for them: {', '.join(w for w in why if w)} "
               f"({where})", file=sys.stderr)
     result = pd.concat([df, out], axis=1) if args.with_inputs else out
+    if args.units:  # "h [W/(m^2*K)]": the same labels as the plots' axes (declaration/display.py)
+        from ..declaration.display import unit_label
+
+        units = model.relation.units
+        result = result.rename(columns={c: unit_label(c, units[c]) for c in model.outputs if c in units})
     if args.output:
         result.to_csv(args.output, index=False)
         print(f"wrote {len(result)} rows to {args.output}")
@@ -453,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("csv")
     s.add_argument("-o", "--output", help="write a CSV here instead of standard output")
     s.add_argument("--with-inputs", action="store_true", help="include the input columns in the output")
+    s.add_argument("--units", action="store_true",
+                   help="name each output column with its declared unit, 'h [W/(m^2*K)]' (dimensionless ones and "
+                        "those without a unit keep their name; inputs are read in their declared units)")
     s.add_argument("--allow-outside", action="store_true",
                    help="predict at points outside the domain too (extrapolation, at your own risk)")
     s.add_argument("--skip-bad-rows", action="store_true",

@@ -14,6 +14,9 @@ inputs):
 - three or more: heat maps on every two-input slice through the worst point, as a
   corner grid (grey where a slice leaves the domain).
 
+An axis is labelled with the input's declared unit, ``D [m] (log)`` (a dimensionless
+input, or one without a unit, by its name alone: ``Re (log)``; `display.unit_label`).
+
 The worst point is a red star everywhere.  Beside the map (three or more inputs, or
 any domain with edges) a column shows the distribution of the error over a dense
 sample drawn as `verify` draws it, and, for every input with an edge (a dependent
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checking.score import point_errors
+from ..declaration.display import unit_label
 from ..declaration.sampling import dense_points, edge_sides
 from ..errors import SurrogateError
 
@@ -59,6 +63,7 @@ class _Marks:
     cert: object | None
     tolerance: float | None
     undefined: str  # what a point without a reference is (the relation's kind)
+    units: dict  # {name: unit string} of the relation's symbols that have one: axes read "D [m]"
 
     def star(self, ax, x, y, size: int = 12) -> None:
         ax.plot([x], [y], ls="none", marker="*", ms=size, color=WORST, mec="black", clip_on=False, gid="worst",
@@ -167,7 +172,7 @@ def plot_error(
                 e[inside], ok[inside] = errors(x[inside])
             maps.append((i, j, axes, e.reshape(shape), (inside & ~ok).reshape(shape)))
     worst_error = float(errors(worst[None])[0][0])
-    marks = _Marks(worst, worst_error, worst_label, cert, tolerance, rel.kind.undefined)
+    marks = _Marks(worst, worst_error, worst_label, cert, tolerance, rel.kind.undefined, rel.units)
     pools = [m[3] for m in maps] + ([eg] if d == 1 else []) + ([dense[1]] if dense else [])
     vmin, vmax = _colour_range(pools, cert.max_error if cert is not None else worst_error)
     norm = LogNorm(vmin=vmin, vmax=vmax)
@@ -259,7 +264,7 @@ def _draw_line(fig, spec, x, e, defined, marks: _Marks, floor: float) -> None:
     ax.plot(x, np.where(defined, np.maximum(e, floor), np.nan), color="C0", lw=1.0, gid="error", label="error")
     _set_scale(ax, spec, "x")
     ax.set_yscale("log")
-    ax.set_xlabel(f"{spec.name} ({spec.scale})")
+    ax.set_xlabel(f"{unit_label(spec.name, marks.units.get(spec.name))} ({spec.scale})")
     ax.set_ylabel("error")
     if cert is not None:
         ax.axhline(cert.max_error, color=WORST, ls="--", lw=1.0, gid="certificate max",
@@ -305,9 +310,11 @@ def _draw_maps(fig, dom, maps, marks: _Marks, norm, cmap, what: str) -> None:
                     label=marks.undefined_label(int(bad.sum())))
         marks.star(ax, worst[i], worst[j], 12 if d == 2 else 9)
         if d == 2 or j == d - 1:
-            ax.set_xlabel(f"{dom.names[i]} ({dom.inputs[i].scale})", fontsize=9 if d > 2 else None)
+            ax.set_xlabel(f"{unit_label(dom.names[i], marks.units.get(dom.names[i]))} ({dom.inputs[i].scale})",
+                          fontsize=9 if d > 2 else None)
         if d == 2 or i == 0:
-            ax.set_ylabel(f"{dom.names[j]} ({dom.inputs[j].scale})", fontsize=9 if d > 2 else None)
+            ax.set_ylabel(f"{unit_label(dom.names[j], marks.units.get(dom.names[j]))} ({dom.inputs[j].scale})",
+                          fontsize=9 if d > 2 else None)
         if d > 2:
             ax.tick_params(labelsize=7)
             ax.minorticks_off()  # small panels: the minor ticks of log axes cost a second and say little

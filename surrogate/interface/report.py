@@ -22,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..declaration.display import latex as typeset
+from ..declaration.display import unit_text
 from .plot import PLOT_POINTS, plot_error, plot_training, require_matplotlib
 
 __all__ = ["write_report"]
@@ -72,12 +73,15 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
         blocks.append(("code", f"LaTeX: {latex}\nSymPy: {sp.sstr(eq)}"))
     kind = rel.kind.description
     blocks.append(("p", f"{kind}; inputs {', '.join(rel.inputs)}; outputs {', '.join(rel.outputs)}"))
-    rows = [[s.name, _bound(s.low), _bound(s.high), f"{s.range[0]:.6g} .. {s.range[1]:.6g}", s.scale]
+    units = rel.units  # a unit column only where the relation declares units (declaration/units.py)
+    unit = (lambda n: [unit_text(units.get(n))]) if units else (lambda n: [])  # noqa: E731
+    rows = [[s.name, _bound(s.low), _bound(s.high), f"{s.range[0]:.6g} .. {s.range[1]:.6g}", s.scale, *unit(s.name)]
             for s in rel.domain.inputs]
-    blocks.append(("table", ["input", "low", "high", "range over the domain", "scale"], rows))
-    if any(r is not None for r in rel.output_ranges.values()):
-        rows = [[o, "" if r is None else f"{r[0]:.6g} .. {r[1]:.6g}"] for o, r in rel.output_ranges.items()]
-        blocks.append(("table", ["output", "declared range"], rows))
+    blocks.append(("table", ["input", "low", "high", "range over the domain", "scale", *(["unit"] if units else [])],
+                   rows))
+    if any(r is not None for r in rel.output_ranges.values()) or any(o in units for o in rel.outputs):
+        rows = [[o, "" if r is None else f"{r[0]:.6g} .. {r[1]:.6g}", *unit(o)] for o, r in rel.output_ranges.items()]
+        blocks.append(("table", ["output", "declared range", *(["unit"] if units else [])], rows))
     if about or note:
         blocks.append(("h2", "Source and validity"))
         if about:

@@ -30,6 +30,7 @@ from ..declaration.trees import (
     read_expr,
     short,
 )
+from ..declaration.units import MAX_UNIT_CHARS
 from ..errors import ArtifactError, SurrogateError
 from .records import Certificate
 
@@ -98,6 +99,8 @@ def relation_to_dict(rel) -> dict[str, Any]:
         "parameters": [[n, lo, hi] for n, (lo, hi) in rel.parameter_bounds.items()],
         "scales": dict(rel.scales),
         "normalizer": {o: expr_to_json(e) for o, e in rel.normalizer.items()},
+        # {name: unit string} (declaration/units.py); absent in files written before units existed
+        "units": dict(rel.units),
     }
 
 
@@ -139,6 +142,11 @@ def relation_from_dict(d: Any):
                 not all(isinstance(v, str) for v in scales.values()):
             raise ArtifactError(f"manifest relation scales {short(scales)} must each be 'linear' or 'log'")
         scales = {symbols[check_name(n)]: v for n, v in scales.items()}
+        units = d.get("units", {})  # {} in a file written before units existed
+        if not isinstance(units, dict) or len(units) > len(symbols) or \
+                not all(isinstance(v, str) and len(v) <= MAX_UNIT_CHARS for v in units.values()):
+            raise ArtifactError(f"manifest relation units {short(units)} must map symbol names to unit strings")
+        units = {check_name(n): v for n, v in units.items()}
         name = d.get("name")
         if name is not None and not (isinstance(name, str) and len(name) <= 200):
             raise ArtifactError("relation name must be a short string")
@@ -151,7 +159,7 @@ def relation_from_dict(d: Any):
     use_ranges = any(r is not None for r in outs.values())
     try:
         return Relation(eqs, bounds=bounds, outputs=outs if use_ranges else list(outs), parameters=params or None,
-                        scales=scales or None, normalizer=norm or None, name=name)
+                        scales=scales or None, normalizer=norm or None, units=units or None, name=name)
     except (SurrogateError, ValueError, TypeError, ArithmeticError) as e:
         # RelationError for a declaration that does not validate; SymPy may raise the others
         raise ArtifactError(f"the relation stored in the artifact does not validate: {e}") from None

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..declaration.display import inline, latex, markdown_table, number, relation_latex, symbol_latex
+from ..declaration.display import inline, latex, markdown_table, number, relation_latex, symbol_latex, unit_text
+from ..declaration.units import magnitudes, quantities
 from ..errors import DomainError
 
 __all__ = ["OUTSIDE", "PYTHON_FLAGS", "broadcast_inputs", "stack_inputs", "frame_inputs", "non_numeric", "check_inside",
+           "units_frame",
            "Predictor", "network_text", "model_markdown"]
 
 #: What a prediction does at a point outside the domain (or with a NaN input): refuse it with
@@ -112,6 +114,12 @@ def frame_inputs(data, names: list[str], labels: list[str] | None = None, *,
     return x, labels
 
 
+def units_frame(df, units: Mapping[str, str]):
+    """`df` with ``df.attrs["units"]``: ``{column: unit string}`` of its columns that have a declared unit."""
+    df.attrs["units"] = {c: units[c] for c in df.columns if c in units}
+    return df
+
+
 def non_numeric(data, names: list[str]) -> list[tuple[int, str]]:
     """(row position, column) of every cell of `names` that is neither a number nor empty."""
     import pandas as pd
@@ -203,10 +211,15 @@ def model_markdown(model) -> str:
     arrow = f"{', '.join(inline(symbol_latex(n)) for n in rel.inputs)} → " \
             f"{', '.join(inline(symbol_latex(n)) for n in rel.outputs)}"
     parts = [f"**{kind}** of {rel.name or 'a relation'}: {arrow}", f"$${relation_latex(rel)}$$"]
+    units = rel.units
     parts.append(markdown_table(
-        ["input", "low", "high", "scale"],
-        [[inline(symbol_latex(s.name)), _bound_markdown(s.low), _bound_markdown(s.high), s.scale]
+        ["input", "low", "high", "scale", *(["unit"] if units else [])],
+        [[inline(symbol_latex(s.name)), _bound_markdown(s.low), _bound_markdown(s.high), s.scale,
+          *([unit_text(units.get(s.name))] if units else [])]
          for s in rel.domain.inputs]))
+    if any(o in units for o in rel.outputs):
+        parts.append(markdown_table(["output", "unit"], [[inline(symbol_latex(o)), unit_text(units.get(o))]
+                                                         for o in rel.outputs]))
     if cert is None:
         cert_text = "none (`sg.verify(model)` makes one)"
     else:
@@ -253,6 +266,11 @@ class Predictor:
     def outputs(self) -> list[str]:
         return list(self.relation.outputs)
 
+    @property
+    def units(self) -> dict[str, str]:
+        """{name: unit string} of the relation's symbols declared with a unit (`Relation.units`)."""
+        return self.relation.units
+
     def __call__(self, *args, outside: str = "raise", **values) -> dict[str, Any]:
         """Predict every output: ``model(Re=..., Pr=...)`` or ``model(1e5, 0.7)`` (the inputs in
         the order of ``model.inputs``) -> ``{output: values}``.
@@ -266,9 +284,16 @@ class Predictor:
             ``"raise"`` (DomainError naming the point, the input and its bound) at a point outside
             the domain or with a NaN input; ``"allow"`` to extrapolate (the network at that very
             point, at your own risk); ``"nan"`` for NaN at those points and predictions elsewhere.
+
+        An input may be a pint Quantity (``D=Q_(2, "cm")``) where the relation declares a unit for
+        it (``units=``): it is converted to that unit before the domain check (UnitError naming
+        the input, the unit given and the unit declared where the dimensions differ, or where no
+        unit is declared).  Plain numbers are read in the declared unit.  When any input was a
+        Quantity, each output with a declared unit comes back as a Quantity in that unit.
         """
         if args:
             values = self._positional(args, values)
+        values, registry = magnitudes(values, self.relation.units)
         x, shape = broadcast_inputs(values, self.inputs)
         if len(shape) <= 1:
             labels = ["the point"] if shape == () else []
@@ -276,22 +301,25 @@ class Predictor:
             labels = lambda i: f"index {tuple(int(k) for k in np.unravel_index(i, shape))}"  # noqa: E731
         y = self._evaluate_checked(x, outside, labels)
         if shape == ():
-            return {o: float(y[0, j]) for j, o in enumerate(self.outputs)}
-        return {o: y[:, j].reshape(shape) for j, o in enumerate(self.outputs)}
+            out = {o: float(y[0, j]) for j, o in enumerate(self.outputs)}
+        else:
+            out = {o: y[:, j].reshape(shape) for j, o in enumerate(self.outputs)}
+        return out if registry is None else quantities(out, self.relation.units, registry)
 
     def predict(self, data, *, outside: str = "raise"):
         """DataFrame in, DataFrame out (one column per output, same index).
 
-        Columns are matched to the inputs by name; extra columns are ignored.
-        Inputs outside the domain or NaN raise DomainError naming the row, the
-        column and the bound, unless ``outside="allow"`` (extrapolate) or
-        ``outside="nan"`` (NaN in those rows).
+        Columns are matched to the inputs by name (their numbers read in the inputs' declared
+        units); extra columns are ignored.  Inputs outside the domain or NaN raise DomainError
+        naming the row, the column and the bound, unless ``outside="allow"`` (extrapolate) or
+        ``outside="nan"`` (NaN in those rows).  The columns keep the outputs' plain names;
+        ``df.attrs["units"]`` holds ``{output: unit string}`` for those with a declared unit.
         """
         import pandas as pd
 
         x, labels = frame_inputs(data, self.inputs)
         y = self._evaluate_checked(x, outside, labels)
-        return pd.DataFrame(y, columns=self.outputs, index=data.index)
+        return units_frame(pd.DataFrame(y, columns=self.outputs, index=data.index), self.relation.units)
 
     def _evaluate_checked(self, x: np.ndarray, outside: str, labels,
                           flags: Mapping[str, str] = PYTHON_FLAGS) -> np.ndarray:

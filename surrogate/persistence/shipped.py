@@ -195,10 +195,20 @@ def read(e: Entry, reader):
                             f"rebuild it with {e.rebuild}") from None
 
 
+#: The parts of a stored relation that the fingerprint leaves out: they do not change what is
+#: trained or certified.  Units (declaration/units.py) are labels and conversions at the model's
+#: edge: the network sees the same numbers in the same declared units, so a unit added to a
+#: declaration must not make its shipped artifact stale (its weights and certificate are still
+#: those of this relation).  Files written before units existed have no "units" at all.
+UNTRAINED = ("units",)
+
+
 def fingerprint(relation_or_dict) -> str:
     """sha256 of the declaration as the artifact format stores it (equations, bounds,
-    output ranges, scales, normaliser, names): a change to any of them changes it."""
+    output ranges, scales, normaliser, names): a change to any of them changes it.
+    Units are left out (`UNTRAINED`): they do not change training."""
     d = relation_or_dict if isinstance(relation_or_dict, dict) else fmt.relation_to_dict(relation_or_dict)
+    d = {k: v for k, v in d.items() if k not in UNTRAINED}
     return hashlib.sha256(json.dumps(d, sort_keys=True, allow_nan=False).encode()).hexdigest()
 
 
