@@ -24,6 +24,7 @@ from .errors import (
     RelationError,
     SurrogateError,
     TrainingError,
+    UnitError,
     UnsupportedExpressionError,
 )
 from .persistence.shipped import load as catalogue
@@ -49,6 +50,7 @@ __all__ = [
     "RelationError",
     "UnsupportedExpressionError",
     "DomainError",
+    "UnitError",
     "TrainingError",
     "ArtifactError",
     "FitError",

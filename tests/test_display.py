@@ -74,7 +74,7 @@ def test_relation_prints_several_lines_in_a_terminal():
         "  4000 <= Re <= 1e8",
         "  1e-6 <= eps <= 0.05",
         "  0.005 <= f <= 0.1  (output)",
-        "  dimensionless: f, Re, eps",  # its declared units (tests/test_units.py)
+        "  dimensionless: Re, eps, f",  # its declared units (tests/test_units.py)
     ]
     assert repr(colebrook).startswith("Relation('colebrook': ")
 

@@ -165,7 +165,9 @@ def test_a_quantity_of_the_wrong_dimension_is_refused_naming_the_input_and_both_
         model(**{**PUMP_POINT, "D": Q(0.15, "kg")})
     msg = str(err.value)
     assert "input D is given in kg ([mass])" in msg and "declared unit 'm' ([length])" in msg
-    assert isinstance(err.value, DomainError)  # refused as any bad input is
+    assert isinstance(err.value, DomainError) and sg.UnitError is UnitError  # refused as any bad input is
+    with pytest.raises(DomainError, match="unknown Dd"):  # a misspelt name is named as such, quantity or not
+        model(**{k: v for k, v in PUMP_POINT.items() if k != "D"}, Dd=Q(0.15, "m"))
 
 
 def test_a_quantity_of_the_wrong_dimension_for_a_dimensionless_input_is_refused():

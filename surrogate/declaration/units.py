@@ -18,7 +18,7 @@ pint is optional (the ``units`` extra) and imported only here, lazily:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy as sp
@@ -99,18 +99,20 @@ def is_quantity(value: Any) -> bool:
     return (mod == "pint" or mod.startswith("pint.")) and hasattr(value, "m_as") and hasattr(value, "units")
 
 
-def magnitudes(values: Mapping[str, Any], units: Mapping[str, str]) -> tuple[dict[str, Any], Any]:
-    """(`values` with each pint Quantity replaced by its magnitude in the input's declared unit,
-    the pint registry of the quantities, or None where there was none).
+def magnitudes(values: Mapping[str, Any], units: Mapping[str, str],
+               inputs: Sequence[str]) -> tuple[dict[str, Any], Any]:
+    """(`values` with each pint Quantity of one of `inputs` replaced by its magnitude in the input's
+    declared unit, the pint registry of the quantities, or None where there was none).
 
-    Plain numbers and arrays pass unchanged (they are read in the declared unit, as always).
+    Plain numbers and arrays pass unchanged (they are read in the declared unit, as always), and
+    so do values of names that are not inputs (the caller refuses those by name).
     Raises UnitError naming the input, the unit given and the unit declared for a Quantity
     whose dimension differs, and for a Quantity given to an input that declares no unit.
     """
     out: dict[str, Any] = {}
     registry = None
     for name, v in values.items():
-        if not is_quantity(v):
+        if not is_quantity(v) or name not in inputs:
             out[name] = v
             continue
         given = f"{v.units:~}" or "dimensionless"

@@ -88,9 +88,12 @@ def cmd_list(args) -> int:
         print(f"{short}:{name:<14} {eqs}{extra}")
         ranges = ", ".join(f"{_bound(lo)} <= {n} <= {_bound(hi)}{_unit(rel, n)}" for n, (lo, hi) in rel.bounds.items())
         print(f"    inputs     {ranges}")
-        if any(o in rel.units for o in rel.outputs):
-            print(f"    outputs    {', '.join(f'{o}{_unit(rel, o)}' for o in rel.outputs)}")
+        # the outputs' units close the block (after the shipped surrogate's lines, whose places are fixed)
+        outputs = (f"    outputs    {', '.join(f'{o}{_unit(rel, o)}' for o in rel.outputs)}"
+                   if any(o in rel.units for o in rel.outputs) else None)
         if entry is None:
+            if outputs:
+                print(outputs)
             continue
         print(f"    validity   {entry.source['validity']}")
         print(f"    source     {entry.source['source']}")
@@ -104,6 +107,8 @@ def cmd_list(args) -> int:
                   f"surrogate predict {name} in.csv")
         else:
             print(f"    surrogate  {st.message or 'shipped without a certificate'}")
+        if outputs:
+            print(outputs)
     return 0
 
 

@@ -293,7 +293,7 @@ class Predictor:
         """
         if args:
             values = self._positional(args, values)
-        values, registry = magnitudes(values, self.relation.units)
+        values, registry = magnitudes(values, self.relation.units, self.inputs)
         x, shape = broadcast_inputs(values, self.inputs)
         if len(shape) <= 1:
             labels = ["the point"] if shape == () else []
