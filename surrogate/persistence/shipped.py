@@ -142,6 +142,9 @@ def entry(name: str, folder: str | os.PathLike | None = None) -> Entry:
     have, saying where a relation of that name is declared but not shipped trained, and
     listing the candidates for a plain name that two modules ship.
     """
+    quick = _indexed(name, folder)
+    if quick is not None:
+        return quick
     found = entries(folder)
     text = name if isinstance(name, str) else repr(name)
     module, sep, base = text.rpartition(":")
@@ -162,6 +165,36 @@ def entry(name: str, folder: str | os.PathLike | None = None) -> Entry:
                  f"{declared[0]}`); ")
     raise UnknownRelation(f"no shipped surrogate named {name!r}; {hint}the catalogue has: "
                           f"{', '.join(e.name for e in found)} (see `surrogate list --shipped`)")
+
+
+def _indexed(name, folder) -> Entry | None:
+    """The entry called `name` found through the folder's index (catalogue.json names each
+    artifact's module), importing that one module instead of every module of the catalogue:
+    declaring all of them costs seconds, a first `sg.load("gnielinski")` in a notebook should not.
+    None whenever the index cannot answer alone (no index, an unknown or ambiguous name, a module
+    that no longer declares it): `entry` then resolves it the long way, with its messages."""
+    import equations
+
+    from ..declaration.relation import Relation
+
+    if not isinstance(name, str):
+        return None
+    base_dir = Path(folder) if folder is not None else directory()
+    try:
+        records = json.loads((base_dir / INDEX).read_text())["relations"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    module, sep, base = name.rpartition(":")
+    hits = [r for r in records.values() if isinstance(r, dict) and r.get("name") == base
+            and (not sep or module in (r.get("module"), _short(str(r.get("module")))))]
+    if len(hits) != 1 or hits[0].get("module") not in equations.MODULES:
+        return None
+    mod_name = hits[0]["module"]
+    mod = importlib.import_module(mod_name)
+    rel, source = getattr(mod, base, None), getattr(mod, "SOURCES", {}).get(base)
+    if not isinstance(rel, Relation) or source is None:
+        return None
+    return Entry(base, mod_name, rel, dict(source), base_dir / f"{base}.surrogate")
 
 
 def _declared(name: str) -> list[str]:
