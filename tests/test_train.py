@@ -1,7 +1,9 @@
 """Training: reproducible, honest about NaN, refuses what it cannot train."""
 
 import inspect
+import io
 import re
+import sys
 import warnings
 
 import pytest
@@ -137,3 +139,23 @@ def test_the_docstrings_state_the_true_scope():
     assert "implicit ones of one equation" in inspect.getdoc(sg.prove)
     assert "implicit relations," not in inspect.getdoc(sg.prove)
     assert "Adam steps" in inspect.getdoc(sg.train)
+
+
+def test_a_bar_not_shown_or_without_widgets_never_builds_a_notebook_bar(monkeypatch):
+    """In a Jupyter kernel without ipywidgets, tqdm.auto's notebook bar warns "IProgress not found" on
+    construction: training with progress=False (and any bar where widgets are missing) uses the text bar."""
+    import tqdm.auto
+    import tqdm.std
+
+    from surrogate.training.progress import progress_bar
+
+    class NotebookBar:
+        def __init__(self, *a, **k):
+            raise AssertionError("the notebook bar was built")
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", NotebookBar)
+    bar = progress_bar(False, total=3)
+    assert type(bar) is tqdm.std.tqdm and bar.disable
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # not installed
+    with progress_bar(True, total=3, file=io.StringIO()) as bar:
+        assert type(bar) is tqdm.std.tqdm and not bar.disable

@@ -43,6 +43,7 @@ from pathlib import Path
 from ..persistence import library, shipped
 from ..persistence.library import Budget, BuildError
 from ..persistence.shipped import Entry
+from ..training.progress import progress_bar
 from .report import budget_text, catalogue_about, inputs_text, write_report
 
 __all__ = ["BuildResult", "build", "executor", "run_tasks"]
@@ -414,9 +415,7 @@ def _run(ex, width, fn, items, what, progress, result: BuildResult, fresh: set |
     Returns True when interrupted (Ctrl-C): what finished is kept."""
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(items), desc=what, unit="relation", file=sys.stderr, dynamic_ncols=True)
+        bar = progress_bar(True, total=len(items), desc=what, unit="relation", file=sys.stderr, dynamic_ncols=True)
     try:
         for name, res in run_tasks(ex, width, fn, items,
                                    started=lambda names: bar and bar.set_postfix_str(", ".join(names), refresh=True)):

@@ -37,6 +37,7 @@ from .lm import lm_stepper
 from .objective import Objective
 from .objective import objective as make_objective
 from .pieces import train_pieces
+from .progress import progress_bar
 from .start import lsq_start, seeded_model
 
 __all__ = ["train", "BudgetWarning"]
@@ -320,9 +321,7 @@ def _validate(model: Surrogate, objective: Objective, xv: torch.Tensor) -> dict[
 
 
 def _bar(show: bool, time_limit, max_steps):
-    from tqdm.auto import tqdm
-
     if time_limit:
-        return tqdm(total=float(time_limit), unit="s", disable=not show, desc="training",
-                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
-    return tqdm(total=max_steps, unit="step", disable=not show, desc="training")
+        return progress_bar(show, total=float(time_limit), unit="s", desc="training",
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s {postfix}")
+    return progress_bar(show, total=max_steps, unit="step", desc="training")
