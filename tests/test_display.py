@@ -5,6 +5,7 @@ the shipped artifacts."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -261,3 +262,15 @@ def test_surrogate_list_prints_equations_as_text_with_log10(capsys):
     cole = next(ln for ln in lines if ln.startswith("implicit:colebrook"))
     assert cole.split(None, 1)[1] == "1/sqrt(f) = -2*log10(0.27027027027027*eps + 2.51/(Re*sqrt(f)))"
     assert not any("Eq(" in ln or "/log(10)" in ln for ln in lines)
+
+
+def test_an_unresolved_proof_and_a_domain_read_as_a_person_writes_them():
+    """An unresolved proof has no finite bound: its summary says so instead of "infx"; a domain's
+    bounds print as numbers (0.1, 1e+12), not SymPy's 0.100000000000000."""
+    from surrogate.model.records import Proof
+
+    p = Proof(bound=math.inf, lower=1e-4, within=2.0, status="unresolved", boxes=12, seconds=0.3, atol=0.0)
+    text = p.summary()
+    assert "infx" not in text and "no finite bound" in text and "1e-04" in text.replace("0.0001", "1e-04")
+    dom = repr(sg.catalogue("churchill_chu_vertical_plate").relation.domain)
+    assert "0.1 <= Ra <= 1e+12" in dom and "0000000" not in dom

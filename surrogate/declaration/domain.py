@@ -250,7 +250,8 @@ def _chart1(u, lo, hi, scale, xp):
 
 
 def _fmt(e: sp.Expr) -> str:
-    return str(e)
+    """A bound as a reader writes it: 0.1 and 1e+12, not SymPy's 0.100000000000000."""
+    return f"{float(e):.6g}" if e.is_number else str(e)
 
 
 def build_domain(

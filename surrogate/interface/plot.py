@@ -182,6 +182,7 @@ def plot_error(
     name = rel.name or "relation"
     what = f"error of {output}" if output else "error"
     definition = cert.error if cert is not None else rel.kind.error
+    definition = definition.replace("; docs/architecture.md", "")  # the figure says what, not where the docs are
     title = f"{name}: {what}, {definition}" + (f", atol {atol:g}" if atol else "")
     if d == 1:
         size = (7.0, 4.5)

@@ -81,8 +81,12 @@ class Proof:
         state = ("proven" if self.bound <= self.within * self.lower else f"proven, at most the floor {self.floor:g}") \
             if self.proven else "a singularity of the enclosures" if self.status == "unresolved" else \
             f"{self.status.replace('_', ' ')} reached, best bound so far"
+        effort = f"{self.boxes:,} boxes, {self.seconds:.1f} s"
+        if not math.isfinite(_num(self.bound)):
+            return (f"no finite bound on the max error ({state}; the largest error found is {fmt_bound(self.lower)}; "
+                    f"{effort})")
         return (f"max error <= {fmt_bound(self.bound)} over every point of the domain ({state}; {self._ratio():.3g}x the "
-                f"largest error found, {fmt_bound(self.lower)}; {self.boxes:,} boxes, {self.seconds:.1f} s)")
+                f"largest error found, {fmt_bound(self.lower)}; {effort})")
 
     def __repr__(self) -> str:
         """Short: the bound, the largest error found, the status and the effort (the rounding
