@@ -4,7 +4,7 @@ eval_batch that queues each row for its network's block.  Imports nothing from t
 
 from __future__ import annotations
 
-__all__ = ["BLOCK", "LOG_EXP", "TANH", "batch", "dense", "lanes_fn"]
+__all__ = ["BLOCK", "KB", "LOG_EXP", "TANH", "batch", "dense", "lanes_fn", "layer"]
 
 #: Points per block of `NAME_eval_batch`: the layers run over a block at once, the point index
 #: innermost, so a compiler vectorises them (-O3 -march=native: 4 doubles or 8 floats per AVX2
@@ -107,6 +107,37 @@ def dense(ident: str, t: str, lanes: int) -> str:
 """
 
 
+#: Outputs of a block layer computed at once (`layer`): their sums live in registers (a vector of points
+#: each) while each input activation is loaded once for all of them.  Fastest on Gnielinski's 2x24 tanh
+#: network (one core of the AMD EPYC, bench/README.md): float 8 (4, 6, 12 within 2 ns a point), double 6
+#: (8: 144 ns, 12: 188 ns, the compiler no longer vectorising some passes).  The activation is a pass of
+#: its own: fused into the write-out it kept GCC 12 from vectorising some passes (the double tanh, 6 or
+#: more outputs) and was no faster in float.
+KB = {"double": 6, "float": 8}
+
+
+def layer(t: str, w: str, b: str | None, n_in: int, n_out: int, src: str, dst: str, acc: bool = False) -> list[str]:
+    """The lines of a block layer, dst = W src + b (dst += W src with `acc`, b None), over the block's
+    L points: W the C array `w` [n_out][n_in], src [n_in][L] and dst [n_out][L].  The sum over the inputs is
+    written out with literal indices (no loop), KB[t] outputs per pass over the points: the loop over the
+    points is then innermost and simple, the compiler vectorises it with each sum a register (the former
+    loop over the inputs kept the block's sums in memory, a load and a store per multiply-add).  Each sum
+    in order from 0, then the bias, as the one-point `dense` computes it."""
+    out = []
+    for i0 in range(0, n_out, KB[t]):
+        ks = range(i0, min(i0 + KB[t], n_out))
+        out += ["    for (int p = 0; p < L; ++p) {",
+                f"        {t} " + ", ".join(f"a{k - i0} = 0" for k in ks) + ", x;"]
+        for j in range(n_in):
+            out.append(f"        x = {src}[{j} * L + p];")
+            out += [f"        a{k - i0} += {w}[{k * n_in + j}] * x;" for k in ks]
+        for k in ks:
+            v = f"a{k - i0}" + (f" + {b}[{k}]" if b else "")
+            out.append(f"        {dst}[{k} * L + p] {'+=' if acc else '='} {v};")
+        out.append("    }")
+    return out
+
+
 def lanes_fn(ident: str, p: str, cfg: dict, t: str, lanes: int, reads: list[str], feats: list[str],
               heads: list[str]) -> str:
     """The network's function of `lanes` points (rows of x to rows of y): {p}_eval for one, {p}_block
@@ -126,13 +157,23 @@ def lanes_fn(ident: str, p: str, cfg: dict, t: str, lanes: int, reads: list[str]
     src = "g"
     for i in range(cfg["depth"]):
         dst = "h" if src != "h" else "h2"
-        body.append(f"    {ident}_dense{lanes}_{c}({p}_w{i}, {p}_b{i}, {src}, {nf if i == 0 else width}, {width}, {dst});")
-        body.append(f"    for (int i = 0; i < {width} * L; ++i)\n        {dst}[i] = {ident}_{cfg['activation']}_{c}({dst}[i]);")
+        n_in = nf if i == 0 else width
+        if lanes == 1:
+            body.append(f"    {ident}_dense{lanes}_{c}({p}_w{i}, {p}_b{i}, {src}, {n_in}, {width}, {dst});")
+            body.append(f"    for (int i = 0; i < {width} * L; ++i)\n        {dst}[i] = {ident}_{cfg['activation']}_{c}({dst}[i]);")
+        else:  # the sums written out (`layer`), then the activation
+            body += layer(t, f"{p}_w{i}", f"{p}_b{i}", n_in, width, src, dst)
+            body.append(f"    for (int i = 0; i < {width} * L; ++i)\n        {dst}[i] = {ident}_{cfg['activation']}_{c}({dst}[i]);")
         src = dst
-    body.append(f"    {ident}_dense{lanes}_{c}({p}_wl, {p}_bl, {src}, {width}, {no}, o);")
-    if cfg.get("skip"):
-        body.append(f"    {{\n        {t} s[{no} * L];\n        {ident}_dense{lanes}_{c}({p}_ws, NULL, g, {nf}, {no}, s);\n"
-                    f"        for (int i = 0; i < {no} * L; ++i)\n            o[i] += s[i];\n    }}")
+    if lanes == 1:
+        body.append(f"    {ident}_dense{lanes}_{c}({p}_wl, {p}_bl, {src}, {width}, {no}, o);")
+        if cfg.get("skip"):
+            body.append(f"    {{\n        {t} s[{no} * L];\n        {ident}_dense{lanes}_{c}({p}_ws, NULL, g, {nf}, {no}, s);\n"
+                        f"        for (int i = 0; i < {no} * L; ++i)\n            o[i] += s[i];\n    }}")
+    else:
+        body += layer(t, f"{p}_wl", f"{p}_bl", width, no, src, "o")
+        if cfg.get("skip"):
+            body += layer(t, f"{p}_ws", None, nf, no, "g", "o", acc=True)
     body += ["    /* the heads, in double */", "    for (int p = 0; p < L; ++p) {", *heads, "    }"]
     return f"static void {name}(const double *x, double *y)\n{{\n" + "\n".join(body) + "\n}\n"
 

@@ -295,7 +295,7 @@ def c_source_of(relation, nets: list, pieces, certificate, *, name: str, precisi
     types = sorted({_net_type(n, precision) for n in nets if isinstance(n, _Network)})
     out.append(LOG_EXP.replace("{p}", ident))
     for t in types:
-        out.append(dense(ident, t, 1) + dense(ident, t, BLOCK[t]))
+        out.append(dense(ident, t, 1))
     for act, t in sorted({(n.config["activation"], _net_type(n, precision)) for n in nets if isinstance(n, _Network)}):
         if act == "tanh":
             out.append(TANH[t].replace("{p}", ident))
