@@ -58,7 +58,9 @@ def test_the_package_names_every_input_and_output_in_order(name, packages):
     assert _decls(ev, "input") == rt.inputs and _decls(ev, "output") == rt.outputs
     for k, x in enumerate(rt.inputs):  # each input's comment: its bounds, as the C header gives them
         bound = embed.of_artifact(resolve(name)).bound_text(k)
-        assert re.search(rf'input Real {x} "{re.escape(bound)}";', ev)
+        unit = rt.units.get(x)  # a declared unit is the variable's modifier (dimensionless: none)
+        modifier = rf'\(unit="{re.escape(unit)}"\)' if unit not in (None, "", "1") else ""
+        assert re.search(rf'input Real {x}{modifier} "{re.escape(bound)}";', ev), (x, unit)
     for j, y in enumerate(rt.outputs):
         assert _decls(fns[y], "input") == rt.inputs and _decls(fns[y], "output") == ["value"]
         slots = ", ".join("value" if i == j else "" for i in range(len(rt.outputs)))
