@@ -27,6 +27,7 @@ from .interval import (
     widen,
 )
 from .interval import ACTIVATIONS as _ACTS
+from .removable import rewrite
 
 __all__ = ["MAX_INPUTS", "_Bounder", "_check"]
 
@@ -100,8 +101,18 @@ def _feature_expr(f: dict, relation) -> sp.Expr:
         t = sp.log(Enclosure.rel(relation.domain.names.index(f["input"])) + sp.Float(f["delta"]))
     else:  # group: as compiled ("feature_group", index)
         g, use_log = relation.program.feature_groups[int(f["index"])]
+        g = rewrite(g, _bounds(relation))
         t = sp.log(g) if use_log else g
     return 2 * (t - sp.Float(f["lo"])) / (sp.Float(f["hi"]) - sp.Float(f["lo"])) - 1
+
+
+def _bounds(relation) -> dict:
+    """symbol -> (lo, hi) of the inputs with numeric ranges (`removable.rewrite` collapses a Piecewise on a face)."""
+    out = {}
+    for spec in relation.domain.inputs:
+        if not spec.dependent:
+            out[relation.symbols[spec.name]] = (float(spec.range[0]), float(spec.range[1]))
+    return out
 
 
 def _charts(relation, feature_specs) -> tuple[dict[int, sp.Expr], dict[int, float]]:
@@ -155,10 +166,12 @@ class _Bounder:
         targets: list[sp.Expr] = []
         values: list[sp.Expr] = []  # value-only enclosures: scales, |y|, P + N
         prog = relation.program
+        bounds = _bounds(relation)
         for h in (m.head_specs if relation.is_explicit else []):
             o = h["output"]
-            expr = relation.expression(o)
-            scale = sp.Abs(relation.normalizer[o]) if o in relation.normalizer else prog.scale_exprs[o]
+            # removable 0/0 (LMTD's diagonal, tanh(mL)/mL at 0) rewritten without it, proven equal (removable.py)
+            expr = rewrite(relation.expression(o), bounds)
+            scale = sp.Abs(relation.normalizer[o]) if o in relation.normalizer else rewrite(prog.scale_exprs[o], bounds)
             entry = {"head": h, "t": len(targets), "s": len(values)}
             values.append(scale)
             if h["kind"] == "log":

@@ -36,6 +36,7 @@ from .interval import (
     tighten2,
     widen,
 )
+from .removable import Exprel, Tanhc, exprel, tanhc
 
 __all__ = ["Dual", "Enclosure", "UnsupportedEnclosure"]
 
@@ -453,6 +454,10 @@ class Enclosure:
                                  np.where(f3, out.H.hi, np.where(s3, d.H.hi, np.inf)))
                 out = Dual(v, g, H=H)
             return out
+        if isinstance(e, (Exprel, Tanhc)):  # (exp(w) - 1)/w and tanh(w)/w, removable.py
+            a = self.walk(e.args[0])
+            v, d1, d2 = (exprel if isinstance(e, Exprel) else tanhc)(a.v)
+            return self.chain(a, v, d1, lambda: d2)
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
         raise UnsupportedEnclosure(f"{type(e).__name__} (in {e})")
