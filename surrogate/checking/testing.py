@@ -46,7 +46,7 @@ from ..declaration.reference import explicit_reference
 from ..declaration.relation import Relation
 from ..errors import DomainError, SurrogateError
 
-__all__ = ["points", "assert_accurate", "error_at", "worst_case", "register_profiles", "PROFILES"]
+__all__ = ["points", "assert_accurate", "error_at", "worst_case", "with_hypothesis", "register_profiles", "PROFILES"]
 
 #: The settings profiles `register_profiles` registers, by name.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -377,3 +377,23 @@ def worst_case(model, relation: Relation | None = None, *, examples: int = 1000,
 
     search()
     return best["error"], best["point"]
+
+
+def with_hypothesis(model, cert, examples: int, atol: float, seed: int):
+    """`cert` with a targeted Hypothesis search of `examples` examples (`worst_case`) folded into its
+    max error and worst point (`surrogate verify --hypothesis`)."""
+    import dataclasses
+
+    error, point = worst_case(model, examples=examples, atol=atol, seed=seed)
+    found = {"examples": examples, "max_error": error, "worst": point}
+    search = {**cert.search, "hypothesis": found,
+              "method": f"{cert.search.get('method', 'none')}; then {examples} targeted Hypothesis examples "
+                        f"(max {error:.4g})"}
+    if not point or error <= cert.max_error:
+        return dataclasses.replace(cert, search=search)
+    parts = error_at(model, model.relation, point, atol=atol)
+    worst = dict(point)
+    for j, o in enumerate(model.outputs):
+        worst[o] = float(parts["prediction"][0, j])
+        worst[f"{o}_reference"] = float(parts["reference"][0, j])
+    return dataclasses.replace(cert, max_error=error, worst=worst, search=search)

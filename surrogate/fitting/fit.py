@@ -86,6 +86,25 @@ class FitResult:
     options: dict[str, Any]
     relation: Relation = field(repr=False)
 
+    def to_json(self) -> dict:
+        """The fit as strict JSON (`surrogate fit -o`): a non-finite number (the stderr of a parameter
+        the data cannot identify) is null."""
+        import math
+
+        def number(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
+        return {
+            "relation": self.relation.name,
+            "values": {n: number(v) for n, v in self.values.items()},
+            "stderr": {n: number(v) for n, v in self.stderr.items()},
+            "loss": number(self.loss),
+            "n_points": self.n_points,
+            "success": self.success,
+            "warnings": self.warnings,
+            "options": self.options,
+        }
+
     @property
     def relation_fitted(self) -> Relation:
         """The relation with the fitted values substituted for its parameters."""

@@ -211,7 +211,9 @@ def cmd_verify(args) -> int:
         provable(model, args.atol)
     cert = verify(model, points=args.points, atol=args.atol, seed=args.seed)
     if args.hypothesis:
-        cert = _with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
+        from ..checking.testing import with_hypothesis
+
+        cert = with_hypothesis(model, cert, args.hypothesis, cert.atol, args.seed)
     if args.prove:
         from ..checking.prove import prove
 
@@ -226,27 +228,6 @@ def cmd_verify(args) -> int:
         print(f"FAILED: max error {cert.max_error:.4g} > tolerance {args.tolerance:g}", file=sys.stderr)
         return 1
     return 0
-
-
-def _with_hypothesis(model, cert, examples: int, atol: float, seed: int):
-    """The certificate with a targeted Hypothesis search folded into its max and worst point."""
-    import dataclasses
-
-    from ..checking.testing import error_at, worst_case
-
-    error, point = worst_case(model, examples=examples, atol=atol, seed=seed)
-    found = {"examples": examples, "max_error": error, "worst": point}
-    search = {**cert.search, "hypothesis": found,
-              "method": f"{cert.search.get('method', 'none')}; then {examples} targeted Hypothesis examples "
-                        f"(max {error:.4g})"}
-    if not point or error <= cert.max_error:
-        return dataclasses.replace(cert, search=search)
-    parts = error_at(model, model.relation, point, atol=atol)
-    worst = dict(point)
-    for j, o in enumerate(model.outputs):
-        worst[o] = float(parts["prediction"][0, j])
-        worst[f"{o}_reference"] = float(parts["reference"][0, j])
-    return dataclasses.replace(cert, max_error=error, worst=worst, search=search)
 
 
 def cmd_report(args) -> int:
@@ -410,28 +391,9 @@ def cmd_fit(args) -> int:
     print(result)  # the text fit_report returns for the same options
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
-            f.write(json.dumps(_fit_summary(result), indent=2, allow_nan=False) + "\n")
+            f.write(json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
         print(f"wrote {args.output}")
     return 0
-
-
-def _fit_summary(result) -> dict:
-    """The fit as strict JSON: a non-finite number (stderr of a parameter the data cannot identify) is null."""
-    import math
-
-    def number(v: float) -> float | None:
-        return v if math.isfinite(v) else None
-
-    return {
-        "relation": result.relation.name,
-        "values": {n: number(v) for n, v in result.values.items()},
-        "stderr": {n: number(v) for n, v in result.stderr.items()},
-        "loss": number(result.loss),
-        "n_points": result.n_points,
-        "success": result.success,
-        "warnings": result.warnings,
-        "options": result.options,
-    }
 
 
 _FILE_HELP = ("a .surrogate file, or the name of a shipped surrogate as `surrogate list --shipped` prints it, "
