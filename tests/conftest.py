@@ -8,7 +8,11 @@ expression or a model is much slower than the rest.  Choose another profile with
 
 import os
 
-import pytest
+# One BLAS/OpenMP thread a process: the suite runs its files in parallel worker processes
+# (pytest -n auto, pytest-xdist), one per core, and threads on top of them would fight for the cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 import sympy as sp
 from hypothesis import settings
 
