@@ -36,8 +36,8 @@ from .interval import Interval, _d2tanh, _dtanh, _monotone, _turning, widen
 __all__ = ["Exprel", "Tanhc", "exprel", "rewrite", "tanhc"]
 
 
-class Exprel(sp.Function):
-    """(exp(w) - 1)/w, 1 at w = 0."""
+class _RemovableQuotient(sp.Function):
+    """A quotient g(w)/w with its removable value 1 at w = 0, positive for real w."""
 
     nargs = 1
 
@@ -52,27 +52,17 @@ class Exprel(sp.Function):
 
     def _eval_is_extended_real(self):
         return True if self.args[0].is_extended_real else None
+
+
+class Exprel(_RemovableQuotient):
+    """(exp(w) - 1)/w, 1 at w = 0."""
 
     def _eval_rewrite_as_exp(self, w, **kwargs):
         return (sp.exp(w) - 1) / w
 
 
-class Tanhc(sp.Function):
+class Tanhc(_RemovableQuotient):
     """tanh(w)/w, 1 at w = 0."""
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, w):
-        if w.is_zero:
-            return sp.S.One
-        return None
-
-    def _eval_is_positive(self):  # positive for real w
-        return True if self.args[0].is_extended_real else None
-
-    def _eval_is_extended_real(self):
-        return True if self.args[0].is_extended_real else None
 
     def _eval_rewrite_as_tanh(self, w, **kwargs):
         return sp.tanh(w) / w

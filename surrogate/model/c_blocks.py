@@ -11,6 +11,23 @@ __all__ = ["BLOCK", "KB", "LOG_EXP", "TANH", "batch", "dense", "lanes_fn", "laye
 #: instruction); a block's activations stay in the L1 cache.
 BLOCK = {"double": 32, "float": 64}
 
+#: expm1(r) for |r| <= ln(2)/2 by its Taylor polynomial to r^13 (Horner), in double: the core of the
+#: file's tanh and exp (one text for both)
+_EXPM1_R = """    e = 1.0 / 6227020800.0;
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = r + r * r * e;  /* expm1(r) */
+"""
+
 #: The files' own tanh, branch-free so that a compiler vectorises it over a block (libm's tanh is a
 #: call per element).  In double: tanh x = e / (e + 2), e = expm1(2x) = 2^k (expm1(r) + 1) - 1,
 #: k = round(2x / ln 2), |r| <= ln(2) / 2, expm1(r) by its Taylor polynomial of degree 13 (its
@@ -33,20 +50,7 @@ TANH = {"double": """static inline double {p}_fast_tanh_d(double x)
     kd = k.d - 6755399441055744.0;
     r = z - kd * 0.6931471803691238;  /* ln 2, high part: kd * it is exact */
     r = r - kd * 1.9082149292705877e-10;  /* ln 2, low part */
-    e = 1.0 / 6227020800.0;
-    e = e * r + 1.0 / 479001600.0;
-    e = e * r + 1.0 / 39916800.0;
-    e = e * r + 1.0 / 3628800.0;
-    e = e * r + 1.0 / 362880.0;
-    e = e * r + 1.0 / 40320.0;
-    e = e * r + 1.0 / 5040.0;
-    e = e * r + 1.0 / 720.0;
-    e = e * r + 1.0 / 120.0;
-    e = e * r + 1.0 / 24.0;
-    e = e * r + 1.0 / 6.0;
-    e = e * r + 0.5;
-    e = r + r * r * e;  /* expm1(r) */
-    s.u = 0x3ff0000000000000u + (k.u << 52);  /* 2^k */
+""" + _EXPM1_R + """    s.u = 0x3ff0000000000000u + (k.u << 52);  /* 2^k */
     e = s.d * e + (s.d - 1.0);  /* expm1(z) */
     return e / (e + 2.0);
 }
@@ -322,20 +326,7 @@ static inline double {p}_exp_d(double x)
     kd = k.d - 6755399441055744.0;
     r = a.d - kd * 0.6931471803691238;
     r = r - kd * 1.9082149292705877e-10;
-    e = 1.0 / 6227020800.0;
-    e = e * r + 1.0 / 479001600.0;
-    e = e * r + 1.0 / 39916800.0;
-    e = e * r + 1.0 / 3628800.0;
-    e = e * r + 1.0 / 362880.0;
-    e = e * r + 1.0 / 40320.0;
-    e = e * r + 1.0 / 5040.0;
-    e = e * r + 1.0 / 720.0;
-    e = e * r + 1.0 / 120.0;
-    e = e * r + 1.0 / 24.0;
-    e = e * r + 1.0 / 6.0;
-    e = e * r + 0.5;
-    e = r + r * r * e;  /* expm1(r) */
-    q = (k.u + 4096u) & 0xffffu;  /* k + 4096, |k| <= 1077 */
+""" + _EXPM1_R + """    q = (k.u + 4096u) & 0xffffu;  /* k + 4096, |k| <= 1077 */
     s1.u = ((q >> 1) - 1025u) << 52;  /* 2^floor(k / 2) */
     s2.u = (q - (q >> 1) - 1025u) << 52;  /* 2^(k - floor(k / 2)) */
     return (s1.d * (1.0 + e)) * s2.d;
