@@ -187,14 +187,15 @@ def test_ci_runs_the_readme_test_command():
     block = re.search(r"\*\*Install and run the tests\*\*.*?```bash\n(.*?)\n```", readme, re.S)
     assert block, "the README has no 'Install and run the tests' command"
     command = block.group(1).strip()
-    assert "-m slow" in command and "pytest -q &&" in command, "CI runs both tiers: the fast one, then -m slow"
+    assert '-m ""' in command and "-n auto" in command, 'CI runs both tiers (-m "" lifts the fast default) on all cores'
+    assert "-m 'not slow'" in _pyproject()["tool"]["pytest"]["ini_options"]["addopts"], "the default is the fast tier"
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert command in ci, f".ci/run does not run the README's test command verbatim:\n{command}"
 
 
 # -- the packaging tier: build, then install into fresh virtual environments -----------------------------
 def packaging_tier(test):
-    """Slow (so CI's `-m slow` runs it) and `packaging` (so it can be run alone)."""
+    """Slow (so the default run leaves it out and CI's `-m ""` runs it) and `packaging` (so it can be run alone)."""
     return pytest.mark.slow(pytest.mark.packaging(test))
 
 
