@@ -22,6 +22,7 @@ import sympy as sp
 
 import surrogate as sg
 from surrogate import runtime
+from surrogate.declaration.reference import explicit_reference
 from surrogate.errors import UnsupportedExpressionError
 from surrogate.model import c_blocks, c_export
 
@@ -116,9 +117,7 @@ def _scale(rt, x: np.ndarray) -> np.ndarray:
     rel = rt.relation
     if not rel.is_explicit:
         return np.zeros((len(x), len(rel.outputs)))
-    cols = {n: x[:, j] for j, n in enumerate(rel.inputs)}
-    s = np.stack([np.abs(np.asarray(rel.compiled("scale", o, "numpy")(cols), dtype=np.float64)) * np.ones(len(x))
-                  for o in rel.outputs], 1)
+    s = np.abs(explicit_reference(rel, x, refine=False).scales)
     return np.where(np.isfinite(s), s, 0.0)
 
 
