@@ -194,6 +194,46 @@ def test_a_root_of_an_input_that_reaches_zero_is_its_own_feature(tmp_path):
     assert [f["kind"] for f in same.module.feature_specs].count("group") == 1 and math.isfinite(cert.max_error)
 
 
+def test_a_sum_under_a_power_is_a_feature_after_the_groups_saved_surrogates_index():
+    # the grey exchange's resistance: a sum of one-input terms in the denominator; its log is the feature
+    T1, T2, e1, e2, q = sp.symbols("T1 T2 e1 e2 q")
+    resistance = 1 / e1 + 1 / e2 - 1
+    grey = sg.Relation(sp.Eq(q, 5.67e-8 * (T1**4 - T2**4) / resistance),
+                       bounds={T1: (250, 1500), T2: (250, 1500), e1: (0.05, 1), e2: (0.05, 1)})
+    assert [(str(g), log) for g, log in grey.program.feature_groups] == [(str(resistance), True)]
+    # an exp argument found by the first rule keeps index 0 (a saved surrogate records it); the
+    # denominator comes after it
+    k, Ea, T, x, y = sp.symbols("k E_a T x y")
+    rel = sg.Relation(sp.Eq(k, sp.exp(-Ea / (8.314 * T)) / (1 + x * y)),
+                      bounds={Ea: (5e4, 2e5), T: (300, 2000), x: (1, 3), y: (0, 2)})
+    assert [str(g) for g, _ in rel.program.feature_groups] == [str(-Ea / (8.314 * T)), str(1 + x * y)]
+
+
+def test_an_implicit_residual_gives_its_inputs_own_parts_as_features():
+    # pump on a pipe: H0 - dz is the inputs' own part of a sum with the output; L / D^5, a monomial
+    # of positive inputs, is skipped (their log features carry it); constant factors are dropped
+    H0, L, D, Q = sp.symbols("H0 L D Q", positive=True)
+    rel = sg.Relation(sp.Eq(H0 - 4000 * Q**2, 10 + 0.02 * L / D**5 * Q**2), bounds={H0: (20, 80), L: (50, 2000),
+                      D: (0.05, 0.3)}, outputs={Q: (1e-4, 0.2)})
+    assert [(str(g), log) for g, log in rel.program.feature_groups] == [(str(H0 - 10), True)]
+    # 1/(g + 1), g + 1 and 2 g - 2 ... : one log feature per part up to constants
+    g, M, A = sp.symbols("g M A", positive=True)
+    mach = sg.Relation(sp.Eq(A, (1 / M) * ((2 / (g + 1)) * (1 + (g - 1) / 2 * M**2)) ** ((g + 1) / (2 * (g - 1)))),
+                       bounds={A: (1.1, 10), g: (1.1, 5 / 3)}, outputs={M: (0.03, 1)})
+    cores = [sp.factor_terms(e).as_coeff_Mul()[1] for e, _ in mach.program.feature_groups]
+    assert len(cores) == len(set(cores)) == len(mach.program.feature_groups) >= 1
+
+
+def test_a_positive_input_charted_linearly_also_gets_its_log_as_a_feature():
+    from surrogate.model.scaling import choose_features
+
+    T1, T2, e, q = sp.symbols("T1 T2 e q")
+    rel = sg.Relation(sp.Eq(q, e * (T1**4 - T2**4)), bounds={T1: (250, 1500), T2: (-20, 40), e: (0, 1)})
+    kinds = {(f["kind"], f["input"]) for f in choose_features(rel)}
+    assert ("linear", "T1") in kinds and ("log", "T1") in kinds  # positive and linear: both
+    assert ("log", "T2") not in kinds and ("log", "e") not in kinds  # through zero, or from zero: no log
+
+
 @pytest.mark.parametrize("name", ["lambda", "T_∞", "Re_D", "λ", "r_o/r_i", "x y"])
 def test_any_name_survives_every_stage(name, tmp_path, capsys):
     s = sp.Symbol(name)

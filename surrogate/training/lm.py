@@ -262,7 +262,7 @@ def use_lm(relation, cfg, n_features: int, channels: int, dev, max_steps=None, t
             and lm_parameters(n_features, channels, s, cfg.skip) <= AUTO_PARAMETERS)
 
 
-AUTO_INPUTS = 5
+AUTO_INPUTS = 8
 AUTO_PARAMETERS = 1000
 
 

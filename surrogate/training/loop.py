@@ -99,8 +99,10 @@ def train(
 
     Stops when a certificate (verify on 10^5 points, taken each time the validation
     max reaches the target) meets `tolerance`, after `max_steps` steps or
-    `time_limit` seconds, whichever comes first (60 s when neither limit is given),
-    and returns the best model seen (``info["goal"]`` records the checks).  Errors are normalised by
+    `time_limit` seconds, whichever comes first (when neither limit is given: 60 s, or
+    600 s with a tolerance, ``TrainConfig(default_time_limit=, tolerance_time_limit=)``),
+    and returns the best model seen (``info["goal"]`` records the checks; a `BudgetWarning`
+    says when the tolerance was not met).  Errors are normalised by
     max(S(x), atol) as in `verify`: give the atol you will verify with (seed 000
     uses 1e-2) so that training does not chase relative accuracy where the output
     is negligibly small.  By default (None) atol is 0 where every output's scale
@@ -112,7 +114,7 @@ def train(
     The method: `config` (a `TrainConfig`; default ``TrainConfig()``) holds every other
     setting, among them ``method``.  Its default, "auto", trains by Levenberg-Marquardt
     (a small float64 network, far closer to float precision) on the CPU against a time
-    limit, for up to five inputs, and by Adam otherwise -- in particular whenever
+    limit, for up to eight inputs, and by Adam otherwise -- in particular whenever
     `max_steps` is given without `time_limit`.  `max_steps` counts the chosen method's
     steps: Adam steps, or LM steps (each costing about a hundred Adam steps) under
     ``method="lm"``.  A few hundred Adam steps leave a stiff relation far from what LM
@@ -153,8 +155,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
     atol = resolve_atol(relation, atol)
     if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
-    if time_limit is None and max_steps is None:
-        time_limit = cfg.default_time_limit
+    time_limit = cfg.time_limit(tolerance, time_limit, max_steps)
 
     dom = relation.domain
     feature_specs, head_specs = _specs(relation, cfg, seed)
@@ -215,6 +216,14 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
                 f"time limit it would train {relation.name or 'this relation'} by Levenberg-Marquardt, which gets "
                 "much closer to float precision. Pass time_limit=SECONDS (or --time-limit), or "
                 "config=TrainConfig(method='lm') to keep a step budget", BudgetWarning, stacklevel=3)
+    if tolerance is not None and not goal.met and info["stop"] != "interrupted":
+        checks = "; its last certificate check gave {:.3g}".format(goal.checks[-1][1]) if goal.checks else ""
+        warnings.warn(
+            f"tolerance={tolerance:g} was not met: training stopped at its {info['stop'].replace('_', ' ')} "
+            f"({info['seconds']:.0f} s, {info['steps']} {info['method']} steps) with a validation max error of "
+            f"{info['validation']['max']:.3g}{checks}. The best model comes back; sg.verify(model) certifies it. "
+            "To go further, pass a longer time_limit=, a looser tolerance, or narrower bounds",
+            BudgetWarning, stacklevel=3)
     return model
 
 
@@ -292,8 +301,7 @@ def _specs(relation: Relation, cfg: TrainConfig, seed: int):
 
 def _check_method(relation, cfg, dev, seed, max_steps, time_limit, specs=None) -> bool:
     """Whether LM trains `relation` (lm.use_lm); raises if cfg sets a knob that method ignores."""
-    if time_limit is None and max_steps is None:
-        time_limit = cfg.default_time_limit
+    time_limit = cfg.time_limit(None, time_limit, max_steps)
     feature_specs, head_specs = specs or _specs(relation, cfg, seed)
     n_params = lm.lm_parameters(len(feature_specs), n_channels(head_specs), cfg.lm, cfg.skip)
     use = lm.use_lm(relation, cfg, len(feature_specs), n_channels(head_specs), dev, max_steps, time_limit)

@@ -23,8 +23,7 @@ def train_pieces(relation, train_one, *, tolerance, time_limit, max_steps, devic
     atol = resolve_atol(relation, atol)  # once, for the whole relation; each piece gets it as given
     if max_steps is not None and (not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer, not {max_steps!r}")
-    if time_limit is None and max_steps is None:
-        time_limit = cfg.default_time_limit
+    time_limit = cfg.time_limit(tolerance, time_limit, max_steps)
     if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0
                                        and math.isfinite(time_limit)):
         raise ValueError(f"time_limit must be a positive number of seconds, not {time_limit!r}")
