@@ -40,9 +40,10 @@ IMPLICIT_BOUND = 1.5
 
 
 def choose_features(relation, scales: dict[str, str] | None = None, groups: bool = True) -> list[dict]:
-    """One scaled feature per input, an edge feature for inputs with an edge, and
-    (with `groups`) one per structural group of the formula (compiled.feature_groups:
-    the arguments of exp and log, the bases of non-integer powers)."""
+    """One scaled feature per input, an edge feature for inputs with an edge, and with `groups`
+    the log of each positive input charted linearly and one feature per structural group of the
+    formula (compiled.feature_groups: the arguments of exp and log, the bases of non-integer
+    powers, the inputs' own parts of the formula)."""
     from ..declaration.trees import expr_to_json
 
     domain = relation.domain
@@ -60,7 +61,7 @@ def choose_features(relation, scales: dict[str, str] | None = None, groups: bool
         # exchange; on the pump-pipe system log features of H0 and D took 200 LM steps from a mean
         # error of 1.5e-4 to 4e-5; docs/architecture.md, "Heads and features from the formula")
         kind = (scales or {}).get(spec.name, spec.scale)
-        if kind == "linear" and spec.range[0] > 0:
+        if groups and kind == "linear" and spec.range[0] > 0:
             lo, hi = spec.range
             feats.append({"kind": "log", "input": spec.name, "lo": math.log(lo), "hi": math.log(hi)})
     for k, side in edge_sides(domain).items():

@@ -59,7 +59,8 @@ class TrainConfig:
     tail: float = 0.05
     link_weight: float = 1.0  # weight of the log-space part of the loss (0: plain relative L1)
     restarts: int = 2  # fresh starts allowed when a run collapses (predicts ~0)
-    # features from the formula's own groups (compiled.feature_groups) and the linear
+    # features from the formula's own groups and structure (compiled.feature_groups; the logs of
+    # positive inputs charted linearly with them: model/scaling.choose_features) and the linear
     # skip path started from its least-squares fit to the heads' targets
     # (docs/architecture.md has the measurements behind both defaults)
     group_features: bool = True
