@@ -47,28 +47,49 @@ STEEL_ROUGHNESS = 4.5e-5  # m, commercial steel (Moody 1944)
 AIR_PRANDTL = 0.70
 
 
-def _air_viscosity(T):
+# The helpers below are plain arithmetic: they build SymPy expressions from symbols and evaluate
+# NumPy arrays alike (bench/saving.py's hand-written solves call them), one definition for both.
+
+
+def air_viscosity(T):
     """Kinematic viscosity of air at 1 atm (m^2/s), T in K: fit to Incropera Table A.4."""
     return 1.591e-5 * (T / 300) ** 1.732
 
 
-def _air_conductivity(T):
+def air_conductivity(T):
     """Thermal conductivity of air at 1 atm (W/(m K)), T in K: fit to Incropera Table A.4."""
     return 0.02633 * (T / 300) ** 0.833
 
 
-def _rayleigh(dT, T_film, length):
+def rayleigh(dT, T_film, length):
     """g beta dT L^3 / (nu alpha) of air, beta = 1/T_film, alpha = nu/Pr."""
-    nu = _air_viscosity(T_film)
+    nu = air_viscosity(T_film)
     return GRAVITY * dT * length**3 * AIR_PRANDTL / (T_film * nu**2)
 
 
-def _churchill_chu(rayleigh, lead, prandtl_constant):
+def churchill_chu(rayleigh_number, lead, prandtl_constant):
     """Churchill and Chu's correlation for all Rayleigh numbers, {lead + 0.387 Ra^(1/6) / [1 +
     (c/Pr)^(9/16)]^(8/27)}^2: lead 0.825, c 0.492 for a vertical plate (Incropera Eq. 9.26),
     lead 0.60, c 0.559 for a horizontal cylinder (Incropera Eq. 9.34)."""
-    shape = (1 + (prandtl_constant / AIR_PRANDTL) ** sp.Rational(9, 16)) ** sp.Rational(8, 27)
-    return (lead + 0.387 * rayleigh ** sp.Rational(1, 6) / shape) ** 2
+    shape = (1 + (prandtl_constant / AIR_PRANDTL) ** (9 / 16)) ** (8 / 27)
+    return (lead + 0.387 * rayleigh_number ** (1 / 6) / shape) ** 2
+
+
+#: Churchill-Chu's (lead, c) of each shape (`churchill_chu`).
+VERTICAL_PLATE, HORIZONTAL_CYLINDER = (0.825, 0.492), (0.60, 0.559)
+
+
+def natural_convection(dT, T_air, length, shape):
+    """h (W/(m^2 K)) of a surface dT above still air at T_air: Churchill-Chu for `shape` on `length`
+    (a plate's height, a cylinder's diameter), air properties at the film temperature T_air + dT/2."""
+    film = T_air + dT / 2
+    return air_conductivity(film) / length * churchill_chu(rayleigh(dT, film, length), *shape)
+
+
+def oil_cp(T):
+    """Specific heat of unused engine oil (J/(kg K)), linear through Incropera Table A.5's values
+    at 300 and 400 K."""
+    return 1909 + 4.19 * (T - 300)
 
 
 def _swamee_jain(flow, diameter):
@@ -216,8 +237,6 @@ gas_pipeline = Relation(
 q, L_p, T_inf, emissivity = sp.symbols("q L_p T_inf emissivity", positive=True)
 dT, h = sp.symbols("dT h", positive=True)
 
-_film = T_inf + dT / 2
-
 #: Temperature rise dT = T_s - T_inf (K) of a vertical plate of height L_p that dissipates a
 #: uniform flux q (W/m^2) to still air by natural convection and to surroundings at the air's
 #: temperature by radiation, and its convection coefficient h (W/(m^2 K)):
@@ -235,7 +254,7 @@ _film = T_inf + dT / 2
 plate_natural_convection = Relation(
     [
         sp.Eq(q, h * dT + emissivity * STEFAN_BOLTZMANN * ((T_inf + dT) ** 4 - T_inf**4)),
-        sp.Eq(h * L_p, _air_conductivity(_film) * _churchill_chu(_rayleigh(dT, _film, L_p), 0.825, 0.492)),
+        sp.Eq(h, natural_convection(dT, T_inf, L_p, VERTICAL_PLATE)),
     ],
     bounds={q: (10, 1000), L_p: (0.05, 1), T_inf: (270, 320), emissivity: (0.05, 0.95)},
     outputs={dT: (0.5, 300), h: (1, 15)},
@@ -248,9 +267,6 @@ q_line = sp.symbols("q_line", positive=True)
 ROOM = 293.15  # K, the air and surroundings around the insulated pipe
 
 _outer = D_p + 2 * t_ins
-_film_pipe = ROOM + dT / 2
-_h_cylinder = (_air_conductivity(_film_pipe) / _outer
-               * _churchill_chu(_rayleigh(dT, _film_pipe, _outer), 0.60, 0.559))
 
 #: Heat loss per metre q_line (W/m) of an insulated pipe in still room air at 293.15 K, and the
 #: rise dT = T_s - 293.15 K of its outer surface: conduction through the insulation, q' = 2 pi
@@ -267,7 +283,7 @@ _h_cylinder = (_air_conductivity(_film_pipe) / _outer
 insulated_pipe = Relation(
     [
         sp.Eq(q_line * sp.log(1 + 2 * t_ins / D_p), 2 * sp.pi * k_ins * (T_i - ROOM - dT)),
-        sp.Eq(q_line, sp.pi * _outer * (_h_cylinder * dT
+        sp.Eq(q_line, sp.pi * _outer * (natural_convection(dT, ROOM, _outer, HORIZONTAL_CYLINDER) * dT
                                         + emissivity * STEFAN_BOLTZMANN * ((ROOM + dT) ** 4 - ROOM**4))),
     ],
     bounds={T_i: (330, 600), D_p: (0.02, 0.3), t_ins: (0.01, 0.1), k_ins: (0.03, 0.1), emissivity: (0.05, 0.9)},
@@ -283,13 +299,7 @@ T_ho, T_co = sp.symbols("T_ho T_co", positive=True)
 WATER_CP = 4180.0  # J/(kg K)
 
 
-def _oil_cp(T):
-    """Specific heat of unused engine oil (J/(kg K)), linear through Incropera Table A.5's values
-    at 300 and 400 K."""
-    return 1909 + 4.19 * (T - 300)
-
-
-_C_h = m_h * _oil_cp((T_hi + T_ho) / 2)
+_C_h = m_h * oil_cp((T_hi + T_ho) / 2)
 _C_c = m_c * WATER_CP
 _ntu = UA / _C_h
 _cr = _C_h / _C_c
