@@ -5,6 +5,8 @@ bench/systems.py measures the same at 10^5 points (the figures the module's comm
 is its cheap repeat: 256 points and the corners of each system, about 1 s in all.
 """
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,34 @@ def test_every_point_has_its_root_inside_the_declared_ranges(relation):
         r = relation.compiled("residual", i, "numpy")(values)
         scale = relation.compiled("residual_scale", i, "numpy")(values)
         assert np.all(np.abs(r) <= 1e-12 * scale), f"{relation.name}, equation {i}"
+
+
+# -- the saving on the datasheet (issue 23, item 3: bench/saving.py --write) -----------------------------
+FIGURES = {"batches": [1, 1000], "ways": {"surrogate, NumPy f64": [30000.0, 180.4], "package solve": [2.0e6, 12000.0]},
+           "reference": "the package's solve", "best": "surrogate, NumPy f64", "speedup": 66.5,
+           "note": "Measured on a test's machine."}
+
+
+def test_the_datasheet_shows_the_cost_per_point_while_the_artifact_is_the_one_measured(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from surrogate.interface.report import write_report
+    from surrogate.persistence import shipped
+
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    artifact = folder / "haaland.surrogate"
+    shutil.copy(shipped.directory() / "haaland.surrogate", artifact)
+    monkeypatch.setattr(shipped, "directory", lambda: folder)
+    e = shipped.entry("haaland")
+    assert e.path == artifact and shipped.costs(e) is None  # nothing measured yet: no table (write_report's `if`)
+
+    assert shipped.record_costs(e, FIGURES) == folder / shipped.COSTS
+    assert shipped.costs(e)["ways"] == FIGURES["ways"]
+    page = write_report("haaland", tmp_path / "page", format="md", points=64).read_text()
+    assert "## Cost per point" in page
+    assert "| way | batch 1 | batch 1,000 |" in page
+    assert "| surrogate, NumPy f64 | 30,000 | 180 |" in page and "| package solve | 2,000,000 | 12,000 |" in page
+    assert "is 66x faster per point than the package's solve" in page and "Measured on a test's machine." in page
+
+    artifact.write_bytes(artifact.read_bytes() + b"\n")  # another file under the same name
+    assert shipped.costs(e) is None  # the figures were of the file measured, not of this one
