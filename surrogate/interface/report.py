@@ -268,8 +268,8 @@ def cost_blocks(figures: dict) -> list[tuple]:
     rows = [[way, *("" if v is None else f"{v:,.0f}" for v in values)] for way, values in figures["ways"].items()]
     text = (f"Nanoseconds a point, one core, at each batch size (points a call). {figures.get('note', '')}").strip()
     if figures.get("speedup") is not None:
-        text += (f" At batch {batches[-1]:,} the surrogate ({figures['best']}) is {figures['speedup']:,.0f}x faster "
-                 f"per point than {figures['reference']}.")
+        text += (f" At batch {batches[-1]:,} the fastest way to evaluate the surrogate ({figures['best']}) is "
+                 f"{figures['speedup']:,.0f}x faster per point than {figures['reference']}.")
     return [("h2", "Cost per point"), ("table", ["way", *(f"batch {b:,}" for b in batches)], rows), ("p", text)]
 
 
