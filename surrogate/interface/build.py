@@ -399,8 +399,13 @@ def build(specs: list[str], out: str | os.PathLike, *, default: Budget = library
 
 
 def _page_old(e: Entry, docs: Path) -> bool:
+    """Whether e's datasheet is missing or older than its artifact or than the cost figures it shows."""
     page = docs / e.name / "README.md"
-    return not page.is_file() or page.stat().st_mtime < e.path.stat().st_mtime
+    if not page.is_file():
+        return True
+    costs = e.path.parent / shipped.COSTS
+    shown = [costs.stat().st_mtime] if costs.is_file() and shipped.costs(e) else []
+    return page.stat().st_mtime < max([e.path.stat().st_mtime, *shown])
 
 
 def _intro() -> list[str]:

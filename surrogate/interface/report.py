@@ -29,7 +29,7 @@ from ..declaration.display import unit_text
 from ..persistence import shipped
 from .plot import PLOT_POINTS, plot_error, plot_training, require_matplotlib
 
-__all__ = ["write_report", "catalogue_about", "inputs_text", "budget_text", "BAR"]
+__all__ = ["write_report", "catalogue_about", "cost_blocks", "inputs_text", "budget_text", "BAR"]
 
 #: The catalogue's bar (issue 10): a smooth relation's certified max error over its whole range.
 BAR = 1e-3
@@ -140,6 +140,10 @@ def write_report(source, directory, *, format: str = "html", tolerance: float | 
 
             facts.append(["proven bound (all points)", Proof.from_dict(cert.proof).summary()])
         blocks.append(("table", ["", ""], facts))
+
+    figures = shipped.costs(entry) if entry is not None else None
+    if figures:
+        blocks += cost_blocks(figures)
 
     blocks.append(("h2", "Error over the domain"))
     fig = plot_error(model, tolerance=tolerance, points=points)
@@ -255,6 +259,18 @@ def catalogue_about(e: shipped.Entry, model, artifact: str | None = None) -> tup
         note += (f" This surrogate does not reach the catalogue's bar of {BAR:g} max error; it is shipped with its "
                  "true certificate.")
     return about, note
+
+
+def cost_blocks(figures: dict) -> list[tuple]:
+    """The "Cost per point" section of a datasheet from measured figures (`shipped.costs`): one row
+    per way of evaluating, ns a point at each batch size, and the speed-up over the reference."""
+    batches = figures["batches"]
+    rows = [[way, *("" if v is None else f"{v:,.0f}" for v in values)] for way, values in figures["ways"].items()]
+    text = (f"Nanoseconds a point, one core, at each batch size (points a call). {figures.get('note', '')}").strip()
+    if figures.get("speedup") is not None:
+        text += (f" At batch {batches[-1]:,} the fastest way to evaluate the surrogate ({figures['best']}) is "
+                 f"{figures['speedup']:,.0f}x faster per point than {figures['reference']}.")
+    return [("h2", "Cost per point"), ("table", ["way", *(f"batch {b:,}" for b in batches)], rows), ("p", text)]
 
 
 def _typeset(latex: str, path: Path) -> bool:

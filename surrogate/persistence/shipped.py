@@ -46,9 +46,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILD_COMMAND",
+    "COSTS",
     "Entry",
     "UnknownRelation",
     "artifact",
+    "costs",
     "directory",
     "entries",
     "entry",
@@ -56,6 +58,7 @@ __all__ = [
     "load",
     "names",
     "read",
+    "record_costs",
     "status",
 ]
 
@@ -63,6 +66,9 @@ __all__ = [
 BUILD_COMMAND = "python bench/build_catalogue.py"
 #: The index of build records beside the artifacts.
 INDEX = "catalogue.json"
+#: The measured cost per point of surrogates against their reference, beside the artifacts
+#: (`record_costs`, written by bench/saving.py --write; `costs` reads it for the datasheets).
+COSTS = "costs.json"
 
 
 class UnknownRelation(SurrogateError, KeyError):
@@ -339,3 +345,45 @@ def index(folder: str | os.PathLike | None = None, *, of: list[Entry] | None = N
             "verify_points": cert.points if cert else None,
         }
     return out
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def costs(e: Entry) -> dict | None:
+    """The cost per point measured for e's artifact (the `COSTS` file of its folder), or None where
+    none was measured or the artifact changed since (its sha256 differs: the figures were of
+    another network).  A dict with "batches" (points a call), "ways" ({label: ns a point at each
+    batch, None where not timed}), "reference" (the label the speed-up is against), "speedup" and
+    "note" (what was measured where, on which machine, by which command)."""
+    try:
+        figures = json.loads((e.path.parent / COSTS).read_text(encoding="utf-8"))["relations"][e.name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(figures, dict) or figures.get("artifact_sha256") != _digest(e.path):
+        return None
+    return figures
+
+
+def record_costs(e: Entry, figures: dict) -> Path:
+    """Store `figures` (as `costs` returns them) for e's artifact in the `COSTS` file of its folder,
+    keyed by its sha256, keeping the other relations' figures; returns the file."""
+    digest = _digest(e.path)
+    if digest is None:
+        raise ArtifactError(f"no artifact of {e.name} at {e.path} to measure: build it with {e.rebuild}")
+    path = e.path.parent / COSTS
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    relations = data.get("relations") if isinstance(data.get("relations"), dict) else {}
+    relations[e.name] = {**figures, "artifact_sha256": digest}
+    text = json.dumps({"relations": dict(sorted(relations.items()))}, indent=1, allow_nan=False) + "\n"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
