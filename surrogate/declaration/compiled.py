@@ -457,7 +457,7 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
                 g, use_log = node.args[0], True
             elif isinstance(node, sp.Pow) and node.exp.is_number and not node.exp.is_integer:
                 g, use_log = node.base, True
-                if node.exp > 0 and _reaches_zero(node.base, cols):
+                if node.exp > 0 and {s.name for s in g.free_symbols} <= inputs and _reaches_zero(g, cols):
                     # sqrt(Re) from Re = 0 (Ranz-Marshall): no log there, and an infinite slope
                     # no scaled input resolves; the power itself is smooth in the output
                     g, use_log = node, False
