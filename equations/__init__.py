@@ -2,7 +2,7 @@
 
 Each module defines `Relation` objects at module level and lists their names in
 `__all__`; `surrogate list` walks every module named in `MODULES`.  The modules by
-field (convection, external, conduction, exchangers, radiation, pipe_flow) carry a
+field (convection, external, conduction, exchangers, radiation, pipe_flow) and the systems carry a
 `SOURCES` dict, {name: {"source", "validity", "accuracy"}}, for the datasheets.
 """
 
@@ -15,4 +15,5 @@ MODULES = (
     "equations.exchangers",
     "equations.radiation",
     "equations.pipe_flow",
+    "equations.systems",
 )

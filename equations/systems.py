@@ -29,9 +29,11 @@ datasheets.
 
 import sympy as sp
 
+from equations.implicit import parallel_pipes
 from surrogate import Relation
 
 __all__ = [
+    "parallel_pipes",  # declared with the implicit relations (equations/implicit.py), shipped with the systems
     "looped_pipes",
     "gas_pipeline",
     "plate_natural_convection",
@@ -99,6 +101,15 @@ def _swamee_jain(flow, diameter):
 
 
 SOURCES = {
+    "parallel_pipes": {
+        "source": "two steel pipes in parallel: continuity, the same Darcy-Weisbach head loss "
+                  "h = 8 f L Q^2/(pi^2 g D^5) across both, Colebrook's friction factor in each at "
+                  "Re = 4 Q/(pi D nu) (White, sec. 6.9 'pipes in parallel', Eq. 6.48)",
+        "validity": "water at 20 C (nu = 1.0e-6 m^2/s), commercial steel (k_s = 4.5e-5 m), no minor losses; chosen "
+                    "0.05 <= Q <= 0.5 m^3/s, 0.1 <= D1, D2 <= 0.3 m, 100 <= L1, L2 <= 1000 m; Re stays above 9000 in "
+                    "both pipes (turbulent)",
+        "accuracy": "that of Colebrook's formula (about 15 % on f, White)",
+    },
     "looped_pipes": {
         "source": "three steel pipes in parallel between two junctions (a network of two loops): continuity, "
                   "the same Darcy-Weisbach head loss h = 8 f L Q^2/(pi^2 g D^5) across each, Swamee-Jain's "
