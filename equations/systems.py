@@ -33,6 +33,7 @@ from surrogate import Relation
 
 __all__ = [
     "looped_pipes",
+    "three_reservoirs",
     "gas_pipeline",
     "plate_natural_convection",
     "insulated_pipe",
@@ -108,6 +109,16 @@ SOURCES = {
                     "Re stays above 5600 in every pipe (turbulent; Swamee-Jain from 5000)",
         "accuracy": "that of Swamee-Jain against Colebrook (about 1 %) and of Colebrook itself (about 15 % on f, "
                     "White)",
+    },
+    "three_reservoirs": {
+        "source": "the three-reservoir junction (White, sec. 6.9): the head losses of three pipes that meet at a "
+                  "junction, Darcy-Weisbach with von Karman's fully rough friction factor (White, Eq. 6.48 as "
+                  "Re -> inf), and continuity at the junction, the middle reservoir's flow of either sign",
+        "validity": "water in cast-iron pipes (k_s = 2.6e-4 m) of 1000, 800 and 1200 m from reservoirs at 100 m, z2 "
+                    "and 0 m, no minor losses; chosen 10 <= z2 <= 90 m, 0.15 <= D_1, D_2, D_3 <= 0.4 m",
+        "accuracy": "fully rough flow is assumed: in pipes 1 and 3 (Re above 1.7e5) Colebrook's friction factor is at "
+                    "most 7 % higher (measured); the middle pipe's flow passes through zero, where no turbulent "
+                    "friction factor holds (its head loss is small there); Colebrook itself is about 15 % on f (White)",
     },
     "gas_pipeline": {
         "source": "isothermal flow with friction in a long gas pipe, p1^2 - p2^2 = G^2 R T [f L/D + 2 ln(p1/p2)] "
@@ -194,6 +205,48 @@ looped_pipes = Relation(
     outputs={Q1: (3e-4, 0.3), Q2: (3e-4, 0.3), Q3: (3e-4, 0.3), h_L: (5e-3, 150)},
     units={Q: "m^3/s", Q1: "m^3/s", Q2: "m^3/s", Q3: "m^3/s", h_L: "m", D1: "m", D2: "m", D3: "m"},
     name="looped_pipes",
+)
+
+# -- three reservoirs ------------------------------------------------------------------------------
+
+z2, D_1, D_2, D_3 = sp.symbols("z2 D_1 D_2 D_3", positive=True)
+H_J, Q_1, Q_3 = sp.symbols("H_J Q_1 Q_3", positive=True)
+CAST_IRON_ROUGHNESS = 2.6e-4  # m (Moody 1944)
+RESERVOIR_1, RESERVOIR_3 = 100.0, 0.0  # m, the highest and the lowest free surface
+RESERVOIR_LENGTHS = (1000, 800, 1200)  # m, pipes 1, 2, 3
+
+
+def rough_pipe_coefficient(diameter, length):
+    """K (s^2/m^5) of h = K Q^2 for a cast-iron pipe in fully rough flow: Darcy-Weisbach with von
+    Karman's rough-pipe friction factor 1/sqrt(f) = -2 log10(k_s/(3.7 D)) (White, Eq. 6.48 at Re -> inf)."""
+    friction = 1 / (2 * sp.log(CAST_IRON_ROUGHNESS / (3.7 * diameter), 10)) ** 2
+    return 8 * friction * length / (sp.pi**2 * GRAVITY * diameter**5)
+
+
+_K1, _K2, _K3 = (rough_pipe_coefficient(d, l_i) for d, l_i in zip((D_1, D_2, D_3), RESERVOIR_LENGTHS))
+_Q_2 = Q_3 - Q_1  # into the junction from the middle reservoir, either sign
+
+#: The three-reservoir problem (White, sec. 6.9, "three-reservoir junction"): cast-iron pipes from
+#: reservoirs at 100 m (pipe 1, 1000 m long), z2 (pipe 2, 800 m) and 0 m (pipe 3, 1200 m) meet at a
+#: junction of head H_J.  Unknowns H_J and the flows Q_1 (out of the highest reservoir) and Q_3
+#: (into the lowest), both positive; the middle reservoir's flow Q_3 - Q_1 takes either sign, which
+#: is what makes it a hand iteration (guess H_J, compare the flows, correct).  Head losses by
+#: Darcy-Weisbach in fully rough flow, h = K Q |Q| (`rough_pipe_coefficient`).  Inputs: z2 10-90 m,
+#: diameters 0.15-0.4 m.  Unique: with H_J in (0, 100), Q_1 falls, Q_3 rises and the middle flow
+#: falls strictly with H_J, so continuity holds at one H_J.  Solved at the 16 corners and 10^5
+#: Sobol points (bench/systems.py): H_J in [1.23, 99.1] m, Q_1 in [0.0203, 0.728] and Q_3 in
+#: [0.0186, 0.681] m^3/s; Re above 1.7e5 in pipes 1 and 3.  H_J lies in (0, 100) by physics; the
+#: ranges (0.3, 100) and (5e-3, 1.5) keep a margin of 2x or more on the flows.
+three_reservoirs = Relation(
+    [
+        sp.Eq(RESERVOIR_1 - H_J, _K1 * Q_1**2),
+        sp.Eq(H_J - RESERVOIR_3, _K3 * Q_3**2),
+        sp.Eq(z2 - H_J, _K2 * _Q_2 * sp.Abs(_Q_2)),
+    ],
+    bounds={z2: (10, 90), D_1: (0.15, 0.4), D_2: (0.15, 0.4), D_3: (0.15, 0.4)},
+    outputs={H_J: (0.3, 100), Q_1: (5e-3, 1.5), Q_3: (5e-3, 1.5)},
+    units={H_J: "m", Q_1: "m^3/s", Q_3: "m^3/s", z2: "m", D_1: "m", D_2: "m", D_3: "m"},
+    name="three_reservoirs",
 )
 
 # -- a gas pipeline ---------------------------------------------------------------------------
