@@ -20,7 +20,7 @@ SYSTEMS = [getattr(systems, name) for name in systems.__all__]
 POINTS = 256
 
 
-def test_six_systems_of_three_to_eight_inputs_each_with_its_source():
+def test_every_system_has_three_to_eight_inputs_units_and_its_source():
     assert len(SYSTEMS) >= 6
     assert set(systems.SOURCES) == set(systems.__all__)
     for rel in SYSTEMS:
