@@ -128,6 +128,38 @@ def looped_pipes(c: dict) -> dict:
     return {"Q1": Q1, "Q2": Q2, "Q3": Q - Q1 - Q2, "h_L": _swamee_jain_head(Q1, D[0], L[0])}
 
 
+# -- systems.three_reservoirs ----------------------------------------------------------------------
+def three_reservoirs(c: dict) -> dict:
+    """Safeguarded Newton on the junction head H in (z3, z1): the flows are explicit in H (Q = sqrt(h/K),
+    the middle one signed), continuity falls strictly with H; a step leaving the bracket bisects it
+    (the middle flow's slope is infinite at H = z2)."""
+    z2 = c["z2"]
+    K1, K2, K3 = (_darcy_head(1 / (2 * np.log10(systems.CAST_IRON_ROUGHNESS / (3.7 * c[d]))) ** 2, 1.0, c[d], length)
+                  for d, length in zip(("D_1", "D_2", "D_3"), systems.RESERVOIR_LENGTHS))
+    top, bottom = systems.RESERVOIR_1, systems.RESERVOIR_3
+
+    def flows(H):
+        return np.sqrt((top - H) / K1), np.sign(z2 - H) * np.sqrt(np.abs(z2 - H) / K2), np.sqrt((H - bottom) / K3)
+
+    def g(H):
+        q1, q2, q3 = flows(H)
+        return q1 + q2 - q3
+
+    lo, hi = np.full_like(z2, bottom), np.full_like(z2, top)
+    H = np.clip(z2, bottom + 1e-3, top - 1e-3)
+    for _ in range(4 * MAX_ITER):
+        gH, slope = _slope(g, H)
+        lo, hi = np.where(gH > 0, H, lo), np.where(gH > 0, hi, H)
+        new = H - gH / slope
+        new = np.where((new > lo) & (new < hi) & np.isfinite(new), new, (lo + hi) / 2)
+        done = np.abs(new - H) <= TOL * np.abs(H)
+        H = new
+        if np.all(done):
+            break
+    q1, _, q3 = flows(H)
+    return {"H_J": H, "Q_1": q1, "Q_3": q3}
+
+
 # -- systems.gas_pipeline --------------------------------------------------------------------------
 def gas_pipeline(c: dict) -> dict:
     """f by Clamond (Re does not depend on the pressure), then Newton on log dp."""
@@ -205,5 +237,5 @@ def furnace_wall(c: dict) -> dict:
 
 
 #: The hand solve of each system, by relation name (bench/saving.py times those that are shipped).
-HAND = {fn.__name__: fn for fn in (pump_pipe_operating_point, parallel_pipes, looped_pipes, gas_pipeline,
+HAND = {fn.__name__: fn for fn in (pump_pipe_operating_point, parallel_pipes, looped_pipes, three_reservoirs, gas_pipeline,
                                    plate_natural_convection, insulated_pipe, oil_cooler, furnace_wall)}

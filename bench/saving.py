@@ -60,7 +60,8 @@ ONE_ROW_CALLS = 200
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--names", help="shipped systems, comma-separated (default: every one with a current artifact)")
+    p.add_argument("--names", help="shipped systems, comma-separated (default: every one with a current artifact; "
+                                    "with --untrained, every system of the module)")
     p.add_argument("--batches", default="1,1000,1000000", help="points a call (default 1,1000,1000000)")
     p.add_argument("--slow-points", type=float, default=1e5,
                    help="at most this many points for the package's solve at a bigger batch (default 1e5)")
@@ -73,12 +74,12 @@ def parse_args(argv=None):
                         "build trains by default, after one training step: what their surrogates will cost before they are "
                         "trained (the cost does not depend on the weights; the errors are meaningless)")
     args = p.parse_args(argv)
-    if args.untrained and (args.write or args.names):
-        p.error("--untrained measures networks that are not shipped: no --write, no --names")
+    if args.untrained and args.write:
+        p.error("--untrained measures networks that are not shipped: no --write")
     return args
 
 
-def untrained_systems(module: str, folder: Path):
+def untrained_systems(module: str, names: str | None, folder: Path):
     """Entries for the implicit systems of `module`, each with the network `surrogate build` would
     train by default (its default budget's config) after one step, saved in `folder`."""
     import importlib
@@ -89,7 +90,7 @@ def untrained_systems(module: str, folder: Path):
 
     mod = importlib.import_module(module)
     out = []
-    for name in mod.__all__:
+    for name in names.split(",") if names else mod.__all__:
         rel = getattr(mod, name)
         if isinstance(rel, sg.Relation) and not rel.is_explicit and len(rel.equations) >= 2:
             path = folder / f"{name}.surrogate"
@@ -236,7 +237,7 @@ def main(argv=None) -> int:
     batches = [int(float(b)) for b in args.batches.split(",")]
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        entries = untrained_systems(args.untrained, Path(tmp)) if args.untrained else shipped_systems(args.names)
+        entries = untrained_systems(args.untrained, args.names, Path(tmp)) if args.untrained else shipped_systems(args.names)
         if not entries:
             print("no shipped system has a current artifact", file=sys.stderr)
             return 1

@@ -1,7 +1,8 @@
 """Systems an engineer iterates by hand: chains of correlations with an unknown inside.
 
 Each is an implicit `Relation` of several equations whose outputs no formula gives
-explicitly: a pipe network whose friction factors depend on the flows they set, a gas
+explicitly: a pipe network whose friction factors depend on the flows they set, three
+reservoirs whose middle one may feed or drain the junction, a gas
 pipeline whose outlet pressure sits inside a logarithm, surfaces whose convection
 coefficient depends on their own temperature, an exchanger whose heat capacity rate
 depends on the outlet temperature it sets, a furnace wall whose conductivity depends on
@@ -35,6 +36,7 @@ from surrogate import Relation
 __all__ = [
     "parallel_pipes",  # declared with the implicit relations (equations/implicit.py), shipped with the systems
     "looped_pipes",
+    "three_reservoirs",
     "gas_pipeline",
     "plate_natural_convection",
     "insulated_pipe",
@@ -113,16 +115,28 @@ SOURCES = {
     "looped_pipes": {
         "source": "three steel pipes in parallel between two junctions (a network of two loops): continuity, "
                   "the same Darcy-Weisbach head loss h = 8 f L Q^2/(pi^2 g D^5) across each, Swamee-Jain's "
-                  "friction factor in each (White, sec. 6.9 'pipes in parallel' and 6.10 'Hardy Cross')",
+                  "friction factor in each (White, ch. 6, 'multiple-pipe systems': pipes in parallel, pipe "
+                  "networks by Hardy Cross)",
         "validity": "water at 20 C (nu = 1.0e-6 m^2/s), commercial steel (k_s = 4.5e-5 m), lengths 500, 800 and "
                     "1200 m, no minor losses; chosen 0.02 <= Q <= 0.2 m^3/s, 0.15 <= D1, D2, D3 <= 0.35 m; "
                     "Re stays above 5600 in every pipe (turbulent; Swamee-Jain from 5000)",
         "accuracy": "that of Swamee-Jain against Colebrook (about 1 %) and of Colebrook itself (about 15 % on f, "
                     "White)",
     },
+    "three_reservoirs": {
+        "source": "the three-reservoir junction (White, ch. 6, 'multiple-pipe systems'): the head losses of three "
+                  "pipes that meet at a junction, Darcy-Weisbach with von Karman's fully rough friction factor (White, Eq. 6.48 as "
+                  "Re -> inf), and continuity at the junction, the middle reservoir's flow of either sign",
+        "validity": "water in cast-iron pipes (k_s = 2.6e-4 m) of 1000, 800 and 1200 m from reservoirs at 100 m, z2 "
+                    "and 0 m, no minor losses; chosen 10 <= z2 <= 90 m, 0.15 <= D_1, D_2, D_3 <= 0.4 m",
+        "accuracy": "fully rough flow is assumed: in pipes 1 and 3 (Re above 1.7e5) Colebrook's friction factor is at "
+                    "most 7 % higher (measured); the middle pipe's flow passes through zero, where no turbulent "
+                    "friction factor holds (its head loss is small there); Colebrook itself is about 15 % on f (White)",
+    },
     "gas_pipeline": {
         "source": "isothermal flow with friction in a long gas pipe, p1^2 - p2^2 = G^2 R T [f L/D + 2 ln(p1/p2)] "
-                  "(White, sec. 9.8), with Colebrook's friction factor at Re = 4 m/(pi D mu) (White, Eq. 6.48)",
+                  "(White, ch. 9, isothermal flow with friction in long pipelines), with Colebrook's friction "
+                  "factor at Re = 4 m/(pi D mu) (White, Eq. 6.48)",
         "validity": "methane (R = 518.3 J/(kg K), mu = 1.1e-5 Pa s) at 288 K, commercial steel (k_s = 4.5e-5 m); "
                     "chosen 4 <= p1 <= 7 MPa, 1 <= m <= 12 kg/s, 0.3 <= D <= 0.6 m, 10 <= L <= 60 km; the "
                     "outlet stays above 2 MPa, far from choking (G sqrt(RT) below 0.07 MPa)",
@@ -152,7 +166,7 @@ SOURCES = {
     "oil_cooler": {
         "source": "outlet temperatures of a counterflow oil cooler rated from its inlet states by the "
                   "effectiveness-NTU method (Incropera Eq. 11.29a), with the oil's specific heat at its mean "
-                  "temperature, and the energy balance for the water (Incropera Eq. 11.6)",
+                  "temperature, and the overall energy balance for the water (Incropera sec. 11.2)",
         "validity": "engine oil, c_p = 1909 + 4.19 (T - 300) J/(kg K) (linear in Incropera Table A.5's 1909 and "
                     "2328 J/(kg K) at 300 and 400 K), water c_p = 4180 J/(kg K); chosen 330 <= T_hi <= 420 K, "
                     "280 <= T_ci <= 310 K, 0.1 <= m_h <= 1 kg/s, 1 <= m_c <= 3 kg/s, 100 <= UA <= 5000 W/K; the oil "
@@ -190,7 +204,8 @@ def _head_loss(flow, diameter, length):
 #: Flow split between three steel pipes in parallel (lengths 500, 800 and 1200 m) carrying water
 #: between two junctions: two loops in Hardy Cross's sense, four equations in Q1, Q2, Q3 and the
 #: head loss h_L.  Continuity Q1 + Q2 + Q3 = Q, and h_L = 8 f_i L_i Q_i^2/(pi^2 g D_i^5) in each
-#: pipe with Swamee-Jain's friction factor at Re_i = 4 Q_i/(pi D_i nu) (White, sec. 6.9-6.10).
+#: pipe with Swamee-Jain's friction factor at Re_i = 4 Q_i/(pi D_i nu) (White, ch. 6, "multiple-pipe
+#: systems").
 #: Inputs: total flow Q 0.02-0.2 m^3/s, diameters 0.15-0.35 m (velocities up to 4.7 m/s).  Each
 #: pipe's head loss rises strictly with its flow (f Q^2 grows with Q: Swamee-Jain's f falls more
 #: slowly than 1/Q), so each Q_i is an increasing function of h_L and their sum meets Q once:
@@ -207,6 +222,48 @@ looped_pipes = Relation(
     name="looped_pipes",
 )
 
+# -- three reservoirs ------------------------------------------------------------------------------
+
+z2, D_1, D_2, D_3 = sp.symbols("z2 D_1 D_2 D_3", positive=True)
+H_J, Q_1, Q_3 = sp.symbols("H_J Q_1 Q_3", positive=True)
+CAST_IRON_ROUGHNESS = 2.6e-4  # m (Moody 1944)
+RESERVOIR_1, RESERVOIR_3 = 100.0, 0.0  # m, the highest and the lowest free surface
+RESERVOIR_LENGTHS = (1000, 800, 1200)  # m, pipes 1, 2, 3
+
+
+def rough_pipe_coefficient(diameter, length):
+    """K (s^2/m^5) of h = K Q^2 for a cast-iron pipe in fully rough flow: Darcy-Weisbach with von
+    Karman's rough-pipe friction factor 1/sqrt(f) = -2 log10(k_s/(3.7 D)) (White, Eq. 6.48 at Re -> inf)."""
+    friction = 1 / (2 * sp.log(CAST_IRON_ROUGHNESS / (3.7 * diameter), 10)) ** 2
+    return 8 * friction * length / (sp.pi**2 * GRAVITY * diameter**5)
+
+
+_K1, _K2, _K3 = (rough_pipe_coefficient(d, l_i) for d, l_i in zip((D_1, D_2, D_3), RESERVOIR_LENGTHS))
+_Q_2 = Q_3 - Q_1  # into the junction from the middle reservoir, either sign
+
+#: The three-reservoir problem (White, ch. 6, "multiple-pipe systems"): cast-iron pipes from
+#: reservoirs at 100 m (pipe 1, 1000 m long), z2 (pipe 2, 800 m) and 0 m (pipe 3, 1200 m) meet at a
+#: junction of head H_J.  Unknowns H_J and the flows Q_1 (out of the highest reservoir) and Q_3
+#: (into the lowest), both positive; the middle reservoir's flow Q_3 - Q_1 takes either sign, which
+#: is what makes it a hand iteration (guess H_J, compare the flows, correct).  Head losses by
+#: Darcy-Weisbach in fully rough flow, h = K Q |Q| (`rough_pipe_coefficient`).  Inputs: z2 10-90 m,
+#: diameters 0.15-0.4 m.  Unique: with H_J in (0, 100), Q_1 falls, Q_3 rises and the middle flow
+#: falls strictly with H_J, so continuity holds at one H_J.  Solved at the 16 corners and 10^5
+#: Sobol points (bench/systems.py): H_J in [1.23, 99.1] m, Q_1 in [0.0203, 0.728] and Q_3 in
+#: [0.0186, 0.681] m^3/s; Re above 1.7e5 in pipes 1 and 3.  H_J lies in (0, 100) by physics; the
+#: ranges (0.3, 100) and (5e-3, 1.5) keep a margin of 2x or more on the flows.
+three_reservoirs = Relation(
+    [
+        sp.Eq(RESERVOIR_1 - H_J, _K1 * Q_1**2),
+        sp.Eq(H_J - RESERVOIR_3, _K3 * Q_3**2),
+        sp.Eq(z2 - H_J, _K2 * _Q_2 * sp.Abs(_Q_2)),
+    ],
+    bounds={z2: (10, 90), D_1: (0.15, 0.4), D_2: (0.15, 0.4), D_3: (0.15, 0.4)},
+    outputs={H_J: (0.3, 100), Q_1: (5e-3, 1.5), Q_3: (5e-3, 1.5)},
+    units={H_J: "m", Q_1: "m^3/s", Q_3: "m^3/s", z2: "m", D_1: "m", D_2: "m", D_3: "m"},
+    name="three_reservoirs",
+)
+
 # -- a gas pipeline ---------------------------------------------------------------------------
 
 p1, m_dot, D, L = sp.symbols("p1 m_dot D L", positive=True)
@@ -220,8 +277,8 @@ _p2 = p1 - dp
 
 #: Pressure drop dp = p1 - p2 (Pa) of natural gas (as methane) flowing isothermally at 288 K in a
 #: long steel pipeline, and its Darcy friction factor f: p1^2 - p2^2 = G^2 R T [f L/D + 2
-#: ln(p1/p2)], G = 4 m/(pi D^2) (White, sec. 9.8), written dp (2 p1 - dp) on the left so that a
-#: small drop loses no digits; Colebrook for f at Re = 4 m/(pi D mu) (White, Eq. 6.48).  Two
+#: ln(p1/p2)], G = 4 m/(pi D^2) (White, ch. 9, isothermal flow in long pipelines), written
+#: dp (2 p1 - dp) on the left so that a small drop loses no digits; Colebrook for f at Re = 4 m/(pi D mu) (White, Eq. 6.48).  Two
 #: blocks: Colebrook in f alone (Re does not depend on the pressure), then the drop.
 #: Inputs: inlet pressure p1 4-7 MPa, mass flow m 1-12 kg/s, diameter D 0.3-0.6 m, length L 10-60
 #: km.  Unique: Colebrook has one root in f; in p2, the left side minus the right falls strictly

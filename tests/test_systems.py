@@ -5,6 +5,7 @@ bench/systems.py measures the same at 10^5 points (the figures the module's comm
 is its cheap repeat: 256 points and the corners of each system, about 1 s in all.
 """
 
+import os
 import shutil
 
 import numpy as np
@@ -20,7 +21,7 @@ SYSTEMS = [getattr(systems, name) for name in systems.__all__]
 POINTS = 256
 
 
-def test_six_systems_of_three_to_eight_inputs_each_with_its_source():
+def test_every_system_has_three_to_eight_inputs_units_and_its_source():
     assert len(SYSTEMS) >= 6
     assert set(systems.SOURCES) == set(systems.__all__)
     for rel in SYSTEMS:
@@ -76,6 +77,20 @@ def test_the_datasheet_shows_the_cost_per_point_while_the_artifact_is_the_one_me
     assert "| way | batch 1 | batch 1,000 |" in page
     assert "| surrogate, NumPy f64 | 30,000 | 180 |" in page and "| package solve | 2,000,000 | 12,000 |" in page
     assert "is 66x faster per point than the package's solve" in page and "Measured on a test's machine." in page
+
+    # a build rewrites a datasheet older than the figures it shows (interface/build.py)
+    from surrogate.interface.build import _page_old
+
+    page_file = tmp_path / "docs" / "haaland" / "README.md"
+    page_file.parent.mkdir(parents=True)
+    page_file.write_text(page)
+    costs = folder / shipped.COSTS
+    stamp = artifact.stat().st_mtime
+    os.utime(page_file, (stamp + 10, stamp + 10))
+    os.utime(costs, (stamp + 20, stamp + 20))
+    assert _page_old(e, tmp_path / "docs")
+    os.utime(costs, (stamp + 5, stamp + 5))
+    assert not _page_old(e, tmp_path / "docs")
 
     artifact.write_bytes(artifact.read_bytes() + b"\n")  # another file under the same name
     assert shipped.costs(e) is None  # the figures were of the file measured, not of this one
