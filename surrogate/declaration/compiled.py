@@ -434,9 +434,10 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
     log_scaled = {s.name for s in rel.domain.inputs if s.scale == "log"}
     found: dict[sp.Expr, bool] = {}
 
-    # every positive input has a log feature (model/scaling.choose_features); the first groups
-    # below skip only monomials of log-scaled inputs, as when the input features were logs of those
-    # alone, so that the group indices saved surrogates record keep their meaning
+    # every positive input has a log feature (model/scaling.choose_features); the first groups of an
+    # explicit relation below skip only monomials of log-scaled inputs, as when the input features
+    # were logs of those alone, so that the group indices saved surrogates record keep their meaning
+    # (implicit relations had no groups before)
     positive = {s.name for s in rel.domain.inputs if s.range[0] > 0}
 
     def monomial_of_logs(g: sp.Expr, logs: set[str] = log_scaled) -> bool:
@@ -466,7 +467,7 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
             names = {s.name for s in g.free_symbols}
             if not names or not names <= inputs or g.is_Symbol:
                 continue
-            if use_log and monomial_of_logs(g):
+            if use_log and monomial_of_logs(g, log_scaled if rel.is_explicit else positive):
                 continue
             found.setdefault(g, use_log)
     # appended after the groups above, so that the group indices a saved surrogate records keep
