@@ -10,7 +10,8 @@ A thin wrapper over `surrogate build` (surrogate/interface/build.py): the catalo
 relation of the modules of equations.MODULES that carry a SOURCES dict, built by
 
     surrogate build equations.convection equations.external equations.conduction \
-        equations.exchangers equations.radiation equations.pipe_flow -o equations/artifacts --docs docs/catalogue
+        equations.exchangers equations.radiation equations.pipe_flow equations.systems \\
+        -o equations/artifacts --docs docs/catalogue
 
 with the command's default budget (400 Levenberg-Marquardt steps, seed 0) and each module's
 `BUILD` dict for the relations that need more (the flat plate's pieces, the six-input grey

@@ -11,7 +11,8 @@ import sympy as sp
 
 from surrogate import Relation
 
-__all__ = ["colebrook", "surface_temperature", "mach_subsonic", "mach_supersonic", "parallel_pipes"]
+# parallel_pipes is declared here (the tests use it) and listed and shipped with the systems (equations/systems.py)
+__all__ = ["colebrook", "surface_temperature", "mach_subsonic", "mach_supersonic"]
 
 f, Re, eps = sp.symbols("f Re eps", positive=True)
 

@@ -185,9 +185,20 @@ SOURCES = {
     },
 }
 
-#: Budgets other than `surrogate build`'s default (400 Levenberg-Marquardt steps, seed 0): none
-#: measured yet; the lead sets them when these are trained.
-BUILD = {}
+#: Budgets other than `surrogate build`'s default (400 Levenberg-Marquardt steps, seed 0), in steps
+#: that keep each training within issue 23's ten CPU-minutes on one core: an LM step's cost grows with
+#: the outputs (each point gives a residual per equation), ~0.55 s with two outputs and ~900
+#: parameters, so 800 steps with two outputs, 550 with three, 400 with four.
+BUILD = {
+    "parallel_pipes": {"steps": 400},
+    "looped_pipes": {"steps": 400},
+    "three_reservoirs": {"steps": 550},
+    "gas_pipeline": {"steps": 800},
+    "plate_natural_convection": {"steps": 800},
+    "insulated_pipe": {"steps": 800},
+    "oil_cooler": {"steps": 800},
+    "furnace_wall": {"steps": 550},
+}
 
 # -- a network of two loops -----------------------------------------------------------------------
 

@@ -24,12 +24,12 @@ import pytest
 from scipy import optimize, special
 
 import equations
-from equations import conduction, convection, exchangers, external, pipe_flow, radiation
+from equations import conduction, convection, exchangers, external, pipe_flow, radiation, systems
 from surrogate import Relation
 
 SAME_FORMULA = 1e-10
 SIGMA = 5.670374419e-8
-FIELD_MODULES = (convection, external, conduction, exchangers, radiation, pipe_flow)
+FIELD_MODULES = (convection, external, conduction, exchangers, radiation, pipe_flow, systems)
 
 
 def value(rel, **inputs):

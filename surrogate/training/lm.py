@@ -172,8 +172,8 @@ class _ImplicitProblem(_Problem):
 class LMStepper:
     """Levenberg-Marquardt steps on `model`'s flat parameter vector; the loop (loop.py) drives it.
 
-    The batch (`points_per_param` x parameters points, the 2^d corners of the chart too with
-    `corners`) is redrawn every `resample` steps, which is also when the loop validates."""
+    The batch (`points_per_param` x parameters points, the 2^d corners of the chart among them
+    where `LMSettings.uses_corners`) is redrawn every `resample` steps, which is also when the loop validates."""
 
     method = "lm"
 
@@ -193,7 +193,7 @@ class LMStepper:
         s = self.s
         if step % s.resample == 0:  # a fresh batch (fresh points are free)
             x = self.objective.draw(self.batch - len(self.corners), self.gen, self.dev, *self.fractions)
-            x = torch.cat([x, self.corners]) if s.corners else x
+            x = torch.cat([x, self.corners])
             self.prob = _problem(self.model, self.objective, x)
         theta, prob = self.theta, self.prob
         jac, r = prob.jacobian(theta)
@@ -242,7 +242,7 @@ def lm_stepper(relation, objective, feature_specs, head_specs, *, seed: int, att
             warm.step(k, k / s.warm_steps)
     d = relation.domain.dim
     u = torch.tensor([[(i >> k) & 1 for k in range(d)] for i in range(2**d)], dtype=torch.float64)
-    corners = relation.domain.chart(u).to(dev) if s.corners else u[:0].to(dev)
+    corners = relation.domain.chart(u).to(dev) if s.uses_corners(d) else u[:0].to(dev)
     return LMStepper(model, objective, gen, dev, s, edge_fraction=cfg.edge_fraction,
                      boundary_fraction=cfg.boundary_fraction, corners=corners)
 
