@@ -30,10 +30,11 @@ from surrogate.training.config import TrainConfig  # noqa: E402
 
 def relations() -> dict[str, sg.Relation]:
     """The relations of four to eight inputs and the systems issue 23 names."""
+    from textbook import ten
+
     from equations.implicit import parallel_pipes
     from equations.pipe_flow import pump_pipe_operating_point
     from equations.radiation import grey_two_surface_exchange
-    from textbook import ten
 
     book = ten()
     return {"grey_two_surface_exchange": grey_two_surface_exchange,
@@ -69,7 +70,6 @@ def main(argv=None) -> int:
     unknown = set(args.only or []) - set(rels)
     if unknown:
         ap.error(f"unknown relation(s) {', '.join(sorted(unknown))}; choose from {', '.join(rels)}")
-    rows = []
     print("| relation | inputs | features | n | params | seed | steps | train CPU s | validation max | certified max | p99 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, rel in rels.items():
@@ -78,7 +78,6 @@ def main(argv=None) -> int:
         for seed in args.seeds:
             for structure in ((True,) if args.with_only else (False, True)):
                 r = run(name, rel, args.steps, seed, structure, args.points)
-                rows.append(r)
                 print(f"| {r['relation']} | {r['inputs']} | {r['features']} | {r['n_features']} | {r['parameters']} | "
                       f"{r['seed']} | {r['steps']} | {r['train_cpu_s']} | {r['validation_max']:.2g} | "
                       f"{r['certified_max']:.2g} | {r['p99']:.2g} |", flush=True)

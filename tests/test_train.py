@@ -126,6 +126,16 @@ def test_a_step_budget_that_leaves_adam_far_from_lm_says_so():
         sg.train(EASY, max_steps=2, progress=False, config=sg.TrainConfig(method="adam"))
 
 
+def test_a_tolerance_not_met_says_so_and_a_tolerance_alone_has_the_longer_budget():
+    with pytest.warns(BudgetWarning, match=r"tolerance=1e-12 was not met: training stopped at its max steps"):
+        model = sg.train(EASY, tolerance=1e-12, max_steps=2, progress=False, config=sg.TrainConfig(method="adam"))
+    assert model.info["goal"]["met"] is False
+    cfg = sg.TrainConfig()
+    assert cfg.time_limit(1e-4, None, None) == cfg.tolerance_time_limit > cfg.default_time_limit
+    assert cfg.time_limit(None, None, None) == cfg.default_time_limit
+    assert cfg.time_limit(1e-4, None, 5) is None and cfg.time_limit(1e-4, 7.0, None) == 7.0
+
+
 @pytest.mark.parametrize("name", ["train", "verify", "prove", "fit", "load"])
 def test_every_parameter_of_a_public_function_is_documented(name):
     fn = getattr(sg, name)

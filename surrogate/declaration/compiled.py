@@ -25,6 +25,7 @@ from ..errors import RelationError, UnsupportedExpressionError
 from .blocks import Block, block_order
 from .compile import compile_expr, compile_joint, derivative
 from .display import number, text
+from .groups import feature_groups, values_at
 from .metric import magnitude
 from .reference import explicit_reference
 from .sampling import edge_floors, edge_sides
@@ -101,7 +102,7 @@ class CompiledRelation:
         def changes_sign(e: sp.Expr, where=sp.true) -> bool:
             if any(s.name not in cols for s in e.free_symbols | where.free_symbols):
                 return False  # parameters without values: decided again once substituted
-            v = _values(e, cols)
+            v = values_at(e, cols)
             if where is not sp.true:
                 v = v[np.asarray(compile_expr(where, "numpy")(cols), dtype=bool) * np.ones(len(v), dtype=bool)]
             v = v[np.isfinite(v)]
@@ -169,7 +170,7 @@ class CompiledRelation:
         self.group_ranges = []
         for i, (g, use_log) in enumerate(self.feature_groups):
             self.add(("feature_group", i), sp.log(g) if use_log else g, f"the group {g}")
-            t = _values(sp.log(g) if use_log else g, cols)
+            t = values_at(sp.log(g) if use_log else g, cols)
             self.group_ranges.append((float(t.min()), float(t.max())))
 
     def _signs(self, rel, o: str, y: np.ndarray, s: np.ndarray) -> None:
@@ -297,11 +298,6 @@ def _columns(names: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
     return {k: x[:, j] for j, k in enumerate(names)}
 
 
-def _values(expr: sp.Expr, cols: dict[str, np.ndarray]) -> np.ndarray:
-    n = len(next(iter(cols.values())))
-    return np.broadcast_to(np.asarray(compile_expr(expr, "numpy")(cols), dtype=np.float64), (n,))
-
-
 def _where(names, row) -> str:
     return ", ".join(f"{k}={v:.9g}" for k, v in zip(names, row))
 
@@ -311,7 +307,7 @@ def _sign_groups(expr: sp.Expr, cols: dict[str, np.ndarray], strict: bool = Fals
     keeps one sign on the probe and both groups are non-empty; else None."""
     pos, neg = [], []
     for term in sp.Add.make_args(expr):
-        v = _values(term, cols)
+        v = values_at(term, cols)
         if not np.all(np.isfinite(v)):
             return None
         # a term that vanishes on a face may come out an ulp the other side of zero where
@@ -361,140 +357,6 @@ def _output_probe(rel, n: int) -> dict[str, np.ndarray]:
         lo, hi = rel.output_ranges[o]
         u = rng.random(n)
         out[o] = lo * (hi / lo) ** u if rel.output_scale(o) == "log" else lo + (hi - lo) * u
-    return out
-
-
-#: At most this many structural features (the formula's own groups) per relation.
-MAX_GROUPS = 6
-
-
-def _reaches_zero(g: sp.Expr, cols: dict[str, np.ndarray]) -> bool:
-    """Whether g is >= 0 on the probe and exactly 0 somewhere on it (a face or a corner)."""
-    if not g.free_symbols:
-        return False
-    with np.errstate(all="ignore"):
-        v = _values(g, cols)
-    return bool(np.all(np.isfinite(v)) and v.min() == 0.0)
-
-
-def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
-    """The parts of a formula made of inputs alone that the formula combines with something else,
-    numeric factors dropped: a sum raised to an integer power (the resistance in
-    sigma (T1^4 - T2^4) / (1/eps1 + 1/F12 + ...)), and in an implicit relation's residual, the
-    inputs' own factor of a product with outputs (L / D^5 in f L Q^2 / D^5) and their own terms
-    of a sum with outputs (H0 - dz in H0 - k Q^2 - dz - ...).  On a four-input pump-pipe system,
-    log features of such parts took 200 LM steps from a mean error of 1.5e-4 to 4e-5
-    (docs/architecture.md, "Heads and features from the formula")."""
-    out: list[sp.Expr] = []
-
-    def own(e: sp.Expr) -> bool:
-        return bool(e.free_symbols) and {s.name for s in e.free_symbols} <= inputs
-
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Pow) and node.exp.is_integer and node.exp != 1 and isinstance(node.base, sp.Add) \
-                and own(node.base):
-            out.append(node.base)
-        elif isinstance(node, (sp.Mul, sp.Add)) and not own(node) and node.free_symbols:
-            parts = [a for a in node.args if own(a)]
-            if not parts:
-                continue
-            g = sp.Mul(*parts) if isinstance(node, sp.Mul) else sp.Add(*parts, *[a for a in node.args if a.is_number])
-            if isinstance(g, sp.Mul):
-                g = g.as_coeff_Mul()[1]
-            if own(g):
-                out.append(g)
-    return out
-
-
-def _same_log(g: sp.Expr, h: sp.Expr) -> bool:
-    """Whether log g and log h differ by a constant factor and offset only (1/(x + 1), x + 1 and
-    2 (x + 1)**3 make one feature)."""
-    def core(e: sp.Expr) -> sp.Expr:
-        e = sp.factor_terms(e).as_coeff_Mul()[1]
-        while isinstance(e, sp.Pow) and e.exp.is_number:
-            e = sp.factor_terms(e.base).as_coeff_Mul()[1]
-        return e
-
-    return core(g) == core(h)
-
-
-def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool]]:
-    """The formula's own dimensionless groups, as (expression, log) feature candidates.
-
-    The argument g of exp is a feature as it is (exp is linear in g); the argument of
-    log and the base of a non-integer power enter through log g (g**p = exp(p log g)),
-    except a base that reaches 0 on a face under a positive power: there the power
-    g**p itself is the feature (sqrt(Re) from Re = 0).
-    Groups that the input features already carry are skipped: a single input, and a
-    monomial of log-scaled inputs inside log or a power (its log is linear in theirs).
-    Groups must be finite on the probe, positive where a log is taken, and not
-    constant.  docs/architecture.md says what they measured.
-    """
-    inputs = set(rel.inputs)
-    log_scaled = {s.name for s in rel.domain.inputs if s.scale == "log"}
-    found: dict[sp.Expr, bool] = {}
-
-    # every positive input has a log feature (model/scaling.choose_features); the first groups of an
-    # explicit relation below skip only monomials of log-scaled inputs, as when the input features
-    # were logs of those alone, so that the group indices saved surrogates record keep their meaning
-    # (implicit relations had no groups before)
-    positive = {s.name for s in rel.domain.inputs if s.range[0] > 0}
-
-    def monomial_of_logs(g: sp.Expr, logs: set[str] = log_scaled) -> bool:
-        for f in sp.Mul.make_args(g):
-            base = f.base if isinstance(f, sp.Pow) and f.exp.is_number else f
-            if base.is_number:
-                continue
-            if not (base.is_Symbol and base.name in logs):
-                return False
-        return True
-
-    formulas = [rel.expression(o) for o in rel.outputs] if rel.is_explicit else list(rel.residuals)
-    for formula in formulas:
-        for node in sp.preorder_traversal(formula):
-            if isinstance(node, sp.exp):
-                g, use_log = node.args[0], False
-            elif isinstance(node, sp.log):
-                g, use_log = node.args[0], True
-            elif isinstance(node, sp.Pow) and node.exp.is_number and not node.exp.is_integer:
-                g, use_log = node.base, True
-                if node.exp > 0 and {s.name for s in g.free_symbols} <= inputs and _reaches_zero(g, cols):
-                    # sqrt(Re) from Re = 0 (Ranz-Marshall): no log there, and an infinite slope
-                    # no scaled input resolves; the power itself is smooth in the output
-                    g, use_log = node, False
-            else:
-                continue
-            names = {s.name for s in g.free_symbols}
-            if not names or not names <= inputs or g.is_Symbol:
-                continue
-            if use_log and monomial_of_logs(g, log_scaled if rel.is_explicit else positive):
-                continue
-            found.setdefault(g, use_log)
-    # appended after the groups above, so that the group indices a saved surrogate records keep
-    # their meaning: the formula's parts made of inputs alone (structure_parts), through their log
-    # where they stay positive
-    for formula in formulas:
-        for g in structure_parts(formula, inputs):
-            if g.is_Symbol or g in found or any(_same_log(g, h) for h in found):
-                continue
-            with np.errstate(all="ignore"):
-                v = _values(g, cols)
-            use_log = bool(np.all(v > 0))
-            if use_log and monomial_of_logs(g, positive):
-                continue
-            found[g] = use_log
-    out = []
-    for g, use_log in found.items():
-        with np.errstate(all="ignore"):
-            v = _values(g, cols)
-        if not np.all(np.isfinite(v)) or (use_log and not np.all(v > 0)):
-            continue
-        t = np.log(v) if use_log else v
-        if float(t.max() - t.min()) <= 1e-9 * max(1.0, float(np.abs(t).max())):
-            continue
-        out.append((g, use_log))
-        if len(out) == MAX_GROUPS:
-            break
     return out
 
 
@@ -583,7 +445,7 @@ def _pole(rel, o: str, probe: np.ndarray, y_probe: np.ndarray) -> str | None:
     ymax = float(np.max(np.abs(y_probe)))
     for g, what in _singular_parts(rel.expression(o)):
         with np.errstate(all="ignore"):
-            v = np.abs(_values(g, _columns(rel.inputs, probe)))
+            v = np.abs(values_at(g, _columns(rel.inputs, probe)))
         fin = np.isfinite(v)
         if not fin.any():
             continue

@@ -217,7 +217,7 @@ def _train(relation: Relation, tolerance, time_limit, max_steps, dev: torch.devi
                 "much closer to float precision. Pass time_limit=SECONDS (or --time-limit), or "
                 "config=TrainConfig(method='lm') to keep a step budget", BudgetWarning, stacklevel=3)
     if tolerance is not None and not goal.met and info["stop"] != "interrupted":
-        checks = "; its last certificate check gave {:.3g}".format(goal.checks[-1][1]) if goal.checks else ""
+        checks = f"; its last certificate check gave {goal.checks[-1][1]:.3g}" if goal.checks else ""
         warnings.warn(
             f"tolerance={tolerance:g} was not met: training stopped at its {info['stop'].replace('_', ' ')} "
             f"({info['seconds']:.0f} s, {info['steps']} {info['method']} steps) with a validation max error of "
