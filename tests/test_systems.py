@@ -10,11 +10,17 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from equations import systems
+from equations.radiation import grey_two_surface_exchange
 from surrogate import Relation
 from surrogate.declaration.sampling import corner_points
 from surrogate.declaration.solve import SOLVED, solve
+from surrogate.model.scaling import n_channels
+from surrogate.training import lm
+from surrogate.training.config import TrainConfig
+from surrogate.training.loop import _specs
 
 SYSTEMS = [getattr(systems, name) for name in systems.__all__]
 #: Sobol points per system besides its corners (the looped pipes' four-equation loop costs ~0.1 ms a point).
@@ -94,3 +100,13 @@ def test_the_datasheet_shows_the_cost_per_point_while_the_artifact_is_the_one_me
 
     artifact.write_bytes(artifact.read_bytes() + b"\n")  # another file under the same name
     assert shipped.costs(e) is None  # the figures were of the file measured, not of this one
+
+
+@pytest.mark.parametrize("relation", SYSTEMS + [grey_two_surface_exchange], ids=lambda r: r.name)
+def test_the_defaults_train_every_system_by_levenberg_marquardt(relation):
+    # issue 23: declared the natural way, a system or relation of four to eight inputs trains with the
+    # defaults alone -- method="auto" must pick LM (the method that reaches 1e-4 and below) under a time
+    # limit: up to lm.AUTO_INPUTS inputs (the grey exchange has six) and lm.AUTO_PARAMETERS parameters
+    # with the structure features (the three reservoirs: 996)
+    feats, heads = _specs(relation, TrainConfig(), 0)
+    assert lm.use_lm(relation, TrainConfig(), len(feats), n_channels(heads), torch.device("cpu"), time_limit=60.0)
