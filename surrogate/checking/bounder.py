@@ -27,7 +27,8 @@ from .interval import (
     widen,
 )
 from .interval import ACTIVATIONS as _ACTS
-from .removable import rewrite
+from .removable import rewrite as _removable
+from .special import factored, scaled_erfc
 
 __all__ = ["MAX_INPUTS", "_Bounder", "_check"]
 
@@ -86,6 +87,13 @@ def _check(model, relation, atol: float) -> None:
         raise SurrogateError(
             f"the error of {name} is undefined where its scale vanishes ({where}) and atol is 0: no finite bound "
             f"exists; prove with atol={relation.suggested_atol():g} (or another)")
+
+
+def rewrite(e: sp.Expr, bounds: dict) -> sp.Expr:
+    """The formula as the proof encloses it: removable 0/0 rewritten away (removable.py), then
+    exp(A) erfc(B) as exp(A - B^2) erfcx(B) and a rational sum of both signs factored (special.py);
+    each proven equal to the original."""
+    return factored(scaled_erfc(_removable(e, bounds)))
 
 
 def _feature_expr(f: dict, relation) -> sp.Expr:

@@ -37,6 +37,7 @@ from .interval import (
     widen,
 )
 from .removable import Exprel, Tanhc, exprel, tanhc
+from .special import BESSEL, Erfcx, bessel, bessel_log, erfcx
 
 __all__ = ["Dual", "Enclosure", "UnsupportedEnclosure"]
 
@@ -281,6 +282,12 @@ class Enclosure:
                         ww = ws[i] * ws[j]
                         ww = Interval(np.maximum(ww.lo, 0.0), np.minimum(ww.hi, 0.25))
                         LH = LH + col(ww, 2) * square_outer(k.L - kids[j].L)
+        elif self._bessel(e) and kids[1] is not None:  # psi(a) grad a; psi'(a) grad a grad a^T + psi(a) H_a
+            a = kids[1]
+            psi, dpsi = bessel_log(BESSEL[type(e)][0], int(e.args[0]), a.v)
+            L = col(psi) * a.g
+            if hess and a.H is not None:
+                LH = col(dpsi, 2) * square_outer(a.g) + col(psi, 2) * a.H
         if L is None:  # any positive value: g / v
             inv = d.v.recip()
             L = col(inv) * d.g
@@ -458,9 +465,21 @@ class Enclosure:
             a = self.walk(e.args[0])
             v, d1, d2 = (exprel if isinstance(e, Exprel) else tanhc)(a.v)
             return self.chain(a, v, d1, lambda: d2)
+        if isinstance(e, Erfcx):  # exp(x^2) erfc(x), special.py
+            a = self.walk(e.args[0])
+            v, d1, d2 = erfcx(a.v)
+            return self.chain(a, v, d1, lambda: d2)
+        if self._bessel(e):  # I0, I1, K0, K1 (special.py)
+            a = self.walk(e.args[1])
+            v, d1, d2 = bessel(BESSEL[type(e)][0], int(e.args[0]), a.v)
+            return self.chain(a, v, d1, lambda: d2)
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
         raise UnsupportedEnclosure(f"{type(e).__name__} (in {e})")
+
+    @staticmethod
+    def _bessel(e: sp.Basic) -> bool:
+        return type(e) in BESSEL and e.args[0].is_Integer and int(e.args[0]) in BESSEL[type(e)][1]
 
     def piecewise(self, e: sp.Piecewise) -> Dual:
         """The piece whose condition holds over the whole box; where the box straddles a

@@ -1,0 +1,315 @@
+"""Interval enclosures of the special functions of the catalogue's formulas, and the scaled
+complementary error function the proof rewrites exp(A) erfc(B) into (prove.py, issue 20).
+
+Each enclosure takes an Interval of the argument and returns (value, first derivative, second
+derivative) as Intervals, which `Enclosure.chain` turns into the second-order forms of the box.
+
+**Bessel I0, I1, K0, K1** (the annular fin).  On x > 0 every I_n (n >= 0) is a power series in x
+with positive coefficients, so I_n and all its derivatives are positive and increasing; K_n is
+completely monotone (K_n(x) = int_0^inf exp(-x cosh t) cosh(n t) dt), so K_n is positive and
+decreasing, K_n' negative and increasing, K_n'' positive and decreasing.  With I_n' = (I_{n-1} +
+I_{n+1})/2 and K_n' = -(K_{n-1} + K_{n+1})/2:
+
+    I0' = I1,  I0'' = (I0 + I2)/2,        I1' = (I0 + I2)/2,   I1'' = (3 I1 + I3)/4,
+    K0' = -K1, K0'' = (K0 + K2)/2,        K1' = -(K0 + K2)/2,  K1'' = (3 K1 + K3)/4,
+
+with K2 = K0 + 2 K1/x and K3 = K1 + 4 K2/x (sums of positive terms: no cancellation).  Each of
+the six functions is monotone on x > 0, so its range over [lo, hi] is its values at the ends.
+Where the interval reaches x <= 0 the enclosures are the whole line (the catalogue's arguments are
+positive; I0 and I1 are defined there, but no formula needs it yet).
+
+**erfcx(x) = exp(x^2) erfc(x) = (2/sqrt(pi)) int_0^inf exp(-t^2 - 2 x t) dt** for every real x:
+its k-th derivative is (2/sqrt(pi)) int (-2t)^k exp(-t^2 - 2xt) dt, so erfcx is positive and
+decreasing, erfcx' = 2x erfcx - 2/sqrt(pi) negative and increasing, erfcx'' = (2 + 4x^2) erfcx -
+4x/sqrt(pi) positive and decreasing, on the whole line: again values at the ends.  The two
+derivative formulas cancel for large x (erfcx' ~ -1/(sqrt(pi) x^2)); their ends are padded by the
+margin times the magnitude of the terms, not of the result.
+
+**Floating point.**  The values at the ends come from scipy.special (Cephes' i0, i1, k0, k1,
+whose documented peak relative errors are below 2e-15 on [0, 30]; scipy's iv for I2 and I3;
+the Faddeeva package's erfcx, documented to about 13 significant digits in the worst case of
+its complex w(z), its real erfcx better).  `MARGIN` = 2^-40 (9.1e-13 relative) is added to each
+end, outward: hundreds of times the documented errors, and far below the errors a proof resolves
+(1e-9 and up).  tests/test_prove_special.py compares every enclosure with 50-digit mpmath
+values at thousands of points and intervals, and checks that the largest relative discrepancy
+of the float64 ends is below MARGIN / 16.
+
+**The rewrite** (`scaled_erfc`): in a product, a factor exp(A) times erfc(B) (or |erfc(B)|, the
+scales' form) becomes exp(A - B^2) erfcx(B) where A - B^2, expanded, has no more operations than
+A: the semi-infinite solid's exp(2 beta eta + beta^2) erfc(eta + beta), a huge exponential times
+a tiny erfc enclosed factor by factor, becomes exp(-eta^2) erfcx(eta + beta).  It is an identity
+(erfc(B) = exp(-B^2) erfcx(B)), and the expansion of A - B^2 is checked to be equal to it
+by SymPy before the rewrite is kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.special as sc
+import sympy as sp
+
+from .interval import Interval, widen
+
+__all__ = ["BESSEL", "MARGIN", "Erfcx", "bessel", "bessel_log", "erfcx", "factored", "scaled_erfc"]
+
+#: relative margin added outward to the float64 values of the special functions (module docstring)
+MARGIN = 2.0**-40
+
+_SQPI = 2.0 / math.sqrt(math.pi)
+
+
+# -- the ends of the six monotone functions, and their float64 error -------------------------
+def _i(n: int, x: np.ndarray) -> np.ndarray:
+    return sc.i0(x) if n == 0 else sc.i1(x) if n == 1 else sc.iv(n, x)
+
+
+def _k(n: int, x: np.ndarray) -> np.ndarray:
+    """K_n from K0 and K1 by K_{m+1} = K_{m-1} + (2m/x) K_m: sums of positive terms."""
+    k = [sc.k0(x), sc.k1(x)]
+    for m in range(1, n):
+        k.append(k[m - 1] + (2.0 * m / x) * k[m])
+    return k[n]
+
+
+def _bessel_parts(kind: str, order: int, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(f, f', f'', f''') of I_order or K_order at x > 0, each a sum of positive terms (a few ulps):
+    I0''' = I1'' = (3 I1 + I3)/4, I1''' = (3 I0 + 4 I2 + I4)/8, and the same for K with signs
+    alternating."""
+    if kind == "I":
+        i = [_i(n, x) for n in range(5)]
+        if order == 0:
+            return i[0], i[1], 0.5 * (i[0] + i[2]), 0.25 * (3.0 * i[1] + i[3])
+        return i[1], 0.5 * (i[0] + i[2]), 0.25 * (3.0 * i[1] + i[3]), 0.125 * (3.0 * i[0] + 4.0 * i[2] + i[4])
+    k = [_k(n, x) for n in range(5)]
+    if order == 0:
+        return k[0], -k[1], 0.5 * (k[0] + k[2]), -0.25 * (3.0 * k[1] + k[3])
+    return k[1], -0.5 * (k[0] + k[2]), 0.25 * (3.0 * k[1] + k[3]), -0.125 * (3.0 * k[0] + 4.0 * k[2] + k[4])
+
+
+def _ends(f_lo: np.ndarray, f_hi: np.ndarray, increasing: bool, pad_lo=None, pad_hi=None) -> Interval:
+    """The range of a monotone function from its values at the interval's ends, each moved outward
+    by MARGIN of its magnitude (or by the given pads, the magnitude of the terms it was computed from)."""
+    lo, hi = (f_lo, f_hi) if increasing else (f_hi, f_lo)
+    plo, phi = (pad_lo, pad_hi) if increasing else (pad_hi, pad_lo)
+    plo = MARGIN * np.abs(lo) if plo is None else plo
+    phi = MARGIN * np.abs(hi) if phi is None else phi
+    with np.errstate(invalid="ignore"):
+        return Interval(*widen(lo - plo, hi + phi))
+
+
+#: I: every part increasing; K: the value decreasing, f' increasing, f'' decreasing, f''' increasing
+_RISING = {"I": (True, True, True, True), "K": (False, True, False, True)}
+
+
+def _safe(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x with the points outside (0, inf) replaced by 1; (x, x <= 0 or NaN, x = inf)."""
+    bad, top = ~(x > 0), np.isinf(x)
+    return np.where(bad | top, 1.0, x), bad, top
+
+
+def _range_from(kind: str, at_lo, at_hi, bad: np.ndarray, top: np.ndarray, parts: int) -> tuple[Interval, ...]:
+    """The ranges of the first `parts` of (f, f', f'', f^(3)) from their values at the ends (each
+    monotone); `top` where the upper end is infinite, the whole line where `bad`."""
+    out = []
+    for f_lo, f_hi, up in list(zip(at_lo, at_hi, _RISING[kind]))[:parts]:
+        v = _ends(f_lo, f_hi, up)
+        if kind == "I":  # I_n and its derivatives grow without bound
+            v = Interval(v.lo, np.where(top, np.inf, v.hi))
+        else:  # K_n and its derivatives tend to 0
+            v = Interval(np.where(top & ~up, np.minimum(v.lo, 0.0), v.lo), np.where(top & up, 0.0, v.hi))
+        out.append(Interval(np.where(bad, -np.inf, v.lo), np.where(bad, np.inf, v.hi)))
+    return tuple(out)
+
+
+def _ranges(kind: str, order: int, a: Interval, parts: int = 3) -> tuple[Interval, ...]:
+    """(f, f', ...) of I_order or K_order over a, the first `parts`: values at the ends; the whole
+    line where a reaches x <= 0."""
+    xl, bad, _ = _safe(a.lo)
+    xh, _, top = _safe(a.hi)
+    with np.errstate(all="ignore"):
+        return _range_from(kind, _bessel_parts(kind, order, xl), _bessel_parts(kind, order, xh), bad, top, parts)
+
+
+def bessel(kind: str, order: int, a: Interval) -> tuple[Interval, Interval, Interval]:
+    """I_order or K_order (order 0 or 1), its first and second derivatives over a: values at the ends
+    (each monotone on x > 0); the whole line where a reaches x <= 0."""
+    return _ranges(kind, order, a)
+
+
+#: pieces of the argument's interval over which psi'' is enclosed (bessel_log)
+SPLIT = 16
+
+
+def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
+    """psi = f'/f and psi' = f''/f - psi^2 (the first two derivatives of log f) over a, f = I_order or
+    K_order (positive on x > 0).  The plain quotients of the ranges are as wide as e^(width of a)
+    makes them (f grows or decays like e^(+-x)); the centred forms psi'(c) + psi''(a) (a - c) and
+    psi(c) + psi'(a) (a - c) are good to the square of the width, and psi'' = f^(3)/f - 3 psi psi' -
+    psi^3 is enclosed as the hull of its plain quotients over SPLIT pieces of a (each that much
+    narrower).  The plain and the centred forms are intersected.  The whole line where a reaches
+    x <= 0 or infinity."""
+    c = 0.5 * (a.lo + a.hi)
+    n = 1 if np.array_equal(a.lo, a.hi) else SPLIT  # the centres' pass: intervals of one point
+    t = np.linspace(0.0, 1.0, n + 1)
+    grid = a.lo[..., None] + (a.hi - a.lo)[..., None] * t
+    grid[..., 0], grid[..., -1] = a.lo, a.hi  # the pieces cover a exactly
+    with np.errstate(all="ignore"):
+        x, bad, top = _safe(grid)
+        P = _bessel_parts(kind, order, x)  # each part at the grid's points, once
+        xc, badc, topc = _safe(c)
+        C = _range_from(kind, *([q for q in _bessel_parts(kind, order, xc)],) * 2, badc, topc, 3)
+        whole = _range_from(kind, [q[..., 0] for q in P], [q[..., -1] for q in P], bad[..., 0], top[..., -1], 4)
+        pieces = _range_from(kind, [q[..., :-1] for q in P], [q[..., 1:] for q in P], bad[..., :-1], top[..., 1:], 4)
+        psi_n, dpsi_n, _ = _log_parts(whole)
+        d2 = _log_parts(pieces)[2]
+        d2psi = Interval(d2.lo.min(-1), d2.hi.max(-1))
+        rC = C[0].recip()
+        psi_c = C[1] * rC
+        dpsi_c = C[2] * rC - _sq(psi_c)
+        dx = Interval(*widen(a.lo - c, a.hi - c))
+        dpsi = _meet(dpsi_c + d2psi * dx, dpsi_n)
+        psi = _meet(psi_c + dpsi * dx, psi_n)
+    bad = ~(a.lo > 0) | ~np.isfinite(a.hi)
+    return tuple(Interval(np.where(bad | np.isnan(q.lo), -np.inf, q.lo), np.where(bad | np.isnan(q.hi), np.inf, q.hi))
+                 for q in (psi, dpsi))
+
+
+def _log_parts(F: tuple[Interval, ...]) -> tuple[Interval, Interval, Interval]:
+    """psi, psi' and psi'' of log f by interval arithmetic on the ranges F of f and its first three
+    derivatives: psi = f'/f, psi' = f''/f - psi^2, psi'' = f^(3)/f - 3 psi psi' - psi^3."""
+    rF = F[0].recip()
+    psi = F[1] * rF
+    dpsi = F[2] * rF - _sq(psi)
+    return psi, dpsi, F[3] * rF - (psi * dpsi).scale(3.0) - psi * _sq(psi)
+
+
+def _sq(a: Interval) -> Interval:
+    """a^2, never negative."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo = np.where((a.lo <= 0) & (a.hi >= 0), 0.0, np.minimum(a.lo * a.lo, a.hi * a.hi))
+        return Interval(*widen(lo, np.maximum(a.lo * a.lo, a.hi * a.hi)))
+
+
+def _meet(a: Interval, b: Interval) -> Interval:
+    return Interval(np.maximum(a.lo, b.lo), np.minimum(a.hi, b.hi))
+
+
+#: SymPy class -> its kind ("I" or "K") and the orders with interval rules: the proof's Bessel functions
+BESSEL = {sp.besseli: ("I", (0, 1)), sp.besselk: ("K", (0, 1))}
+
+
+# -- erfcx ----------------------------------------------------------------------------------------
+class Erfcx(sp.Function):
+    """The scaled complementary error function exp(x^2) erfc(x), positive for real x."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.One
+        return None
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_extended_real else None
+
+    def _eval_is_extended_real(self):
+        return True if self.args[0].is_extended_real else None
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sp.exp(x**2) * sp.erfc(x)
+
+
+def _erfcx_parts(x: np.ndarray):
+    """(f, f', f'') of erfcx at x and the magnitude of the terms each was computed from."""
+    f = sc.erfcx(x)
+    t1 = 2.0 * x * f
+    d1 = t1 - _SQPI
+    t2 = (2.0 + 4.0 * x * x) * f
+    d2 = t2 - 2.0 * _SQPI * x
+    return (f, np.abs(f)), (d1, np.abs(t1) + _SQPI), (d2, np.abs(t2) + 2.0 * _SQPI * np.abs(x))
+
+
+#: erfcx decreasing, erfcx' increasing, erfcx'' decreasing (the module docstring)
+_ERFCX_RISING = (False, True, False)
+
+
+def erfcx(a: Interval) -> tuple[Interval, Interval, Interval]:
+    """erfcx, erfcx' and erfcx'' over a: decreasing, increasing, decreasing on the whole line."""
+    fin_lo, fin_hi = np.isfinite(a.lo), np.isfinite(a.hi)
+    xl, xh = np.where(fin_lo, a.lo, 0.0), np.where(fin_hi, a.hi, 0.0)
+    with np.errstate(all="ignore"):
+        at_lo, at_hi = _erfcx_parts(xl), _erfcx_parts(xh)
+    out = []
+    # limits: erfcx(-inf) = inf, erfcx(inf) = 0; erfcx'(-inf) = -inf, erfcx'(inf) = 0; erfcx''(-inf) = inf, (inf) = 0
+    for (fl, ml), (fh, mh), up in zip(at_lo, at_hi, _ERFCX_RISING):
+        # a value from terms of magnitude m is good to a few ulps of m: MARGIN of m, outward
+        v = _ends(fl, fh, up, MARGIN * ml, MARGIN * mh)
+        lo = np.where(~fin_hi, np.minimum(v.lo, 0.0), v.lo) if not up else np.where(~fin_lo, -np.inf, v.lo)
+        hi = np.where(~fin_lo, np.inf, v.hi) if not up else np.where(~fin_hi, np.maximum(v.hi, 0.0), v.hi)
+        if not up:
+            lo = np.maximum(lo, 0.0)  # erfcx and erfcx'' are positive
+        else:
+            hi = np.minimum(hi, 0.0)  # erfcx' is negative
+        out.append(Interval(lo, hi))
+    return tuple(out)
+
+
+def _erfc_of(f: sp.Expr) -> sp.Expr | None:
+    """B where f is erfc(B) or |erfc(B)| (B real: erfc is positive), else None."""
+    if isinstance(f, sp.Abs) and isinstance(f.args[0], sp.erfc):
+        f = f.args[0]
+    return f.args[0] if isinstance(f, sp.erfc) and f.args[0].is_extended_real else None
+
+
+def factored(e: sp.Expr) -> sp.Expr:
+    """e with every sum that is a rational function with exact (not Float) coefficients and terms of
+    both signs replaced by its factored form where that is a product (the annular fin's
+    (m r_2c)^2 - (m r_1)^2, written in mL_c and r_2c/r_1, is mL_c^2 (r + 1)/(r - 1): no cancellation
+    left), bottom up; kept only where SymPy's `cancel` proves the two equal."""
+    if not e.args or isinstance(e, Erfcx):
+        return e
+    new = e.func(*[factored(a) for a in e.args]) if not isinstance(e, sp.Piecewise) else \
+        sp.Piecewise(*[(factored(v), c) for v, c in e.args])
+    if not isinstance(new, sp.Add) or new.has(sp.Float) or not new.is_rational_function(*new.free_symbols):
+        return new
+    signs = {t.could_extract_minus_sign() for t in new.args}
+    if len(signs) < 2:
+        return new
+    try:
+        f = sp.factor(new)
+        # a product of at least two non-constant factors (1 - x as -(x - 1) gains nothing)
+        if isinstance(f, sp.Mul) and sum(not g.is_number for g in f.args) >= 2 and sp.cancel(f - new) == 0:
+            return f
+    except Exception:  # noqa: BLE001 -- a sum SymPy cannot factor is kept as it is
+        pass
+    return new
+
+
+def scaled_erfc(e: sp.Expr) -> sp.Expr:
+    """e with every product exp(A) erfc(B) written exp(A - B^2) erfcx(B), bottom up, where the
+    expanded A - B^2 is no longer than A (it removes the cancellation of a huge exponential
+    against a tiny erfc); the identity is checked by SymPy before the rewrite is kept."""
+    if not e.args or isinstance(e, Erfcx):
+        return e
+    new = e.func(*[scaled_erfc(a) for a in e.args]) if not isinstance(e, sp.Piecewise) else \
+        sp.Piecewise(*[(scaled_erfc(v), c) for v, c in e.args])
+    if not isinstance(new, sp.Mul):
+        return new
+    facs = list(new.args)
+    for i, f in enumerate(facs):
+        B = _erfc_of(f)
+        if B is None:
+            continue
+        for j, g in enumerate(facs):
+            if j == i or not isinstance(g, sp.exp):
+                continue
+            A = g.args[0]
+            C = sp.expand(A - B**2)
+            if sp.count_ops(C) > sp.count_ops(A) or sp.expand(C - A + B**2) != 0:
+                continue
+            rest = [h for k, h in enumerate(facs) if k not in (i, j)]
+            return scaled_erfc(sp.Mul(*rest) * sp.exp(C) * Erfcx(B))
+    return new
