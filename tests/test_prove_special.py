@@ -35,11 +35,11 @@ _TABLE: dict = {}
 
 
 def _table(kind):
-    """x (log-uniform on [1e-3, 40], and the ends) and 30-digit I_n(x) or K_n(x), n = 0..4: mpmath's
+    """x (log-uniform on [1e-3, 40], and the ends) and 30-digit I_n(x) or K_n(x), n = 0..5: mpmath's
     K is slow (10-40 ms a value at large x), so the points are few and shared by the tests."""
     if kind not in _TABLE:
         xs = np.concatenate([10 ** np.random.default_rng(0).uniform(-3, np.log10(40), 110), [1e-3, 0.5, 40.0]])
-        _TABLE[kind] = xs, [[_MP[kind](n, mp.mpf(float(x))) for n in range(5)] for x in xs]
+        _TABLE[kind] = xs, [[_MP[kind](n, mp.mpf(float(x))) for n in range(6)] for x in xs]
     return _TABLE[kind]
 
 
@@ -54,10 +54,10 @@ def _ref(kind, order, row):
 
 @pytest.mark.parametrize("kind", ["I", "K"])
 def test_float64_bessel_values_are_within_the_margin(kind):
-    """Every order the enclosures evaluate (0-4, through special._bessel_parts) against mpmath."""
+    """Every order the enclosures evaluate (0-5, through special._bessel_parts) against mpmath."""
     xs, rows = _table(kind)
     worst = 0.0
-    for n in range(5):
+    for n in range(6):
         got = special._i(n, xs) if kind == "I" else special._k(n, xs)
         for g, row in zip(got, rows):
             worst = max(worst, float(abs((mp.mpf(float(g)) - row[n]) / row[n])))
@@ -65,6 +65,8 @@ def test_float64_bessel_values_are_within_the_margin(kind):
 
 
 def test_the_derivative_identities_against_mpmath_differentiation():
+    """_ref's identities and special._bessel_parts (DLMF 10.29.5, in float64, up to the 4th
+    derivative) against mpmath's own differentiation."""
     for kind in ("I", "K"):
         for x in (0.01, 1.3, 17.0):
             row = [_MP[kind](n, mp.mpf(x)) for n in range(5)]
@@ -72,6 +74,10 @@ def test_the_derivative_identities_against_mpmath_differentiation():
                 f = lambda t: _MP[kind](order, t)  # noqa: E731,B023
                 for k, ref in enumerate(_ref(kind, order, row)):
                     assert abs(mp.diff(f, mp.mpf(x), k) - ref) < mp.mpf(10) ** -20 * abs(ref)
+                parts = special._bessel_parts(kind, order, np.array([x]))
+                for k, got in enumerate(parts):
+                    ref = mp.diff(f, mp.mpf(x), k)
+                    assert abs(mp.mpf(float(got[0])) - ref) < 1e-13 * abs(ref), (kind, order, x, k)
 
 
 def test_float64_erfcx_parts_are_within_the_margin():
@@ -127,14 +133,15 @@ def test_bessel_log_enclosures_are_the_centred_forms():
 
 def test_a_broken_bessel_rule_is_caught(monkeypatch):
     """Mutations: K's value taken as increasing; (log f)'' dropped from the centred forms."""
-    monkeypatch.setitem(special._RISING, "K", (True, True, False, True))
+    monkeypatch.setitem(special._RISING, "K", (True, True, False, True, False))
     assert _bessel_misses("K", 0) > 0
     monkeypatch.undo()
     real = special._log_parts
 
-    def no_curvature(F):
-        psi, dpsi, d2 = real(F)
-        return psi, dpsi, Interval(np.zeros_like(d2.lo), np.zeros_like(d2.hi))
+    def no_curvature(F):  # the remainders of the Taylor forms of psi and psi' dropped
+        psi, dpsi, d2, d3 = real(F)
+        zero = Interval(np.zeros_like(d2.lo), np.zeros_like(d2.hi))
+        return psi, dpsi, zero, None if d3 is None else Interval(np.zeros_like(d3.lo), np.zeros_like(d3.hi))
 
     monkeypatch.setattr(special, "_log_parts", no_curvature)
     assert _bessel_misses("I", 1) > 0

@@ -288,6 +288,8 @@ class Enclosure:
             L = col(psi) * a.g
             if hess and a.H is not None:
                 LH = col(dpsi, 2) * square_outer(a.g) + col(psi, 2) * a.H
+        elif isinstance(e, sp.Add) and len(e.args) == 2 and (pq := self._difference(e, hess)) is not None:
+            L, LH = pq
         if L is None:  # any positive value: g / v
             inv = d.v.recip()
             L = col(inv) * d.g
@@ -304,6 +306,38 @@ class Enclosure:
         if hess and isinstance(e, sp.log) and kids[0] is not None and (lh := self._lh(kids[0])) is not None:
             H = Interval(np.maximum(H.lo, lh.lo), np.minimum(H.hi, lh.hi))  # (log a)'' = LH_a
         return Dual(d.v, g, L, H, LH)
+
+    def _difference(self, e: sp.Add, hess: bool):
+        """(L, LH) of v = P - Q, P a positive node and Q = |c| f_1 ... f_n (the other term c f_1 ... f_n,
+        c < 0, each factor with its log-derivatives): log v = log P + phi(log Q - log P), phi(t) =
+        log(1 - e^t), phi' = -s/(1 - s), phi'' = -s/(1 - s)^2 with s = Q/P.  Where Q is small beside P
+        (the annular fin's K1(m r1) I1(m r2c) - I1(m r1) K1(m r2c)), log v's derivatives are P's nearly
+        exactly, where H / v - L L^T would divide the wide Hessian of a difference by v."""
+        for pe, qe in (e.args, e.args[::-1]):
+            c, facs = qe.as_coeff_mul()
+            P, T = self.memo.get(pe), self.memo.get(qe)
+            Fs = [self.memo.get(f) for f in facs]
+            if not facs or not c < 0 or P is None or T is None or P.L is None or any(F is None or F.L is None for F in Fs):
+                continue
+            LQ = Fs[0].L
+            for F in Fs[1:]:
+                LQ = LQ + F.L
+            s = (-T.v) * P.v.recip()
+            s = Interval(np.maximum(s.lo, 0.0), s.hi)  # Q / P, a ratio of positive values
+            one = Interval.const(1.0, (self.B,))
+            r1 = (one - s).recip()
+            phi1 = -(s * r1)
+            dL = LQ - P.L
+            L = P.L + col(phi1) * dL
+            LH = None
+            if hess and self._lh(P) is not None and all(self._lh(F) is not None for F in Fs):
+                LHQ = self._lh(Fs[0])
+                for F in Fs[1:]:
+                    LHQ = LHQ + self._lh(F)
+                phi2 = -(s * r1 * r1)
+                LH = self._lh(P) + col(phi1, 2) * (LHQ - self._lh(P)) + col(phi2, 2) * square_outer(dL)
+            return L, LH
+        return None
 
     def _lh(self, k: Dual) -> Interval | None:
         """The Hessian of log v of a node: by the rules where they gave it, else H / v - L L^T

@@ -65,27 +65,35 @@ def _i(n: int, x: np.ndarray) -> np.ndarray:
     return sc.i0(x) if n == 0 else sc.i1(x) if n == 1 else sc.iv(n, x)
 
 
-def _k(n: int, x: np.ndarray) -> np.ndarray:
-    """K_n from K0 and K1 by K_{m+1} = K_{m-1} + (2m/x) K_m: sums of positive terms."""
+def _k(n: int, x: np.ndarray, upto: bool = False):
+    """K_n from K0 and K1 by K_{m+1} = K_{m-1} + (2m/x) K_m: sums of positive terms (with `upto`, the
+    list K_0 ... K_n)."""
     k = [sc.k0(x), sc.k1(x)]
     for m in range(1, n):
         k.append(k[m - 1] + (2.0 * m / x) * k[m])
-    return k[n]
+    return k[: n + 1] if upto else k[n]
+
+
+#: derivatives of f the enclosures use: f, f', f'', f^(3), f^(4)
+DERIVATIVES = 5
 
 
 def _bessel_parts(kind: str, order: int, x: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(f, f', f'', f''') of I_order or K_order at x > 0, each a sum of positive terms (a few ulps):
-    I0''' = I1'' = (3 I1 + I3)/4, I1''' = (3 I0 + 4 I2 + I4)/8, and the same for K with signs
-    alternating."""
+    """(f, f', ..., f^(4)) of I_order or K_order at x > 0 by DLMF 10.29.5: I_n^(k) = 2^-k sum_j C(k, j)
+    I_(n-k+2j), K_n^(k) = (-2)^-k sum_j C(k, j) K_(n-k+2j), with I_-m = I_m and K_-m = K_m: sums of
+    positive terms, each good to a few ulps."""
+    top = order + DERIVATIVES - 1
     if kind == "I":
-        i = [_i(n, x) for n in range(5)]
-        if order == 0:
-            return i[0], i[1], 0.5 * (i[0] + i[2]), 0.25 * (3.0 * i[1] + i[3])
-        return i[1], 0.5 * (i[0] + i[2]), 0.25 * (3.0 * i[1] + i[3]), 0.125 * (3.0 * i[0] + 4.0 * i[2] + i[4])
-    k = [_k(n, x) for n in range(5)]
-    if order == 0:
-        return k[0], -k[1], 0.5 * (k[0] + k[2]), -0.25 * (3.0 * k[1] + k[3])
-    return k[1], -0.5 * (k[0] + k[2]), 0.25 * (3.0 * k[1] + k[3]), -0.125 * (3.0 * k[0] + 4.0 * k[2] + k[4])
+        f = [_i(n, x) for n in range(top + 1)]
+    else:
+        f = [_k(top, x, upto=True)][0]
+    out = []
+    for k in range(DERIVATIVES):
+        acc = 0.0
+        for j in range(k + 1):
+            acc = acc + math.comb(k, j) * f[abs(order - k + 2 * j)]
+        out.append(acc * (0.5**k if kind == "I" else (-0.5) ** k))
+    return tuple(out)
 
 
 def _ends(f_lo: np.ndarray, f_hi: np.ndarray, increasing: bool, pad_lo=None, pad_hi=None) -> Interval:
@@ -99,8 +107,8 @@ def _ends(f_lo: np.ndarray, f_hi: np.ndarray, increasing: bool, pad_lo=None, pad
         return Interval(*widen(lo - plo, hi + phi))
 
 
-#: I: every part increasing; K: the value decreasing, f' increasing, f'' decreasing, f''' increasing
-_RISING = {"I": (True, True, True, True), "K": (False, True, False, True)}
+#: I: every part increasing (positive, increasing derivatives); K: completely monotone, its parts alternate
+_RISING = {"I": (True,) * DERIVATIVES, "K": (False, True) * (DERIVATIVES // 2) + (False,) * (DERIVATIVES % 2)}
 
 
 def _safe(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,13 +151,17 @@ SPLIT = 16
 
 
 def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
-    """psi = f'/f and psi' = f''/f - psi^2 (the first two derivatives of log f) over a, f = I_order or
-    K_order (positive on x > 0).  The plain quotients of the ranges are as wide as e^(width of a)
-    makes them (f grows or decays like e^(+-x)); the centred forms psi'(c) + psi''(a) (a - c) and
-    psi(c) + psi'(a) (a - c) are good to the square of the width, and psi'' = f^(3)/f - 3 psi psi' -
-    psi^3 is enclosed as the hull of its plain quotients over SPLIT pieces of a (each that much
-    narrower).  The plain and the centred forms are intersected.  The whole line where a reaches
-    x <= 0 or infinity."""
+    """psi = f'/f and psi' (the first two derivatives of log f) over a, f = I_order or K_order (positive
+    on x > 0).  The plain quotients of the ranges of f and its derivatives are as wide as e^(width of a)
+    makes them (f grows or decays like e^(+-x)), so psi and psi' are taken from their Taylor forms at
+    the centre c, with the remainder over a:
+
+        psi'(x) in psi'(c) + psi''(c) (x - c) + psi^(3)(a) (x - c)^2 / 2,
+        psi(x)  in psi(c) + psi'(c) (x - c) + psi''(a) (x - c)^2 / 2,
+
+    psi'' and psi^(3) over a enclosed as the hull of their plain quotients over SPLIT pieces of a (each
+    that much narrower), psi'' also by psi''(c) + psi^(3)(a) (x - c).  Every form is intersected with the
+    others.  The whole line where a reaches x <= 0 or infinity."""
     c = 0.5 * (a.lo + a.hi)
     n = 1 if np.array_equal(a.lo, a.hi) else SPLIT  # the centres' pass: intervals of one point
     t = np.linspace(0.0, 1.0, n + 1)
@@ -159,30 +171,39 @@ def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
         x, bad, top = _safe(grid)
         P = _bessel_parts(kind, order, x)  # each part at the grid's points, once
         xc, badc, topc = _safe(c)
-        C = _range_from(kind, *([q for q in _bessel_parts(kind, order, xc)],) * 2, badc, topc, 3)
-        whole = _range_from(kind, [q[..., 0] for q in P], [q[..., -1] for q in P], bad[..., 0], top[..., -1], 4)
-        pieces = _range_from(kind, [q[..., :-1] for q in P], [q[..., 1:] for q in P], bad[..., :-1], top[..., 1:], 4)
-        psi_n, dpsi_n, _ = _log_parts(whole)
-        d2 = _log_parts(pieces)[2]
-        d2psi = Interval(d2.lo.min(-1), d2.hi.max(-1))
-        rC = C[0].recip()
-        psi_c = C[1] * rC
-        dpsi_c = C[2] * rC - _sq(psi_c)
+        at_c = _bessel_parts(kind, order, xc)
+        C = _range_from(kind, at_c, at_c, badc, topc, 4)
+        whole = _range_from(kind, [q[..., 0] for q in P], [q[..., -1] for q in P], bad[..., 0], top[..., -1], 5)
+        pieces = _range_from(kind, [q[..., :-1] for q in P], [q[..., 1:] for q in P], bad[..., :-1], top[..., 1:], 5)
+        psi_n, dpsi_n, d2_n, _ = _log_parts(whole)
+        _, _, d2p, d3p = _log_parts(pieces)
+        d2psi = _meet(Interval(d2p.lo.min(-1), d2p.hi.max(-1)), d2_n)
+        d3psi = Interval(d3p.lo.min(-1), d3p.hi.max(-1))
+        psi_c, dpsi_c, d2psi_c, _ = _log_parts(C)
         dx = Interval(*widen(a.lo - c, a.hi - c))
-        dpsi = _meet(dpsi_c + d2psi * dx, dpsi_n)
-        psi = _meet(psi_c + dpsi * dx, psi_n)
+        half_dx2 = _sq(dx).scale(0.5)
+        d2psi = _meet(d2psi, d2psi_c + d3psi * dx)
+        dpsi = _meet(_meet(dpsi_c + d2psi_c * dx + d3psi * half_dx2, dpsi_c + d2psi * dx), dpsi_n)
+        psi = _meet(_meet(psi_c + dpsi_c * dx + d2psi * half_dx2, psi_c + dpsi * dx), psi_n)
     bad = ~(a.lo > 0) | ~np.isfinite(a.hi)
     return tuple(Interval(np.where(bad | np.isnan(q.lo), -np.inf, q.lo), np.where(bad | np.isnan(q.hi), np.inf, q.hi))
                  for q in (psi, dpsi))
 
 
-def _log_parts(F: tuple[Interval, ...]) -> tuple[Interval, Interval, Interval]:
-    """psi, psi' and psi'' of log f by interval arithmetic on the ranges F of f and its first three
-    derivatives: psi = f'/f, psi' = f''/f - psi^2, psi'' = f^(3)/f - 3 psi psi' - psi^3."""
+def _log_parts(F: tuple[Interval, ...]) -> tuple[Interval | None, ...]:
+    """psi, psi', psi'' and psi^(3) of log f by interval arithmetic on the ranges F of f and its first
+    derivatives (psi^(3) None without f^(4)): with m_k = f^(k)/f, psi = m_1, psi' = m_2 - psi^2,
+    psi'' = m_3 - 3 psi psi' - psi^3, psi^(3) = m_4 - 4 psi psi'' - 3 psi'^2 - 6 psi^2 psi' - psi^4
+    (the complete Bell polynomials)."""
     rF = F[0].recip()
     psi = F[1] * rF
-    dpsi = F[2] * rF - _sq(psi)
-    return psi, dpsi, F[3] * rF - (psi * dpsi).scale(3.0) - psi * _sq(psi)
+    p2 = _sq(psi)
+    dpsi = F[2] * rF - p2
+    d2psi = F[3] * rF - (psi * dpsi).scale(3.0) - psi * p2
+    d3psi = None
+    if len(F) > 4:
+        d3psi = F[4] * rF - (psi * d2psi).scale(4.0) - _sq(dpsi).scale(3.0) - (p2 * dpsi).scale(6.0) - _sq(p2)
+    return psi, dpsi, d2psi, d3psi
 
 
 def _sq(a: Interval) -> Interval:
