@@ -133,13 +133,13 @@ def test_bessel_log_enclosures_are_the_centred_forms():
 
 def test_a_broken_bessel_rule_is_caught(monkeypatch):
     """Mutations: K's value taken as increasing; (log f)'' dropped from the centred forms."""
-    monkeypatch.setitem(special._RISING, "K", (True, True, False, True, False))
+    monkeypatch.setitem(special._RISING, "K", (True,) + special._RISING["K"][1:])
     assert _bessel_misses("K", 0) > 0
     monkeypatch.undo()
     real = special._log_parts
 
-    def no_curvature(F):  # the remainders of the Taylor forms of psi and psi' dropped
-        psi, dpsi, d2, d3 = real(F)
+    def no_curvature(F, mu=None):  # the remainders of the Taylor forms of psi and psi' dropped
+        psi, dpsi, d2, d3 = real(F, mu)
         zero = Interval(np.zeros_like(d2.lo), np.zeros_like(d2.hi))
         return psi, dpsi, zero, None if d3 is None else Interval(np.zeros_like(d3.lo), np.zeros_like(d3.hi))
 

@@ -61,8 +61,18 @@ _SQPI = 2.0 / math.sqrt(math.pi)
 
 
 # -- the ends of the six monotone functions, and their float64 error -------------------------
-def _i(n: int, x: np.ndarray) -> np.ndarray:
-    return sc.i0(x) if n == 0 else sc.i1(x) if n == 1 else sc.iv(n, x)
+def _i(n: int, x: np.ndarray, upto: bool = False):
+    """I_n: I0 and I1 from Cephes, the higher orders from scipy's iv at the top two and the backward
+    recurrence I_(m-1) = I_(m+1) + (2m/x) I_m below (sums of positive terms, stable); with `upto`, the
+    list I_0 ... I_n."""
+    low = [sc.i0(x), sc.i1(x)]
+    if n <= 1:
+        return low[: n + 1] if upto else low[n]
+    hi = {n: sc.iv(n, x), n - 1: sc.iv(n - 1, x)}
+    for m in range(n - 1, 2, -1):
+        hi[m - 1] = hi[m + 1] + (2.0 * m / x) * hi[m]
+    out = low + [hi[m] for m in range(2, n + 1)]
+    return out if upto else out[n]
 
 
 def _k(n: int, x: np.ndarray, upto: bool = False):
@@ -74,8 +84,8 @@ def _k(n: int, x: np.ndarray, upto: bool = False):
     return k[: n + 1] if upto else k[n]
 
 
-#: derivatives of f the enclosures use: f, f', f'', f^(3), f^(4)
-DERIVATIVES = 5
+#: derivatives of f the enclosures use: f, f', ..., f^(5)
+DERIVATIVES = 6
 
 
 def _bessel_parts(kind: str, order: int, x: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -83,10 +93,7 @@ def _bessel_parts(kind: str, order: int, x: np.ndarray) -> tuple[np.ndarray, ...
     I_(n-k+2j), K_n^(k) = (-2)^-k sum_j C(k, j) K_(n-k+2j), with I_-m = I_m and K_-m = K_m: sums of
     positive terms, each good to a few ulps."""
     top = order + DERIVATIVES - 1
-    if kind == "I":
-        f = [_i(n, x) for n in range(top + 1)]
-    else:
-        f = [_k(top, x, upto=True)][0]
+    f = (_i if kind == "I" else _k)(top, x, upto=True)
     out = []
     for k in range(DERIVATIVES):
         acc = 0.0
@@ -174,9 +181,10 @@ def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
         at_c = _bessel_parts(kind, order, xc)
         C = _range_from(kind, at_c, at_c, badc, topc, 4)
         whole = _range_from(kind, [q[..., 0] for q in P], [q[..., -1] for q in P], bad[..., 0], top[..., -1], 5)
-        pieces = _range_from(kind, [q[..., :-1] for q in P], [q[..., 1:] for q in P], bad[..., :-1], top[..., 1:], 5)
+        badp, topp = bad[..., :-1] | bad[..., 1:] | top[..., :-1], top[..., 1:]
+        pieces = _range_from(kind, [q[..., :-1] for q in P], [q[..., 1:] for q in P], badp, topp, DERIVATIVES)
         psi_n, dpsi_n, d2_n, _ = _log_parts(whole)
-        _, _, d2p, d3p = _log_parts(pieces)
+        _, _, d2p, d3p = _log_parts(None, _piece_ratios(P, grid, pieces, badp | topp))
         d2psi = _meet(Interval(d2p.lo.min(-1), d2p.hi.max(-1)), d2_n)
         d3psi = Interval(d3p.lo.min(-1), d3p.hi.max(-1))
         psi_c, dpsi_c, d2psi_c, _ = _log_parts(C)
@@ -190,20 +198,40 @@ def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
                  for q in (psi, dpsi))
 
 
-def _log_parts(F: tuple[Interval, ...]) -> tuple[Interval | None, ...]:
-    """psi, psi', psi'' and psi^(3) of log f by interval arithmetic on the ranges F of f and its first
-    derivatives (psi^(3) None without f^(4)): with m_k = f^(k)/f, psi = m_1, psi' = m_2 - psi^2,
-    psi'' = m_3 - 3 psi psi' - psi^3, psi^(3) = m_4 - 4 psi psi'' - 3 psi'^2 - 6 psi^2 psi' - psi^4
-    (the complete Bell polynomials)."""
-    rF = F[0].recip()
-    psi = F[1] * rF
-    p2 = _sq(psi)
-    dpsi = F[2] * rF - p2
-    d2psi = F[3] * rF - (psi * dpsi).scale(3.0) - psi * p2
-    d3psi = None
-    if len(F) > 4:
-        d3psi = F[4] * rF - (psi * d2psi).scale(4.0) - _sq(dpsi).scale(3.0) - (p2 * dpsi).scale(6.0) - _sq(p2)
-    return psi, dpsi, d2psi, d3psi
+def _log_parts(F: tuple[Interval, ...], mu: list[Interval] | None = None) -> tuple[Interval | None, ...]:
+    """psi, psi', psi'' and psi^(3) of log f (psi^(3) None without f^(4)): the cumulants of the ratios
+    m_k = f^(k)/f (given as `mu`, or the quotients of the ranges F), psi = m_1, psi' = m_2 - m_1^2,
+    psi'' = m_3 - 3 m_1 m_2 + 2 m_1^3, psi^(3) = m_4 - 4 m_1 m_3 - 3 m_2^2 + 12 m_1^2 m_2 - 6 m_1^4."""
+    if mu is None:
+        rF = F[0].recip()
+        mu = [F[k] * rF for k in range(1, min(len(F), 5))]
+    m1, m2, m3 = mu[:3]
+    s1 = _sq(m1)
+    d3 = None
+    if len(mu) > 3:
+        d3 = mu[3] - (m1 * m3).scale(4.0) - _sq(m2).scale(3.0) + (s1 * m2).scale(12.0) - _sq(s1).scale(6.0)
+    return m1, m2 - s1, m3 - (m1 * m2).scale(3.0) + (s1 * m1).scale(2.0), d3
+
+
+def _piece_ratios(P, grid: np.ndarray, pieces: tuple[Interval, ...], bad: np.ndarray) -> list[Interval]:
+    """m_k = f^(k)/f (k = 1..4) over each piece [x_j, x_(j+1)] of the grid, by the mean-value form from
+    the piece's left end: m_k(x_j) + m_k'(piece) [0, h_j], m_k' = m_(k+1) - m_k m_1 enclosed by the
+    plain quotients of the piece's ranges (needs f^(5)); intersected with the plain quotients."""
+    rF = pieces[0].recip()
+    plain = [pieces[k] * rF for k in range(1, 6)]
+    f0 = Interval(*widen(P[0][..., :-1] * (1 - MARGIN), P[0][..., :-1] * (1 + MARGIN)))
+    r0 = Interval(np.minimum(f0.lo, f0.hi), np.maximum(f0.lo, f0.hi)).recip()
+    step = grid[..., 1:] - grid[..., :-1]
+    h = Interval(np.zeros_like(step), step * (1 + 4 * 2.0**-53) + 1e-300)  # x - x_j over the piece
+    out = []
+    for k in range(1, 5):
+        fk = P[k][..., :-1]
+        pad = MARGIN * np.abs(fk)
+        at = Interval(*widen(fk - pad, fk + pad)) * r0  # m_k at the left end
+        slope = plain[k] - plain[k - 1] * plain[0]
+        out.append(_meet(at + slope * h, plain[k - 1]))
+    return [Interval(np.where(bad | np.isnan(q.lo), -np.inf, q.lo), np.where(bad | np.isnan(q.hi), np.inf, q.hi))
+            for q in out]
 
 
 def _sq(a: Interval) -> Interval:
