@@ -39,7 +39,14 @@ from .interval import (
 from .removable import Exprel, Tanhc, exprel, tanhc
 from .special import BESSEL, Erfcx, bessel, bessel_log, erfcx
 
-__all__ = ["Dual", "Enclosure", "UnsupportedEnclosure"]
+__all__ = ["Dual", "Enclosure", "UnsupportedEnclosure", "log1m_weights"]
+
+
+def log1m_weights(s: Interval) -> tuple[Interval, Interval]:
+    """phi'(t) = -s/(1 - s) and phi''(t) = -s/(1 - s)^2 of phi(t) = log(1 - e^t), s = e^t in [0, 1)
+    (`Enclosure._difference`: log(P - Q) = log P + phi(log Q - log P), s = Q/P)."""
+    r1 = (Interval.const(1.0, s.lo.shape) - s).recip()
+    return -(s * r1), -(s * r1 * r1)
 
 
 # -- forward-mode interval differentiation of SymPy expressions ------------------------------
@@ -324,9 +331,7 @@ class Enclosure:
                 LQ = LQ + F.L
             s = (-T.v) * P.v.recip()
             s = Interval(np.maximum(s.lo, 0.0), s.hi)  # Q / P, a ratio of positive values
-            one = Interval.const(1.0, (self.B,))
-            r1 = (one - s).recip()
-            phi1 = -(s * r1)
+            phi1, phi2 = log1m_weights(s)
             dL = LQ - P.L
             L = P.L + col(phi1) * dL
             LH = None
@@ -334,7 +339,6 @@ class Enclosure:
                 LHQ = self._lh(Fs[0])
                 for F in Fs[1:]:
                     LHQ = LHQ + self._lh(F)
-                phi2 = -(s * r1 * r1)
                 LH = self._lh(P) + col(phi1, 2) * (LHQ - self._lh(P)) + col(phi2, 2) * square_outer(dL)
             return L, LH
         return None
