@@ -154,7 +154,7 @@ def bessel(kind: str, order: int, a: Interval) -> tuple[Interval, Interval, Inte
 
 
 #: pieces of the argument's interval over which psi'' is enclosed (bessel_log)
-SPLIT = 16
+SPLIT = 8
 
 
 def bessel_log(kind: str, order: int, a: Interval) -> tuple[Interval, Interval]:
