@@ -134,7 +134,8 @@ def test_bessel_log_enclosures_are_the_centred_forms():
 
 
 def test_a_broken_bessel_rule_is_caught(monkeypatch):
-    """Mutations: K's value taken as increasing; (log f)'' dropped from the centred forms."""
+    """Mutations: K's value taken as increasing; the Taylor forms' remainders dropped; the ratios
+    f^(k)/f over the pieces taken at the pieces' left ends."""
     monkeypatch.setitem(special._RISING, "K", (True,) + special._RISING["K"][1:])
     assert _bessel_misses("K", 0) > 0
     monkeypatch.undo()
@@ -147,6 +148,14 @@ def test_a_broken_bessel_rule_is_caught(monkeypatch):
 
     monkeypatch.setattr(special, "_log_parts", no_curvature)
     assert _bessel_misses("I", 1) > 0
+    monkeypatch.undo()
+    ratios = special._piece_ratios
+
+    def left_end_only(P, grid, pieces, bad):  # the pieces' mean-value slope dropped
+        return [Interval(q.lo, np.minimum(q.hi, q.lo + 1e-300)) for q in ratios(P, grid, pieces, bad)]
+
+    monkeypatch.setattr(special, "_piece_ratios", left_end_only)
+    assert _bessel_misses("K", 1) > 0
 
 
 def test_erfcx_enclosures_contain_mpmath_and_a_broken_rule_is_caught(monkeypatch):
