@@ -6,17 +6,18 @@ derivative) as Intervals, which `Enclosure.chain` turns into the second-order fo
 
 **Bessel I0, I1, K0, K1** (the annular fin).  On x > 0 every I_n (n >= 0) is a power series in x
 with positive coefficients, so I_n and all its derivatives are positive and increasing; K_n is
-completely monotone (K_n(x) = int_0^inf exp(-x cosh t) cosh(n t) dt), so K_n is positive and
-decreasing, K_n' negative and increasing, K_n'' positive and decreasing.  With I_n' = (I_{n-1} +
-I_{n+1})/2 and K_n' = -(K_{n-1} + K_{n+1})/2:
+completely monotone (K_n(x) = int_0^inf exp(-x cosh t) cosh(n t) dt), so its derivatives alternate
+in sign and each is monotone.  The derivatives are DLMF 10.29.5,
 
-    I0' = I1,  I0'' = (I0 + I2)/2,        I1' = (I0 + I2)/2,   I1'' = (3 I1 + I3)/4,
-    K0' = -K1, K0'' = (K0 + K2)/2,        K1' = -(K0 + K2)/2,  K1'' = (3 K1 + K3)/4,
+    I_n^(k) = 2^-k sum_j C(k, j) I_(n-k+2j),   K_n^(k) = (-2)^-k sum_j C(k, j) K_(n-k+2j)
 
-with K2 = K0 + 2 K1/x and K3 = K1 + 4 K2/x (sums of positive terms: no cancellation).  Each of
-the six functions is monotone on x > 0, so its range over [lo, hi] is its values at the ends.
-Where the interval reaches x <= 0 the enclosures are the whole line (the catalogue's arguments are
-positive; I0 and I1 are defined there, but no formula needs it yet).
+(I_-m = I_m, K_-m = K_m): sums of positive terms (I0'' = (I0 + I2)/2, K1'' = (3 K1 + K3)/4, ...),
+with K2 ... K6 by the forward recurrence K_(m+1) = K_(m-1) + (2m/x) K_m and I2 ... I6 by the backward
+one I_(m-1) = I_(m+1) + (2m/x) I_m from two `iv` values: positive terms again, no cancellation.  So
+f, f' and f'' over [lo, hi] are their values at the ends (`bessel`); `bessel_log` encloses (log f)'
+and (log f)'' (what the log-derivative rules of enclosure.py use), whose plain quotients would be
+e^(width) wide, by Taylor forms up to f^(5).  Where the interval reaches x <= 0 the enclosures are
+the whole line (the catalogue's arguments are positive).
 
 **erfcx(x) = exp(x^2) erfc(x) = (2/sqrt(pi)) int_0^inf exp(-t^2 - 2 x t) dt** for every real x:
 its k-th derivative is (2/sqrt(pi)) int (-2t)^k exp(-t^2 - 2xt) dt, so erfcx is positive and
@@ -26,20 +27,20 @@ derivative formulas cancel for large x (erfcx' ~ -1/(sqrt(pi) x^2)); their ends 
 margin times the magnitude of the terms, not of the result.
 
 **Floating point.**  The values at the ends come from scipy.special (Cephes' i0, i1, k0, k1,
-whose documented peak relative errors are below 2e-15 on [0, 30]; scipy's iv for I2 and I3;
-the Faddeeva package's erfcx, documented to about 13 significant digits in the worst case of
-its complex w(z), its real erfcx better).  `MARGIN` = 2^-40 (9.1e-13 relative) is added to each
+whose documented peak relative errors are below 2e-15 on [0, 30]; scipy's iv at the two highest
+orders; the Faddeeva package's erfcx, documented to about 13 significant digits in the worst case of
+its complex w(z), its real erfcx better) and the recurrences above.  `MARGIN` = 2^-40 (9.1e-13 relative) is added to each
 end, outward: hundreds of times the documented errors, and far below the errors a proof resolves
-(1e-9 and up).  tests/test_prove_special.py compares every enclosure with 50-digit mpmath
-values at thousands of points and intervals, and checks that the largest relative discrepancy
-of the float64 ends is below MARGIN / 16.
+(1e-9 and up).  tests/test_prove_special.py compares every enclosure with 30-digit mpmath
+values at points of random intervals, and checks that the largest relative discrepancy of the
+float64 values (every order used, 0 to 6) is below MARGIN / 16.
 
-**The rewrite** (`scaled_erfc`): in a product, a factor exp(A) times erfc(B) (or |erfc(B)|, the
-scales' form) becomes exp(A - B^2) erfcx(B) where A - B^2, expanded, has no more operations than
-A: the semi-infinite solid's exp(2 beta eta + beta^2) erfc(eta + beta), a huge exponential times
-a tiny erfc enclosed factor by factor, becomes exp(-eta^2) erfcx(eta + beta).  It is an identity
-(erfc(B) = exp(-B^2) erfcx(B)), and the expansion of A - B^2 is checked to be equal to it
-by SymPy before the rewrite is kept.
+**The rewrites** (`scaled_erfc`, and `factored` for a rational sum of both signs): in a product,
+a factor exp(A) times erfc(B) (or |erfc(B)|, the scales' form) becomes exp(A - B^2) erfcx(B) where
+A - B^2, expanded, has no more operations than A: the semi-infinite solid's exp(2 beta eta + beta^2)
+erfc(eta + beta), a huge exponential times a tiny erfc enclosed factor by factor, becomes
+exp(-eta^2) erfcx(eta + beta).  It is an identity (erfc(B) = exp(-B^2) erfcx(B)), and the expansion
+of A - B^2 is checked to be equal to it by SymPy before the rewrite is kept.
 """
 
 from __future__ import annotations
