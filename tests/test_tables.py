@@ -45,3 +45,11 @@ def test_every_compiled_function_can_be_saved():
     assert not missing, f"functions the compiler takes but a file cannot store: {missing}"
     for name in compiled:  # the same SymPy class under the name
         assert trees._NODES[name] is getattr(sp, name, trees._NODES[name])
+
+
+def test_the_proofs_special_functions_are_ones_the_compiler_takes():
+    """checking/special.py's Bessel rules cover orders the compiler's table has (compile._ORDERED)."""
+    from surrogate.checking import special
+
+    for cls, (_, orders) in special.BESSEL.items():
+        assert set(orders) <= set(compile_module._ORDERED[cls]), cls

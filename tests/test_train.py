@@ -145,8 +145,10 @@ def test_every_parameter_of_a_public_function_is_documented(name):
 
 
 def test_the_docstrings_state_the_true_scope():
-    # prove takes implicit relations of one equation (docs/prove.md); train's max_steps are Adam's under auto
+    # prove takes implicit relations of one equation and systems of up to three (docs/prove.md); train's
+    # max_steps are Adam's under auto
     assert "implicit ones of one equation" in inspect.getdoc(sg.prove)
+    assert "up to three equations" in inspect.getdoc(sg.prove)
     assert "implicit relations," not in inspect.getdoc(sg.prove)
     assert "Adam steps" in inspect.getdoc(sg.train)
 

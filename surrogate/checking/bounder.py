@@ -27,9 +27,11 @@ from .interval import (
     widen,
 )
 from .interval import ACTIVATIONS as _ACTS
-from .removable import rewrite
+from .removable import rewrite as _removable
+from .special import factored, scaled_erfc
+from .system import MAX_EQUATIONS, SystemBound
 
-__all__ = ["MAX_INPUTS", "_Bounder", "_check"]
+__all__ = ["MAX_EQUATIONS", "MAX_INPUTS", "_Bounder", "_check"]
 
 
 #: Inputs beyond this are refused: the number of boxes grows as (1/h)^d.
@@ -58,16 +60,29 @@ def _check(model, relation, atol: float) -> None:
     if not isinstance(model, Surrogate) or not hasattr(model.module, "feature_specs"):
         raise SurrogateError(
             f"prove supports a single-network Surrogate (features, one MLP, heads), not a {type(model).__name__}")
+    _check_relation(relation)
+    _check_network(model, relation, atol)
+
+
+def _check_relation(relation) -> None:
+    """What prove refuses in the relation itself: too many inputs, or an implicit system it has no step for."""
     name = relation.name or "the relation"
-    if not relation.is_explicit and (len(relation.outputs) != 1 or len(relation.residuals) != 1):
+    if not relation.is_explicit and (len(relation.outputs) != len(relation.residuals)
+                                     or len(relation.residuals) > MAX_EQUATIONS):
         raise SurrogateError(
-            f"prove supports implicit relations of one equation in one output (an interval Newton step on the "
-            f"residual); {name} has {len(relation.residuals)} equations in {len(relation.outputs)} outputs "
-            f"({', '.join(relation.outputs)}): use verify for its sampled certificate")
+            f"prove supports implicit relations of up to {MAX_EQUATIONS} equations in as many outputs (an "
+            f"interval Newton or Krawczyk step on the residuals); {name} has {len(relation.residuals)} equations "
+            f"in {len(relation.outputs)} outputs ({', '.join(relation.outputs)}): use verify for its sampled "
+            "certificate")
     if relation.domain.dim > MAX_INPUTS:
         raise SurrogateError(
             f"prove supports relations of at most {MAX_INPUTS} inputs; {name} has {relation.domain.dim} "
             f"({', '.join(relation.inputs)}): the number of boxes grows as (1/h)^d; use verify")
+
+
+def _check_network(model, relation, atol: float) -> None:
+    """What prove refuses in the network and the error's definition."""
+    name = relation.name or "the relation"
     act = model.module.net.config["activation"]
     if act not in _ACTS:
         raise SurrogateError(
@@ -86,6 +101,13 @@ def _check(model, relation, atol: float) -> None:
         raise SurrogateError(
             f"the error of {name} is undefined where its scale vanishes ({where}) and atol is 0: no finite bound "
             f"exists; prove with atol={relation.suggested_atol():g} (or another)")
+
+
+def rewrite(e: sp.Expr, bounds: dict) -> sp.Expr:
+    """The formula as the proof encloses it: removable 0/0 rewritten away (removable.py), then
+    exp(A) erfc(B) as exp(A - B^2) erfcx(B) and a rational sum of both signs factored (special.py);
+    each proven equal to the original."""
+    return factored(scaled_erfc(_removable(e, bounds)))
 
 
 def _feature_expr(f: dict, relation) -> sp.Expr:
@@ -183,7 +205,10 @@ class _Bounder:
             self.heads.append(entry)
         self.targets, self.values = targets, values
         self.implicit = not relation.is_explicit
-        if self.implicit:
+        self.system = None
+        if self.implicit and len(relation.residuals) > 1:  # a Krawczyk step (system.py)
+            self.system = SystemBound(self, m.head_specs)
+        elif self.implicit:
             self._implicit_setup(m.head_specs[0])
 
     #: a network channel and an interval of the output, as symbols no input can be named
@@ -476,6 +501,8 @@ class _Bounder:
 
         parts: per box, what the widths of the network's and the formula's enclosures add to
         the bound (`_forms`), for reporting what limits."""
+        if self.system is not None:
+            return self.system.bound(ulo, uhi)
         if self.implicit:
             return self._bound_implicit(ulo, uhi)
         B = len(ulo)

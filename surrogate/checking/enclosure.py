@@ -37,8 +37,16 @@ from .interval import (
     widen,
 )
 from .removable import Exprel, Tanhc, exprel, tanhc
+from .special import BESSEL, Erfcx, bessel, bessel_log, erfcx
 
-__all__ = ["Dual", "Enclosure", "UnsupportedEnclosure"]
+__all__ = ["Dual", "Enclosure", "UnsupportedEnclosure", "log1m_weights"]
+
+
+def log1m_weights(s: Interval) -> tuple[Interval, Interval]:
+    """phi'(t) = -s/(1 - s) and phi''(t) = -s/(1 - s)^2 of phi(t) = log(1 - e^t), s = e^t in [0, 1)
+    (`Enclosure._difference`: log(P - Q) = log P + phi(log Q - log P), s = Q/P)."""
+    r1 = (Interval.const(1.0, s.lo.shape) - s).recip()
+    return -(s * r1), -(s * r1 * r1)
 
 
 # -- forward-mode interval differentiation of SymPy expressions ------------------------------
@@ -281,6 +289,14 @@ class Enclosure:
                         ww = ws[i] * ws[j]
                         ww = Interval(np.maximum(ww.lo, 0.0), np.minimum(ww.hi, 0.25))
                         LH = LH + col(ww, 2) * square_outer(k.L - kids[j].L)
+        elif self._bessel(e) and kids[1] is not None:  # psi(a) grad a; psi'(a) grad a grad a^T + psi(a) H_a
+            a = kids[1]
+            psi, dpsi = bessel_log(BESSEL[type(e)][0], int(e.args[0]), a.v)
+            L = col(psi) * a.g
+            if hess and a.H is not None:
+                LH = col(dpsi, 2) * square_outer(a.g) + col(psi, 2) * a.H
+        elif isinstance(e, sp.Add) and len(e.args) == 2 and (pq := self._difference(e, hess)) is not None:
+            L, LH = pq
         if L is None:  # any positive value: g / v
             inv = d.v.recip()
             L = col(inv) * d.g
@@ -297,6 +313,35 @@ class Enclosure:
         if hess and isinstance(e, sp.log) and kids[0] is not None and (lh := self._lh(kids[0])) is not None:
             H = Interval(np.maximum(H.lo, lh.lo), np.minimum(H.hi, lh.hi))  # (log a)'' = LH_a
         return Dual(d.v, g, L, H, LH)
+
+    def _difference(self, e: sp.Add, hess: bool):
+        """(L, LH) of v = P - Q, P a positive node and Q = |c| f_1 ... f_n (the other term c f_1 ... f_n,
+        c < 0, each factor with its log-derivatives): log v = log P + phi(log Q - log P), phi(t) =
+        log(1 - e^t), phi' = -s/(1 - s), phi'' = -s/(1 - s)^2 with s = Q/P.  Where Q is small beside P
+        (the annular fin's K1(m r1) I1(m r2c) - I1(m r1) K1(m r2c)), log v's derivatives are P's nearly
+        exactly, where H / v - L L^T would divide the wide Hessian of a difference by v."""
+        for pe, qe in (e.args, e.args[::-1]):
+            c, facs = qe.as_coeff_mul()
+            P, T = self.memo.get(pe), self.memo.get(qe)
+            Fs = [self.memo.get(f) for f in facs]
+            if not facs or not c < 0 or P is None or T is None or P.L is None or any(F is None or F.L is None for F in Fs):
+                continue
+            LQ = Fs[0].L
+            for F in Fs[1:]:
+                LQ = LQ + F.L
+            s = (-T.v) * P.v.recip()
+            s = Interval(np.maximum(s.lo, 0.0), s.hi)  # Q / P, a ratio of positive values
+            phi1, phi2 = log1m_weights(s)
+            dL = LQ - P.L
+            L = P.L + col(phi1) * dL
+            LH = None
+            if hess and self._lh(P) is not None and all(self._lh(F) is not None for F in Fs):
+                LHQ = self._lh(Fs[0])
+                for F in Fs[1:]:
+                    LHQ = LHQ + self._lh(F)
+                LH = self._lh(P) + col(phi1, 2) * (LHQ - self._lh(P)) + col(phi2, 2) * square_outer(dL)
+            return L, LH
+        return None
 
     def _lh(self, k: Dual) -> Interval | None:
         """The Hessian of log v of a node: by the rules where they gave it, else H / v - L L^T
@@ -458,9 +503,21 @@ class Enclosure:
             a = self.walk(e.args[0])
             v, d1, d2 = (exprel if isinstance(e, Exprel) else tanhc)(a.v)
             return self.chain(a, v, d1, lambda: d2)
+        if isinstance(e, Erfcx):  # exp(x^2) erfc(x), special.py
+            a = self.walk(e.args[0])
+            v, d1, d2 = erfcx(a.v)
+            return self.chain(a, v, d1, lambda: d2)
+        if self._bessel(e):  # I0, I1, K0, K1 (special.py)
+            a = self.walk(e.args[1])
+            v, d1, d2 = bessel(BESSEL[type(e)][0], int(e.args[0]), a.v)
+            return self.chain(a, v, d1, lambda: d2)
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
         raise UnsupportedEnclosure(f"{type(e).__name__} (in {e})")
+
+    @staticmethod
+    def _bessel(e: sp.Basic) -> bool:
+        return type(e) in BESSEL and e.args[0].is_Integer and int(e.args[0]) in BESSEL[type(e)][1]
 
     def piecewise(self, e: sp.Piecewise) -> Dual:
         """The piece whose condition holds over the whole box; where the box straddles a

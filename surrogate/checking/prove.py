@@ -4,7 +4,8 @@
 samples goes unseen.  `prove` bounds the error over every point of the domain by
 branch and bound over boxes in the chart's unit cube (independent bounds keep boxes
 as boxes), for relations of up to three inputs, explicit or implicit of one equation in
-one output (an interval Newton step on the residual; docs/prove.md):
+one output (an interval Newton step on the residual) or of two or three equations in as many
+outputs (a Krawczyk step, system.py; docs/prove.md):
 
 - on a box, each head's error in its own link space, e = g - t (g the network's value
   before the exponential, t = log|y|, log P, log N, or y for a linear head), is
@@ -76,9 +77,10 @@ def prove(
     found at a point, or until `time_limit` seconds or `max_boxes` boxes: then the best
     bound so far comes back with that status (an anytime answer).  `atol` defaults as
     in `verify` (the model's own).  Explicit relations and implicit ones of one equation in
-    one output (an interval Newton step on the residual; docs/prove.md) are proven; it
-    refuses, with the reason, what it cannot bound: implicit systems of more than one
-    equation, more than three inputs, activations other than SiLU and tanh, a scale that
+    one output (an interval Newton step on the residual) or of up to three equations in as many
+    outputs (a Krawczyk step, which checks that the root near the surrogate is unique;
+    docs/prove.md) are proven; it refuses, with the reason, what it cannot bound: implicit
+    systems of more than three equations, more than three inputs, activations other than SiLU and tanh, a scale that
     vanishes without atol.  Boxes are bounded `batch` at a time; the largest error at a
     point starts from a scrambled Sobol sample of `sample` points drawn with `seed` (and
     the certificate's worst point).  A bound at or below `floor`
@@ -115,7 +117,7 @@ def prove(
 
 def provable(model, atol: float | None = None) -> float:
     """Raise `SurrogateError`, naming the reason, if `prove` cannot take this model (an
-    implicit system of more than one equation, more than three inputs, an activation or a formula node without an
+    implicit system of more than three equations, more than three inputs, an activation or a formula node without an
     enclosure, a vanishing scale without atol); else return the atol the proof would use.
     Cheap (one box is bounded): call it before minutes of other work, as
     `surrogate verify --prove` does before verifying."""

@@ -485,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", metavar="OUT.png", help="also draw the error map there (needs matplotlib)")
     s.add_argument("--prove", action="store_true",
                    help="also prove an upper bound on the max error over the whole domain (relations of up to 3 "
-                        "inputs, explicit or implicit of one equation; docs/prove.md)")
+                        "inputs, explicit or implicit of up to 3 equations; docs/prove.md)")
     s.add_argument("--within", type=float, default=2.0,
                    help="with --prove: stop once the bound is within this factor of the largest error found")
     s.add_argument("--prove-time", type=float, default=60.0, metavar="SECONDS",
