@@ -32,26 +32,13 @@ import numpy as np
 import sympy as sp
 
 from .interval import Interval, _d2tanh, _dtanh, _monotone, _turning, widen
+from .special import OneAtZero
 
 __all__ = ["Exprel", "Tanhc", "exprel", "rewrite", "tanhc"]
 
 
-class _RemovableQuotient(sp.Function):
+class _RemovableQuotient(OneAtZero):
     """A quotient g(w)/w with its removable value 1 at w = 0, positive for real w."""
-
-    nargs = 1
-
-    @classmethod
-    def eval(cls, w):
-        if w.is_zero:
-            return sp.S.One
-        return None
-
-    def _eval_is_positive(self):  # positive for real w
-        return True if self.args[0].is_extended_real else None
-
-    def _eval_is_extended_real(self):
-        return True if self.args[0].is_extended_real else None
 
 
 class Exprel(_RemovableQuotient):

@@ -251,8 +251,9 @@ BESSEL = {sp.besseli: ("I", (0, 1)), sp.besselk: ("K", (0, 1))}
 
 
 # -- erfcx ----------------------------------------------------------------------------------------
-class Erfcx(sp.Function):
-    """The scaled complementary error function exp(x^2) erfc(x), positive for real x."""
+class OneAtZero(sp.Function):
+    """A function of one real argument that is 1 at 0 and positive and real for real arguments: the
+    proof's own nodes (Erfcx here, removable.py's Exprel and Tanhc) tell SymPy so."""
 
     nargs = 1
 
@@ -267,6 +268,10 @@ class Erfcx(sp.Function):
 
     def _eval_is_extended_real(self):
         return True if self.args[0].is_extended_real else None
+
+
+class Erfcx(OneAtZero):
+    """The scaled complementary error function exp(x^2) erfc(x), positive for real x."""
 
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sp.exp(x**2) * sp.erfc(x)
