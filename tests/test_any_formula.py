@@ -207,6 +207,9 @@ def test_a_sum_under_a_power_is_a_feature_after_the_groups_saved_surrogates_inde
     rel = sg.Relation(sp.Eq(k, sp.exp(-Ea / (8.314 * T)) / (1 + x * y)),
                       bounds={Ea: (5e4, 2e5), T: (300, 2000), x: (1, 3), y: (0, 2)})
     assert [str(g) for g, _ in rel.program.feature_groups] == [str(-Ea / (8.314 * T)), str(1 + x * y)]
+    # a part with a special function is not one: features must export everywhere (ONNX has no Bessel I)
+    bessel = sg.Relation(sp.Eq(k, x / (sp.besseli(0, x) + y)), bounds={x: (0.1, 3), y: (1, 2)})
+    assert bessel.program.feature_groups == []
 
 
 def test_an_implicit_residual_gives_its_inputs_own_parts_as_features():

@@ -32,8 +32,8 @@ def _reaches_zero(g: sp.Expr, cols: dict[str, np.ndarray]) -> bool:
 
 
 def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
-    """The parts of a formula made of inputs alone that the formula combines with something else,
-    numeric factors dropped: a sum raised to an integer power (the resistance in
+    """The parts of a formula made of inputs alone, by arithmetic, exp and log, that the formula
+    combines with something else, numeric factors dropped: a sum raised to an integer power (the resistance in
     sigma (T1^4 - T2^4) / (1/eps1 + 1/F12 + ...)), and in an implicit relation's residual, the
     inputs' own factor of a product with outputs (L / D^5 in f L Q^2 / D^5) and their own terms
     of a sum with outputs (H0 - dz in H0 - k Q^2 - dz - ...).  On a four-input pump-pipe system,
@@ -44,9 +44,12 @@ def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
     def own(e: sp.Expr) -> bool:
         return bool(e.free_symbols) and {s.name for s in e.free_symbols} <= inputs
 
+    def elementary(e: sp.Expr) -> bool:  # cheap, and exported alike by every backend (ONNX has no Bessel I)
+        return all(isinstance(f, (sp.exp, sp.log)) for f in e.atoms(sp.Function))
+
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and node.exp.is_integer and node.exp != 1 and isinstance(node.base, sp.Add) \
-                and own(node.base):
+                and own(node.base) and elementary(node.base):
             out.append(node.base)
         elif isinstance(node, (sp.Mul, sp.Add)) and not own(node) and node.free_symbols:
             parts = [a for a in node.args if own(a)]
@@ -55,7 +58,7 @@ def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
             g = sp.Mul(*parts) if isinstance(node, sp.Mul) else sp.Add(*parts, *[a for a in node.args if a.is_number])
             if isinstance(g, sp.Mul):
                 g = g.as_coeff_Mul()[1]
-            if own(g):
+            if own(g) and elementary(g):
                 out.append(g)
     return out
 
