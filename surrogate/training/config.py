@@ -80,13 +80,6 @@ class TrainConfig:
     # ... and when a tolerance is given without either: the most it may take, stopping as soon as a
     # certificate meets it (issue 23 asks for 1e-4 on systems of 4-8 inputs within 10 CPU-minutes)
     tolerance_time_limit: float = 600.0
-
-    def time_limit(self, tolerance: float | None, time_limit: float | None, max_steps: int | None) -> float | None:
-        """The time limit training runs against: the one given, else, without a step budget,
-        `tolerance_time_limit` when a tolerance is given and `default_time_limit` otherwise."""
-        if time_limit is not None or max_steps is not None:
-            return time_limit
-        return self.tolerance_time_limit if tolerance is not None else self.default_time_limit
     # torch's intra-op threads while training (restored afterwards).  None: model/device.py's rule
     # (one thread unless a step is large; the measurements are there and in bench/threads.py);
     # a number overrides it, on the CPU or beside a GPU.
@@ -101,6 +94,13 @@ class TrainConfig:
     # per step on the CPU, deferred on CUDA.  The suite forces True on the CPU, so the branch a
     # GPU takes is tested where no GPU is.
     deferred_checks: bool | None = None
+
+    def time_limit(self, tolerance: float | None, time_limit: float | None, max_steps: int | None) -> float | None:
+        """The time limit training runs against: the one given, else, without a step budget,
+        `tolerance_time_limit` when a tolerance is given and `default_time_limit` otherwise."""
+        if time_limit is not None or max_steps is not None:
+            return time_limit
+        return self.tolerance_time_limit if tolerance is not None else self.default_time_limit
 
     def __post_init__(self):
         if isinstance(self.lm, dict):  # a config read back from a model's info
