@@ -31,6 +31,11 @@ def _reaches_zero(g: sp.Expr, cols: dict[str, np.ndarray]) -> bool:
     return bool(np.all(np.isfinite(v)) and v.min() == 0.0)
 
 
+def _made_of(e: sp.Expr, inputs: set[str]) -> bool:
+    """Whether e has symbols and every one of them is an input."""
+    return bool(e.free_symbols) and {s.name for s in e.free_symbols} <= inputs
+
+
 def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
     """The parts of a formula made of inputs alone, by arithmetic, exp and log, that the formula
     combines with something else, numeric factors dropped: a sum raised to an integer power (the resistance in
@@ -42,7 +47,7 @@ def structure_parts(expr: sp.Expr, inputs: set[str]) -> list[sp.Expr]:
     out: list[sp.Expr] = []
 
     def own(e: sp.Expr) -> bool:
-        return bool(e.free_symbols) and {s.name for s in e.free_symbols} <= inputs
+        return _made_of(e, inputs)
 
     def elementary(e: sp.Expr) -> bool:  # cheap, and exported alike by every backend (ONNX has no Bessel I)
         return all(isinstance(f, (sp.exp, sp.log)) for f in e.atoms(sp.Function))
@@ -82,14 +87,24 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
     log and the base of a non-integer power enter through log g (g**p = exp(p log g)),
     except a base that reaches 0 on a face under a positive power: there the power
     g**p itself is the feature (sqrt(Re) from Re = 0).
+    After them come the formula's structure parts (structure_parts), through their log where
+    positive, one per part up to a constant factor and power (_same_log).
     Groups that the input features already carry are skipped: a single input, and a
-    monomial of log-scaled inputs inside log or a power (its log is linear in theirs).
+    monomial of log-scaled inputs inside log or a power (its log is linear in theirs; of any
+    positive input for the structure parts and an implicit relation's groups).
     Groups must be finite on the probe, positive where a log is taken, and not
     constant.  docs/architecture.md says what they measured.
     """
     inputs = set(rel.inputs)
     log_scaled = {s.name for s in rel.domain.inputs if s.scale == "log"}
     found: dict[sp.Expr, bool] = {}
+    values: dict[sp.Expr, np.ndarray] = {}  # each group's values on the probe, computed once
+
+    def at(g: sp.Expr) -> np.ndarray:
+        if g not in values:
+            with np.errstate(all="ignore"):
+                values[g] = values_at(g, cols)
+        return values[g]
 
     # every positive input has a log feature (model/scaling.choose_features); the first groups of an
     # explicit relation below skip only monomials of log-scaled inputs, as when the input features
@@ -115,14 +130,13 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
                 g, use_log = node.args[0], True
             elif isinstance(node, sp.Pow) and node.exp.is_number and not node.exp.is_integer:
                 g, use_log = node.base, True
-                if node.exp > 0 and {s.name for s in g.free_symbols} <= inputs and _reaches_zero(g, cols):
+                if node.exp > 0 and _made_of(g, inputs) and _reaches_zero(g, cols):
                     # sqrt(Re) from Re = 0 (Ranz-Marshall): no log there, and an infinite slope
                     # no scaled input resolves; the power itself is smooth in the output
                     g, use_log = node, False
             else:
                 continue
-            names = {s.name for s in g.free_symbols}
-            if not names or not names <= inputs or g.is_Symbol:
+            if not _made_of(g, inputs) or g.is_Symbol:
                 continue
             if use_log and monomial_of_logs(g, log_scaled if rel.is_explicit else positive):
                 continue
@@ -134,16 +148,13 @@ def feature_groups(rel, cols: dict[str, np.ndarray]) -> list[tuple[sp.Expr, bool
         for g in structure_parts(formula, inputs):
             if g.is_Symbol or g in found or any(_same_log(g, h) for h in found):
                 continue
-            with np.errstate(all="ignore"):
-                v = values_at(g, cols)
-            use_log = bool(np.all(v > 0))
+            use_log = bool(np.all(at(g) > 0))
             if use_log and monomial_of_logs(g, positive):
                 continue
             found[g] = use_log
     out = []
     for g, use_log in found.items():
-        with np.errstate(all="ignore"):
-            v = values_at(g, cols)
+        v = at(g)
         if not np.all(np.isfinite(v)) or (use_log and not np.all(v > 0)):
             continue
         t = np.log(v) if use_log else v

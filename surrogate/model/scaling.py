@@ -48,22 +48,22 @@ def choose_features(relation, scales: dict[str, str] | None = None, groups: bool
 
     domain = relation.domain
     feats: list[dict] = []
+    logs_too: list[dict] = []
     for spec in domain.inputs:
         lo, hi = spec.range
-        kind = (scales or {}).get(spec.name, spec.scale)
-        if kind == "log":
-            feats.append({"kind": "log", "input": spec.name, "lo": math.log(lo), "hi": math.log(hi)})
+        log = {"kind": "log", "input": spec.name, "lo": math.log(lo), "hi": math.log(hi)} if lo > 0 else None
+        if (scales or {}).get(spec.name, spec.scale) == "log":
+            feats.append(log)
         else:
             feats.append({"kind": "linear", "input": spec.name, "lo": lo, "hi": hi})
-    for spec in domain.inputs:
-        # a positive input charted linearly (less than a decade wide) gets its log as well: a power
-        # law is then linear in the features, so the skip path holds it exactly (T^4 in the grey
-        # exchange; on the pump-pipe system log features of H0 and D took 200 LM steps from a mean
-        # error of 1.5e-4 to 4e-5; docs/architecture.md, "Heads and features from the formula")
-        kind = (scales or {}).get(spec.name, spec.scale)
-        if groups and kind == "linear" and spec.range[0] > 0:
-            lo, hi = spec.range
-            feats.append({"kind": "log", "input": spec.name, "lo": math.log(lo), "hi": math.log(hi)})
+            # a positive input charted linearly (less than a decade wide) gets its log as well, after
+            # the inputs: a power law is then linear in the features, so the skip path holds it exactly
+            # (T^4 in the grey exchange; on the pump-pipe system log features of H0 and D took 200 LM
+            # steps from a mean error of 1.5e-4 to 4e-5; docs/architecture.md, "Heads and features
+            # from the formula")
+            if groups and log is not None:
+                logs_too.append(log)
+    feats += logs_too
     for k, side in edge_sides(domain).items():
         name = domain.names[k]
         delta = edge_kind(domain, k).delta
